@@ -1,0 +1,121 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * rrduino-gateway command line. Only flag parsing, start, signals and exit codes
+ * live here; the work is in src/.
+ * Exit codes: 0 ok, 1 runtime failure, 2 invalid usage, profile or configuration.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { join, resolve } from 'node:path';
+import { runDemo } from './src/cli/demo.ts';
+import { checkProfiles, listBoards } from './src/cli/list.ts';
+import { startGateway, stopOnSignals, type ServeOptions } from './src/cli/serve.ts';
+import { GatewayError, errorMessage } from './src/errors.ts';
+import { LOG_LEVELS } from './src/logger.ts';
+import { buildProfile, configHeaderLines, parseSource, writeProfile } from './src/profiles/create-profile.ts';
+import { DEFAULT_MAX_LINE_LENGTH } from './src/transport/line-parser.ts';
+import { DEFAULT_PORT } from './src/transport/tcp-listener.ts';
+
+function int(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+function withServeOptions(cmd: Command): Command {
+  return cmd
+    .option('--host <host>', 'address to listen on', '0.0.0.0')
+    .option('--port <port>', 'TCP port for boards', int(0, 65535), DEFAULT_PORT)
+    .option('--profiles <dir>', 'profile directory', 'profiles')
+    .option('--data <dir>', 'directory for relative rrd paths', 'data')
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .option('--rrd-processes <n>', 'rrdtool processes to spread files over', int(1, 64), 2)
+    .option('--max-line-length <bytes>', 'longest line a board may send', int(16, 1 << 20), DEFAULT_MAX_LINE_LENGTH)
+    .option('--max-connections <n>', 'open TCP connections at most', int(1, 1_000_000), 4096)
+    .option('--hello-timeout <s>', 'seconds from connect to hello', int(1, 86400), 30)
+    .option('--handshake-timeout <s>', 'seconds from hello to first signed message (≥ 15)', int(15, 86400), 30)
+    .option('--idle-timeout <s>', 'seconds without a verified message before hanging up', int(1, 7 * 86400), 600)
+    .option('--handlers <module>', 'load handler classes from a JS/TS module (repeatable)', collect, [])
+    .option('--stats-interval <s>', 'log counters every N seconds (0 = never)', int(0, 86400), 60);
+}
+
+function fail(err: unknown): never {
+  console.error(`error: ${errorMessage(err)}`);
+  process.exit(err instanceof GatewayError || err instanceof RangeError ? 2 : 1);
+}
+
+const program = new Command()
+  .name('rrduino-gateway')
+  .description('Gateway for rrduino sensor boards: verified updates over TCP and serial into rrdtool')
+  .showHelpAfterError();
+
+withServeOptions(program.command('serve').description('run the gateway')).action(async (o: ServeOptions) => {
+  const gateway = await startGateway(o).catch(fail);
+  stopOnSignals(() => gateway.close(), gateway.logger);
+});
+
+withServeOptions(program.command('demo').description('run the gateway with profiles/example.json and one simulated board'))
+  .option('--interval <ms>', 'ms between simulated updates', int(100, 3_600_000), 2000)
+  .option('--duration <s>', 'stop after N seconds and list boards (0 = run until Ctrl-C)', int(0, 86400), 0)
+  .action(async (o: ServeOptions & { interval: number; duration: number }) => {
+    await runDemo({ ...o, intervalMs: o.interval }).catch(fail);
+  });
+
+program
+  .command('create <client_id>')
+  .description("write a new board profile and print the lines for the board's config.h")
+  .option('--profiles <dir>', 'profile directory', 'profiles')
+  .option('--key <key>', 'pre-shared key (default: 32 random characters)')
+  .option('--source <name:TYPE:min:max>', 'data source (repeatable; default temperature:GAUGE:-50:110)', collect, [])
+  .option('--step <s>', 'rrd step in seconds', int(1, 86400), 60)
+  .option('--heartbeat <s>', 'seconds without data before a value is unknown (default 2 × step)', int(1, 10 * 86400))
+  .option('--rra <def>', 'RRA definition (repeatable; default: a day raw, a week, 90 days hourly, 5 years daily)', collect, [])
+  .option('--path <file>', 'rrd file (default <client_id>.rrd under the data dir)')
+  .option('--handler <class>', 'handler class (default RRDuinoHandler)')
+  .option('--force', 'overwrite an existing profile')
+  .action(async (clientId: string, o: { profiles: string; key?: string; source: string[]; step: number; heartbeat?: number; rra: string[]; path?: string; handler?: string; force?: boolean }) => {
+    try {
+      const profile = buildProfile({
+        clientId,
+        key: o.key,
+        sources: o.source.map(parseSource),
+        step: o.step,
+        heartbeat: o.heartbeat,
+        rras: o.rra.length ? o.rra : undefined,
+        path: o.path,
+        handler: o.handler,
+      });
+      const { validateProfile } = await import('./src/profiles/profile-store.ts');
+      const { HandlerRegistry } = await import('./src/handlers/handler-registry.ts');
+      const file = join(resolve(o.profiles), `${clientId}.json`);
+      validateProfile(profile, clientId, file, HandlerRegistry.withBuiltins());
+      await writeProfile(file, profile, o.force ?? false);
+      console.error(`wrote ${file} (mode 0600). Put these two lines in the board's config.h:`);
+      process.stdout.write(configHeaderLines(clientId, profile.key));
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
+  .command('check')
+  .description('validate every profile; exit 2 if any is invalid')
+  .option('--profiles <dir>', 'profile directory', 'profiles')
+  .action(async (o: { profiles: string }) => {
+    const bad = await checkProfiles(o.profiles, (l) => console.log(l)).catch(fail);
+    process.exit(bad > 0 ? 2 : 0);
+  });
+
+program
+  .command('list')
+  .description('boards, their rrd files and last update')
+  .option('--profiles <dir>', 'profile directory', 'profiles')
+  .option('--data <dir>', 'directory for relative rrd paths', 'data')
+  .action(async (o: { profiles: string; data: string }) => {
+    await listBoards(o.profiles, o.data, (l) => console.log(l)).catch(fail);
+  });
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,291 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { ProtocolError, errorCode, errorMessage } from './errors.ts';
+import type { BaseHandler, HandlerContext } from './handlers/base-handler.ts';
+import { KEY_MATERIAL_BYTES } from './protocol/key-schedule.ts';
+import { decodeLine, parseHello, parseLine } from './protocol/message.ts';
+import type { Profile } from './profiles/profile-store.ts';
+import type { Frame } from './transport/line-parser.ts';
+
+export type TransportKind = 'tcp' | 'serial';
+
+/** The line a session talks over: a TCP socket or a serial port. */
+export interface SessionLink {
+  readonly transport: TransportKind;
+  /** For logs: `ip:port` or the device path. */
+  readonly remote: string;
+  write(bytes: Buffer): void;
+  /** TCP: close the connection. Serial: not called (a serial line cannot hang up). */
+  hangUp(): void;
+  /** Stop/start reading while work is backed up. */
+  pause(): void;
+  resume(): void;
+}
+
+export interface SessionLimits {
+  /** Connect → hello, TCP only. Default 30 s. */
+  helloTimeoutMs: number;
+  /** Hello → first verified message; a real board needs ~6 s (spec). Default 30 s, at least 15 s. */
+  handshakeTimeoutMs: number;
+  /** Between verified messages. Default 10 min. */
+  idleTimeoutMs: number;
+  /** Keys to look past for lost lines: 0 on TCP, small on serial (spec: "Lossy links"). */
+  lookaheadWindow: number;
+  /** Messages whose storage is still running before the link is paused. Default 64. */
+  maxInFlight: number;
+}
+
+export const DEFAULT_LIMITS: SessionLimits = {
+  helloTimeoutMs: 30_000,
+  handshakeTimeoutMs: 30_000,
+  idleTimeoutMs: 600_000,
+  lookaheadWindow: 0,
+  maxInFlight: 64,
+};
+
+/** What sessions share: profiles, handler construction, counters, the active-board table. */
+export interface SessionHub {
+  readonly logger: Logger;
+  lookupProfile(clientId: string): Promise<Profile | undefined>;
+  makeContext(profile: Profile, logger: Logger, lookaheadWindow: number): HandlerContext;
+  count(stat: string): void;
+  /** Called on a session's first verified message; the hub ends an older session of the same board. */
+  claim(clientId: string, session: BoardSession): void;
+  release(clientId: string, session: BoardSession): void;
+  sessionClosed(session: BoardSession): void;
+  random(bytes: number): Buffer;
+}
+
+/**
+ * Errors that on serial mean "this line was noise" (boot garbage, a half line after
+ * replugging, a corrupted or lost-and-replayed line): skipped and counted, and a
+ * good session goes on (issue 4). Everything else ends the session.
+ */
+const SERIAL_NOISE = new Set([
+  'E_LINE_TOO_LONG', 'E_NOT_ASCII', 'E_EMPTY_LINE', 'E_MALFORMED', 'E_UNKNOWN_TYPE',
+  'E_MISSING_HMAC', 'E_BAD_HMAC', 'E_NO_SESSION', 'E_UNKNOWN_CLIENT', 'E_BAD_CLIENT_ID',
+]);
+
+type State =
+  | { kind: 'idle' }
+  | { kind: 'unknown-client'; clientId: string }
+  | { kind: 'active'; clientId: string; handler: BaseHandler; verified: boolean };
+
+/**
+ * One board's conversation over one link, from frames in to handler calls out.
+ * Knows nothing about sockets or ports; never lets an error escape.
+ */
+export class BoardSession {
+  readonly link: SessionLink;
+  readonly #hub: SessionHub;
+  readonly #limits: SessionLimits;
+  #logger: Logger;
+  #state: State = { kind: 'idle' };
+  #timer: NodeJS.Timeout | undefined;
+  /** Frames that arrived while a hello's profile lookup was running. */
+  #backlog: Frame[] = [];
+  #helloRunning = false;
+  #inFlight = 0;
+  #paused = false;
+  #closed = false;
+  readonly #work = new Set<Promise<void>>();
+
+  constructor(link: SessionLink, hub: SessionHub, limits: SessionLimits) {
+    this.link = link;
+    this.#hub = hub;
+    this.#limits = limits;
+    this.#logger = hub.logger.child({ transport: link.transport, remote: link.remote });
+    if (link.transport === 'tcp') this.#arm(limits.helloTimeoutMs, 'E_HANDSHAKE_TIMEOUT', 'no hello');
+  }
+
+  get clientId(): string | undefined {
+    return this.#state.kind === 'idle' ? undefined : this.#state.clientId;
+  }
+
+  /** Feeds one frame from the link's line parser. */
+  onFrame(frame: Frame): void {
+    if (this.#closed) return;
+    if (this.#helloRunning) {
+      // Bounded: the link is paused while a hello runs; only what was already read lands here.
+      if (this.#backlog.length < 256) this.#backlog.push(frame);
+      else this.#hub.count('frames.dropped');
+      return;
+    }
+    try {
+      this.#process(frame);
+    } catch (err) {
+      this.#reject(err);
+    }
+  }
+
+  /** The link is gone (socket closed, port unplugged). Waits for running storage work. */
+  async onLinkClosed(): Promise<void> {
+    this.#closed = true;
+    this.#endSession('link closed');
+    clearTimeout(this.#timer);
+    await this.drain();
+    this.#hub.sessionClosed(this);
+  }
+
+  /** Resolves when every message accepted so far has been stored and handed on. */
+  async drain(): Promise<void> {
+    while (this.#work.size > 0) await Promise.allSettled([...this.#work]);
+  }
+
+  /** Ends this session because a newer one of the same board verified (TCP: hangs up). */
+  supersede(): void {
+    this.#logger.info('a newer session of this board verified; ending this one');
+    this.#hub.count('sessions.superseded');
+    this.#endSession('superseded');
+    if (this.link.transport === 'tcp') this.#hangUp();
+  }
+
+  #process(frame: Frame): void {
+    if (frame.kind === 'truncated') {
+      this.#hub.count('lines.truncated');
+      this.#logger.debug({ bytes: frame.length }, 'link ended inside a line');
+      return;
+    }
+    if (frame.kind === 'overflow') throw new ProtocolError('E_LINE_TOO_LONG', 'line longer than the limit');
+    const line = decodeLine(frame.bytes);
+    const raw = parseLine(line);
+    if (raw.type === 'h') {
+      this.#startHello(parseHello(raw));
+      return;
+    }
+    const state = this.#state;
+    if (state.kind === 'unknown-client') throw new ProtocolError('E_UNKNOWN_CLIENT', `unknown client '${state.clientId}'`);
+    if (state.kind === 'idle') throw new ProtocolError('E_NO_SESSION', `'${raw.type.slice(0, 16)}' before hello`);
+    const result = state.handler.handle(raw);
+    if (result.verified) {
+      this.#hub.count('messages.verified');
+      if (!state.verified) {
+        state.verified = true;
+        this.#hub.claim(state.clientId, this);
+      }
+      this.#arm(this.#limits.idleTimeoutMs, 'E_IDLE_TIMEOUT', 'no message');
+    }
+    if (result.done) this.#track(result.done);
+  }
+
+  #startHello(clientId: string): void {
+    this.#endSession('new hello');
+    this.#helloRunning = true;
+    this.#updateFlow();
+    this.#hub.count('hellos');
+    const material = this.#hub.random(KEY_MATERIAL_BYTES);
+    this.#hub
+      .lookupProfile(clientId)
+      .catch((err: unknown) => {
+        // An invalid profile must not make the hello answer differ: log, treat as unknown.
+        this.#hub.count('errors.E_PROFILE_INVALID');
+        this.#logger.error({ clientId, code: errorCode(err) }, errorMessage(err));
+        return undefined;
+      })
+      .then((profile) => {
+        if (this.#closed) return;
+        this.#logger = this.#hub.logger.child({ transport: this.link.transport, remote: this.link.remote, clientId });
+        if (profile === undefined) {
+          this.#hub.count('hellos.unknown');
+          this.#logger.warn('hello from unknown client id; answering as for a known one and rejecting what follows');
+          this.#state = { kind: 'unknown-client', clientId };
+        } else {
+          const handler = new profile.handlerClass({
+            context: this.#hub.makeContext(profile, this.#logger, this.#limits.lookaheadWindow),
+            preSharedKey: profile.key,
+            options: profile.options,
+          });
+          handler.hello(material);
+          this.#state = { kind: 'active', clientId, handler, verified: false };
+          this.#logger.info('hello');
+        }
+        this.link.write(material);
+        this.#arm(this.#limits.handshakeTimeoutMs, 'E_HANDSHAKE_TIMEOUT', 'no signed message after hello');
+      })
+      .catch((err: unknown) => this.#reject(err))
+      .finally(() => {
+        this.#helloRunning = false;
+        const backlog = this.#backlog;
+        this.#backlog = [];
+        for (let i = 0; i < backlog.length; i++) {
+          if (this.#helloRunning) {
+            this.#backlog.push(...backlog.slice(i)); // another hello in the backlog
+            return;
+          }
+          this.onFrame(backlog[i] as Frame);
+        }
+        this.#updateFlow();
+      });
+  }
+
+  #track(done: Promise<void>): void {
+    this.#inFlight++;
+    this.#updateFlow();
+    const p = done
+      .catch((err: unknown) => this.#logger.error({ code: errorCode(err) }, `message handler failed: ${errorMessage(err)}`))
+      .finally(() => {
+        this.#inFlight--;
+        this.#work.delete(p);
+        this.#updateFlow();
+      });
+    this.#work.add(p);
+  }
+
+  #updateFlow(): void {
+    const shouldPause = this.#inFlight >= this.#limits.maxInFlight || this.#helloRunning;
+    if (shouldPause && !this.#paused) {
+      this.#paused = true;
+      this.link.pause();
+    } else if (!shouldPause && this.#paused) {
+      this.#paused = false;
+      this.link.resume();
+    }
+  }
+
+  #reject(err: unknown): void {
+    const code = errorCode(err);
+    if (!(err instanceof ProtocolError)) {
+      this.#hub.count('errors.E_INTERNAL');
+      this.#logger.error({ err }, 'internal error in session');
+    }
+    if (this.link.transport === 'serial' && SERIAL_NOISE.has(code)) {
+      this.#hub.count('serial.noise');
+      this.#hub.count(`errors.${code}`);
+      this.#logger.debug({ code }, `skipped serial line: ${errorMessage(err)}`);
+      return;
+    }
+    this.#hub.count(`errors.${code}`);
+    this.#logger.warn({ code }, `protocol error: ${errorMessage(err)}`);
+    this.#endSession(code);
+    if (this.link.transport === 'tcp') this.#hangUp();
+  }
+
+  #arm(ms: number, code: 'E_HANDSHAKE_TIMEOUT' | 'E_IDLE_TIMEOUT', what: string): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      if (this.#closed) return;
+      if (this.link.transport === 'serial' && this.#state.kind === 'idle') return;
+      this.#reject(new ProtocolError(code, `${what} within ${Math.round(ms / 1000)} s`));
+    }, ms);
+    this.#timer.unref();
+  }
+
+  #endSession(reason: string): void {
+    const state = this.#state;
+    if (state.kind === 'active' && state.verified) this.#hub.release(state.clientId, this);
+    if (state.kind !== 'idle') this.#logger.debug({ reason }, 'session ended');
+    this.#state = { kind: 'idle' };
+    if (this.#closed || this.link.transport === 'serial') clearTimeout(this.#timer);
+  }
+
+  #hangUp(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.link.hangUp();
+  }
+}
+
+/** 32 bytes of fresh key material per hello (spec: hello). */
+export function secureRandom(bytes: number): Buffer {
+  return randomBytes(bytes);
+}

@@ -1,0 +1,82 @@
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { LevelWithSilent } from 'pino';
+import { Gateway, type ReadingSink } from '../gateway.ts';
+import { HandlerRegistry } from '../handlers/handler-registry.ts';
+import { createLogger, type Logger } from '../logger.ts';
+import { errorMessage } from '../errors.ts';
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+  profiles: string;
+  data: string;
+  logLevel: LevelWithSilent;
+  rrdProcesses: number;
+  maxLineLength: number;
+  maxConnections: number;
+  helloTimeout: number;
+  handshakeTimeout: number;
+  idleTimeout: number;
+  handlers: string[];
+  statsInterval: number;
+}
+
+/** Builds and starts a gateway from CLI options; logs invalid profiles but serves the rest. */
+export async function startGateway(o: ServeOptions, extra: { logger?: Logger; sink?: ReadingSink } = {}): Promise<Gateway> {
+  const logger = extra.logger ?? createLogger(o.logLevel);
+  const registry = HandlerRegistry.withBuiltins();
+  for (const file of o.handlers) {
+    const added = await registry.loadModule(file);
+    logger.info({ file, handlers: added }, 'loaded handler module');
+  }
+  const dataDir = resolve(o.data);
+  await mkdir(dataDir, { recursive: true });
+  const gateway = new Gateway({
+    profilesDir: resolve(o.profiles),
+    dataDir,
+    logger,
+    registry,
+    rrdProcesses: o.rrdProcesses,
+    maxLineLength: o.maxLineLength,
+    maxConnections: o.maxConnections,
+    tcpLimits: {
+      helloTimeoutMs: o.helloTimeout * 1000,
+      handshakeTimeoutMs: o.handshakeTimeout * 1000,
+      idleTimeoutMs: o.idleTimeout * 1000,
+    },
+    sink: extra.sink,
+  });
+  const { profiles, errors } = await gateway.profiles.loadAll();
+  for (const err of errors) logger.error({ code: err.code, file: err.file, field: err.field }, errorMessage(err));
+  logger.info({ boards: profiles.map((p) => p.clientId), dir: gateway.profiles.dir }, `${profiles.length} profile(s) loaded`);
+  await gateway.listenTcp(o.host, o.port);
+  if (o.statsInterval > 0) {
+    const timer = setInterval(
+      () => logger.info({ stats: gateway.stats.snapshot(), boards: gateway.activeBoards, rssMB: Math.round(process.memoryUsage().rss / 1e6) }, 'stats'),
+      o.statsInterval * 1000,
+    );
+    timer.unref();
+    gateway.onClose(async () => clearInterval(timer));
+  }
+  return gateway;
+}
+
+/** Stops gracefully on the first SIGINT/SIGTERM; a second one exits at once. */
+export function stopOnSignals(stop: () => Promise<void>, logger: Logger): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    logger.info({ signal }, 'stopping: finishing in-flight updates');
+    stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}

@@ -1,0 +1,167 @@
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { BoardSession, DEFAULT_LIMITS, secureRandom, type SessionHub, type SessionLimits, type SessionLink } from './board-session.ts';
+import type { HandlerContext } from './handlers/base-handler.ts';
+import { HandlerRegistry } from './handlers/handler-registry.ts';
+import type { Profile } from './profiles/profile-store.ts';
+import { ProfileStore } from './profiles/profile-store.ts';
+import type { Reading } from './reading.ts';
+import { RrdService } from './rrd/rrd-service.ts';
+import { Stats } from './stats.ts';
+import { DEFAULT_MAX_LINE_LENGTH } from './transport/line-parser.ts';
+import { DEFAULT_PORT, TcpListener } from './transport/tcp-listener.ts';
+
+/** Where verified readings go after the rrd: the destinations pipeline. */
+export interface ReadingSink {
+  publish(reading: Reading): void;
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  profilesDir: string;
+  dataDir: string;
+  logger: Logger;
+  registry?: HandlerRegistry;
+  /** rrdtool processes. Default 2. */
+  rrdProcesses?: number;
+  /** Limits for TCP sessions (defaults: {@link DEFAULT_LIMITS}). */
+  tcpLimits?: Partial<SessionLimits>;
+  maxLineLength?: number;
+  maxConnections?: number;
+  sink?: ReadingSink;
+  /** Called after each reading was stored and handed on (benchmarks, tests). */
+  onReading?: (reading: Reading) => void;
+  now?: () => number;
+  random?: (bytes: number) => Buffer;
+}
+
+/** Wires links → sessions → handlers → rrd → destinations. */
+export class Gateway implements SessionHub {
+  readonly logger: Logger;
+  readonly stats = new Stats();
+  readonly profiles: ProfileStore;
+  readonly rrd: RrdService;
+  readonly registry: HandlerRegistry;
+  readonly #options: GatewayOptions;
+  readonly #tcpLimits: SessionLimits;
+  readonly #sessions = new Set<BoardSession>();
+  readonly #active = new Map<string, BoardSession>();
+  #tcp: TcpListener | undefined;
+  readonly #closers: Array<() => Promise<void>> = [];
+
+  constructor(options: GatewayOptions) {
+    this.#options = options;
+    this.logger = options.logger;
+    this.registry = options.registry ?? HandlerRegistry.withBuiltins();
+    this.profiles = new ProfileStore(options.profilesDir, this.registry);
+    this.rrd = new RrdService({ processes: options.rrdProcesses, logger: options.logger.child({ part: 'rrdtool' }) });
+    this.#tcpLimits = checkLimits({ ...DEFAULT_LIMITS, ...options.tcpLimits });
+  }
+
+  /** Boards with a verified session now. */
+  get activeBoards(): number {
+    return this.#active.size;
+  }
+
+  get openSessions(): number {
+    return this.#sessions.size;
+  }
+
+  async listenTcp(host = '0.0.0.0', port = DEFAULT_PORT): Promise<AddressInfo> {
+    const tcp = new TcpListener(
+      {
+        host,
+        port,
+        maxConnections: this.#options.maxConnections ?? 4096,
+        maxLineLength: this.#options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
+        logger: this.logger,
+      },
+      (link) => this.openSession(link, this.#tcpLimits),
+    );
+    const address = await tcp.listen();
+    this.#tcp = tcp;
+    this.logger.info({ host: address.address, port: address.port }, 'listening for boards over TCP');
+    return address;
+  }
+
+  /** Starts a session on any link (TCP socket, serial port, a test's in-memory pair). */
+  openSession(link: SessionLink, limits: SessionLimits): BoardSession {
+    const session = new BoardSession(link, this, limits);
+    this.#sessions.add(session);
+    return session;
+  }
+
+  /** Registers something to stop at shutdown (serial ports). */
+  onClose(closer: () => Promise<void>): void {
+    this.#closers.push(closer);
+  }
+
+  /** Graceful stop: no new boards, in-flight updates finish, rrdtool closes. */
+  async close(): Promise<void> {
+    await this.#tcp?.stopAccepting();
+    await Promise.all([...this.#sessions].map((s) => s.drain()));
+    this.#tcp?.destroyAll();
+    for (const closer of this.#closers) await closer();
+    await Promise.all([...this.#sessions].map((s) => s.onLinkClosed()));
+    await this.rrd.close();
+    await this.#options.sink?.close();
+    this.logger.info({ stats: this.stats.snapshot() }, 'gateway stopped');
+  }
+
+  // SessionHub
+
+  lookupProfile(clientId: string): Promise<Profile | undefined> {
+    return this.profiles.get(clientId);
+  }
+
+  makeContext(profile: Profile, logger: Logger, lookaheadWindow: number): HandlerContext {
+    const { sink, onReading } = this.#options;
+    return {
+      clientId: profile.clientId,
+      logger,
+      rrd: this.rrd,
+      dataDir: this.#options.dataDir,
+      profileFile: profile.file,
+      lookaheadWindow,
+      publish: (reading) => {
+        sink?.publish(reading);
+        onReading?.(reading);
+      },
+      count: (stat) => this.stats.count(stat),
+      now: this.#options.now ?? Date.now,
+    };
+  }
+
+  count(stat: string): void {
+    this.stats.count(stat);
+  }
+
+  claim(clientId: string, session: BoardSession): void {
+    const previous = this.#active.get(clientId);
+    this.#active.set(clientId, session);
+    if (previous && previous !== session) previous.supersede();
+  }
+
+  release(clientId: string, session: BoardSession): void {
+    if (this.#active.get(clientId) === session) this.#active.delete(clientId);
+  }
+
+  sessionClosed(session: BoardSession): void {
+    this.#sessions.delete(session);
+  }
+
+  random(bytes: number): Buffer {
+    return (this.#options.random ?? secureRandom)(bytes);
+  }
+}
+
+/** Checks session limits against the spec's floors. */
+export function checkLimits(limits: SessionLimits): SessionLimits {
+  if (limits.handshakeTimeoutMs < 15_000) {
+    throw new RangeError('handshake timeout must be at least 15 s: a real board needs about 6 s to derive its key');
+  }
+  for (const [name, v] of Object.entries(limits)) {
+    if (!Number.isFinite(v) || v < 0) throw new RangeError(`${name} must be a non-negative number`);
+  }
+  return limits;
+}

@@ -1,0 +1,116 @@
+import type { Logger } from 'pino';
+import { ProtocolError } from '../errors.ts';
+import { KeyRatchet } from '../protocol/key-ratchet.ts';
+import { deriveMasterKey } from '../protocol/key-schedule.ts';
+import { parseSigned, type RawMessage, type SignedMessage } from '../protocol/message.ts';
+import type { Reading } from '../reading.ts';
+import type { RrdService } from '../rrd/rrd-service.ts';
+
+/** What a handler may use; handed in so tests can pass their own. */
+export interface HandlerContext {
+  readonly clientId: string;
+  /** Child logger already carrying `clientId`. Never log keys. */
+  readonly logger: Logger;
+  readonly rrd: RrdService;
+  /** Relative rrd paths in profiles resolve under this directory. */
+  readonly dataDir: string;
+  /** The profile file this handler was built from, for error messages. */
+  readonly profileFile: string;
+  /** Keys to look past for lost lines (spec: "Lossy links"); 0 on TCP. */
+  readonly lookaheadWindow: number;
+  /** Hands a reading to every configured destination. */
+  publish(reading: Reading): void;
+  /** Bumps a gateway counter. */
+  count(stat: string): void;
+  /** Unix milliseconds; a clock tests can control. */
+  now(): number;
+}
+
+/** What a handler gets from a profile. */
+export interface HandlerInit {
+  readonly context: HandlerContext;
+  /** The board's pre-shared key (profile `key`). */
+  readonly preSharedKey: string;
+  /** The profile's `handler_options`, already checked by the class's `validateOptions`. */
+  readonly options: unknown;
+}
+
+/** A message function: gets a verified {@link SignedMessage} when the type requires an HMAC. */
+export type MessageFn = (message: SignedMessage & RawMessage) => void | Promise<void>;
+export type UnsignedMessageFn = (message: RawMessage) => void | Promise<void>;
+
+/** Outcome of one line, for the session: did a key verify, and what work is still running. */
+export interface HandleResult {
+  readonly verified: boolean;
+  readonly done: Promise<void> | undefined;
+}
+
+interface MessageType {
+  readonly fn: (message: RawMessage) => void | Promise<void>;
+  readonly requiresHmac: boolean;
+}
+
+/**
+ * The hello, message-type registration and HMAC checking for one board session.
+ * Subclasses register their message types in the constructor.
+ */
+export class BaseHandler {
+  readonly clientId: string;
+  protected readonly context: HandlerContext;
+  readonly #masterKey: Buffer;
+  readonly #types = new Map<string, MessageType>();
+  #ratchet: KeyRatchet | undefined;
+
+  /**
+   * Checks a profile's `handler_options` for this class; throws ProfileError (or any
+   * Error, which the loader wraps) naming the field. Subclasses call `super`'s first
+   * when they extend its options.
+   */
+  static validateOptions(_options: unknown): void {
+    // BaseHandler needs no options.
+  }
+
+  constructor(init: HandlerInit) {
+    this.context = init.context;
+    this.clientId = init.context.clientId;
+    this.#masterKey = deriveMasterKey(init.preSharedKey);
+  }
+
+  /**
+   * Adds a message type. `requiresHmac` types are verified against the session key
+   * (and advance it) before `fn` runs; others run as they come, before any hello too.
+   */
+  protected registerMessageType(type: string, fn: MessageFn, requiresHmac: true): void;
+  protected registerMessageType(type: string, fn: UnsignedMessageFn, requiresHmac: false): void;
+  protected registerMessageType(type: string, fn: MessageFn | UnsignedMessageFn, requiresHmac: boolean): void {
+    if (!/^[A-Za-z][A-Za-z0-9_]{0,15}$/.test(type) || type === 'h') {
+      throw new TypeError(`message type '${type}' is reserved or not a short name`);
+    }
+    this.#types.set(type, { fn: fn as (m: RawMessage) => void | Promise<void>, requiresHmac });
+  }
+
+  /** Starts a session from the key material the gateway sent in answer to `h`. */
+  hello(keyMaterial: Buffer): void {
+    this.#ratchet = new KeyRatchet(this.#masterKey, keyMaterial, this.context.lookaheadWindow);
+  }
+
+  /** Verifies (when the type requires it) and dispatches one message. Throws ProtocolError. */
+  handle(raw: RawMessage): HandleResult {
+    const type = this.#types.get(raw.type);
+    if (type === undefined) throw new ProtocolError('E_UNKNOWN_TYPE', `unknown message type '${raw.type.slice(0, 16)}'`);
+    if (!type.requiresHmac) return { verified: false, done: promiseOf(type.fn(raw)) };
+    if (this.#ratchet === undefined) throw new ProtocolError('E_NO_SESSION', `'${raw.type}' before hello`);
+    const signed = parseSigned(raw);
+    const skipped = this.#ratchet.verify(signed.signedText, signed.hmac);
+    if (skipped < 0) throw new ProtocolError('E_BAD_HMAC', 'HMAC does not verify (wrong key, replay or lost sync)');
+    if (skipped > 0) {
+      this.context.count('resyncs');
+      this.context.logger.warn({ skipped }, 'resynchronised after lost messages');
+    }
+    return { verified: true, done: promiseOf(type.fn(signed)) };
+  }
+}
+
+function promiseOf(result: void | Promise<void>): Promise<void> | undefined {
+  return result instanceof Promise ? result : undefined;
+}

@@ -1,0 +1,117 @@
+import { isAbsolute, resolve } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { ProfileError, ProtocolError, errorCode, errorMessage } from '../errors.ts';
+import { parsePairs, type SignedMessage } from '../protocol/message.ts';
+import type { Reading } from '../reading.ts';
+import { fillTemplate, templateKeys } from '../rrd/rrd-command.ts';
+import { BaseHandler, type HandlerInit } from './base-handler.ts';
+
+/** `handler_options` of an rrduino board (see the seed's profile example). */
+export interface RRDuinoOptions {
+  /** The board's rrd file; relative paths resolve under the data dir. */
+  path: string;
+  /** `rrdtool create` arguments after the file name. */
+  create: string[];
+  /** Update template, e.g. `N:{temperature}`; `{name}` is the value sent as `name`. */
+  update: string;
+}
+
+// No blanks, quotes or line breaks: these strings go on an rrdtool command line.
+const RRD_TOKEN = "^[^\\s'\"]+$";
+
+export const rrduinoOptionsSchema = {
+  type: 'object',
+  required: ['path', 'create', 'update'],
+  additionalProperties: false,
+  properties: {
+    path: { type: 'string', minLength: 1, maxLength: 4096, pattern: "^[^\\r\\n\\0'\"]+\\.rrd$" },
+    create: { type: 'array', minItems: 2, maxItems: 200, items: { type: 'string', minLength: 1, maxLength: 512, pattern: RRD_TOKEN } },
+    update: { type: 'string', minLength: 3, maxLength: 1024, pattern: '^(N|\\d+)(:(\\{[A-Za-z_][A-Za-z0-9_.-]{0,63}\\}|U|-?\\d+(\\.\\d+)?))+$' },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: true });
+const validateShape = ajv.compile(rrduinoOptionsSchema);
+
+/**
+ * Stores each verified `u` update in the board's rrd file, creating the file on the
+ * first update, then hands the reading on to the destinations.
+ */
+export class RRDuinoHandler extends BaseHandler {
+  protected readonly options: RRDuinoOptions;
+  protected readonly rrdPath: string;
+
+  static override validateOptions(options: unknown): void {
+    super.validateOptions(options);
+    if (!validateShape(options)) throw optionsError(validateShape.errors ?? []);
+    const o = options as RRDuinoOptions;
+    const dsCount = o.create.filter((a) => a.startsWith('DS:')).length;
+    if (dsCount === 0 || !o.create.some((a) => a.startsWith('RRA:'))) {
+      throw new ProfileError('E_PROFILE_INVALID', 'create needs at least one DS:… and one RRA:… definition', {
+        field: '/handler_options/create',
+      });
+    }
+    const valueCount = o.update.split(':').length - 1;
+    if (valueCount !== dsCount) {
+      throw new ProfileError(
+        'E_PROFILE_INVALID',
+        `update template has ${valueCount} value(s) but create defines ${dsCount} data source(s)`,
+        { field: '/handler_options/update' },
+      );
+    }
+  }
+
+  constructor(init: HandlerInit) {
+    super(init);
+    this.options = init.options as RRDuinoOptions;
+    const p = this.options.path;
+    this.rrdPath = isAbsolute(p) ? p : resolve(this.context.dataDir, p);
+    this.registerMessageType('u', (m) => this.update(m), true);
+  }
+
+  /** Handles `u k1 v1 [k2 v2 …]`: values are checked now, stored and re-emitted after. */
+  protected update(message: SignedMessage): Promise<void> {
+    let pairs;
+    try {
+      pairs = parsePairs(message.body);
+    } catch (err) {
+      // The message verified, so its shape is the board's fault, not line noise.
+      if (err instanceof ProtocolError && err.code === 'E_MALFORMED') throw new ProtocolError('E_BAD_PAIRS', err.message);
+      throw err;
+    }
+    const reading: Reading = { clientId: this.clientId, timeMs: this.context.now(), values: new Map(pairs) };
+    return this.store(reading).finally(() => this.context.publish(reading));
+  }
+
+  /** Writes one reading to the rrd; errors are logged and counted, never thrown. */
+  protected async store(reading: Reading): Promise<void> {
+    const { context } = this;
+    let value: string;
+    try {
+      value = fillTemplate(this.options.update, reading.values);
+    } catch {
+      const missing = templateKeys(this.options.update).filter((k) => !reading.values.has(k));
+      context.count('errors.E_MISSING_FIELD');
+      context.logger.error(
+        { code: 'E_MISSING_FIELD', missing, profile: context.profileFile },
+        `update lacks ${missing.join(', ')} that the profile's update template needs; not stored in the rrd`,
+      );
+      return;
+    }
+    try {
+      await context.rrd.ensure(this.rrdPath, this.options.create);
+      await context.rrd.update(this.rrdPath, value);
+      context.count('updates.stored');
+    } catch (err) {
+      context.count(`errors.${errorCode(err)}`);
+      context.logger.error({ code: errorCode(err), path: this.rrdPath }, `rrd update failed: ${errorMessage(err)}`);
+    }
+  }
+}
+
+function optionsError(errors: ErrorObject[]): ProfileError {
+  const first = errors[0];
+  const field = `/handler_options${first?.instancePath ?? ''}`;
+  const detail = first?.keyword === 'pattern' ? 'has characters or a form rrdtool cannot take' : (first?.message ?? 'is invalid');
+  return new ProfileError('E_PROFILE_INVALID', `${field} ${detail}`, { field });
+}

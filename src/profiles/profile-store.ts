@@ -1,0 +1,125 @@
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import { GatewayError, ProfileError, errorMessage } from '../errors.ts';
+import { isValidClientId } from '../protocol/message.ts';
+import { DEFAULT_HANDLER, type HandlerClass, type HandlerRegistry } from '../handlers/handler-registry.ts';
+import { profileSchema, type ProfileFile } from './profile-schema.ts';
+
+/** A profile that passed validation, ready to build a handler from. */
+export interface Profile {
+  readonly clientId: string;
+  readonly file: string;
+  readonly key: string;
+  readonly handlerName: string;
+  readonly handlerClass: HandlerClass;
+  readonly options: unknown;
+}
+
+/** Profiles larger than this are not read: a profile is a few hundred bytes. */
+const MAX_PROFILE_BYTES = 64 * 1024;
+
+const ajv = new Ajv({ allErrors: false });
+const validateProfileShape = ajv.compile(profileSchema);
+
+/** Validates parsed profile JSON; throws ProfileError naming the file and field. */
+export function validateProfile(json: unknown, clientId: string, file: string, registry: HandlerRegistry): Profile {
+  if (!validateProfileShape(json)) {
+    const e = validateProfileShape.errors?.[0];
+    const field = e?.keyword === 'required' ? `/${String(e.params['missingProperty'])}` : e?.instancePath || '/';
+    const detail =
+      e?.keyword === 'required' ? 'is missing' : e?.keyword === 'additionalProperties'
+        ? `has unknown field '${String(e.params['additionalProperty'])}'`
+        : (e?.message ?? 'is invalid');
+    throw new ProfileError('E_PROFILE_INVALID', `${file}: ${field} ${detail}`, { file, field });
+  }
+  const p = json as ProfileFile;
+  const handlerName = p.handler ?? DEFAULT_HANDLER;
+  try {
+    const handlerClass = registry.get(handlerName);
+    const options = p.handler_options ?? {};
+    handlerClass.validateOptions(options);
+    return { clientId, file, key: p.key, handlerName, handlerClass, options };
+  } catch (err) {
+    const field = err instanceof ProfileError ? err.field : '/handler_options';
+    const code = err instanceof GatewayError ? err.code : 'E_PROFILE_INVALID';
+    throw new ProfileError(code, `${file}: ${errorMessage(err)}`, { file, field, cause: err });
+  }
+}
+
+/**
+ * Profiles in one directory, read when a board says hello and re-read when the
+ * file changes, so `create` works while the gateway runs.
+ */
+export class ProfileStore {
+  readonly dir: string;
+  readonly #registry: HandlerRegistry;
+  readonly #cache = new Map<string, { mtimeMs: number; size: number; profile: Profile }>();
+
+  constructor(dir: string, registry: HandlerRegistry) {
+    this.dir = dir;
+    this.#registry = registry;
+  }
+
+  fileFor(clientId: string): string {
+    if (!isValidClientId(clientId)) throw new ProfileError('E_PROFILE_INVALID', `'${clientId}' is not a valid client id`);
+    return join(this.dir, `${clientId}.json`);
+  }
+
+  /** The profile of `clientId`, undefined if there is none. Throws ProfileError if it is invalid. */
+  async get(clientId: string): Promise<Profile | undefined> {
+    const file = this.fileFor(clientId);
+    let st;
+    try {
+      st = await stat(file);
+    } catch {
+      this.#cache.delete(clientId);
+      return undefined;
+    }
+    const cached = this.#cache.get(clientId);
+    if (cached && cached.mtimeMs === st.mtimeMs && cached.size === st.size) return cached.profile;
+    const profile = await this.#load(clientId, file, st.size);
+    this.#cache.set(clientId, { mtimeMs: st.mtimeMs, size: st.size, profile });
+    return profile;
+  }
+
+  /** Every profile in the directory, with the errors of those that are invalid. */
+  async loadAll(): Promise<{ profiles: Profile[]; errors: ProfileError[] }> {
+    let names: string[];
+    try {
+      names = (await readdir(this.dir)).filter((n) => n.endsWith('.json')).sort();
+    } catch (err) {
+      throw new ProfileError('E_PROFILE_UNREADABLE', `cannot read profile directory ${this.dir}: ${errorMessage(err)}`, { cause: err });
+    }
+    const profiles: Profile[] = [];
+    const errors: ProfileError[] = [];
+    for (const name of names) {
+      const clientId = name.slice(0, -'.json'.length);
+      const file = join(this.dir, name);
+      if (!isValidClientId(clientId)) {
+        errors.push(new ProfileError('E_PROFILE_INVALID', `${file}: file name is not a valid client id`, { file }));
+        continue;
+      }
+      try {
+        const p = await this.get(clientId);
+        if (p) profiles.push(p);
+      } catch (err) {
+        errors.push(err instanceof ProfileError ? err : new ProfileError('E_PROFILE_UNREADABLE', `${file}: ${errorMessage(err)}`, { file }));
+      }
+    }
+    return { profiles, errors };
+  }
+
+  async #load(clientId: string, file: string, size: number): Promise<Profile> {
+    if (size > MAX_PROFILE_BYTES) {
+      throw new ProfileError('E_PROFILE_INVALID', `${file}: larger than ${MAX_PROFILE_BYTES} bytes`, { file });
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(await readFile(file, 'utf8'));
+    } catch (err) {
+      throw new ProfileError('E_PROFILE_UNREADABLE', `${file}: not readable JSON: ${errorMessage(err)}`, { file, cause: err });
+    }
+    return validateProfile(json, clientId, file, this.#registry);
+  }
+}

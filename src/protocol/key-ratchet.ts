@@ -1,0 +1,58 @@
+import { advanceKey, deriveMasterKey, deriveSessionKey, signText, verifyHmac } from './key-schedule.ts';
+
+/**
+ * The gateway's side of one session's key schedule: the current key plus an
+ * optional look-ahead window for links that lose lines (spec: "Lossy links").
+ * Keys only move forward, so a key that verified once is never accepted again.
+ */
+export class KeyRatchet {
+  readonly #master: Buffer;
+  #current: Buffer;
+  readonly #window: number;
+
+  /**
+   * @param masterKey SHA-256 of the board's pre-shared key.
+   * @param keyMaterial the 32 bytes sent in answer to the hello.
+   * @param window how many lost messages to look past (0 = strict; spec default on TCP).
+   */
+  constructor(masterKey: Buffer, keyMaterial: Buffer, window = 0) {
+    if (!Number.isInteger(window) || window < 0 || window > 64) {
+      throw new RangeError(`look-ahead window must be an integer from 0 to 64, got ${window}`);
+    }
+    this.#master = masterKey;
+    this.#current = deriveSessionKey(masterKey, keyMaterial);
+    this.#window = window;
+  }
+
+  static fromPreSharedKey(preSharedKey: string, keyMaterial: Buffer, window = 0): KeyRatchet {
+    return new KeyRatchet(deriveMasterKey(preSharedKey), keyMaterial, window);
+  }
+
+  /**
+   * Verifies and, on success, advances past the key that verified.
+   * @returns how many keys were skipped (0 = in sync), or -1 if no key in the window verifies.
+   */
+  verify(signedText: string, hmacHex: string): number {
+    let key = this.#current;
+    for (let skipped = 0; skipped <= this.#window; skipped++) {
+      if (verifyHmac(key, signedText, hmacHex)) {
+        this.#current = advanceKey(this.#master, key);
+        return skipped;
+      }
+      if (skipped < this.#window) key = advanceKey(this.#master, key);
+    }
+    return -1;
+  }
+
+  /** Signs with the current key and advances, as a board does after every message it sends. */
+  sign(signedText: string): string {
+    const hmac = signText(this.#current, signedText);
+    this.#current = advanceKey(this.#master, this.#current);
+    return hmac;
+  }
+
+  /** The current key, for known-answer tests only; never log it. */
+  currentKeyForTests(): Buffer {
+    return Buffer.from(this.#current);
+  }
+}

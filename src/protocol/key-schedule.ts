@@ -1,0 +1,47 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+
+/** Rounds of HMAC applied to the hello key material (spec: "Keys"). */
+export const HANDSHAKE_ROUNDS = 128;
+/** Bytes of key material the gateway answers a hello with. */
+export const KEY_MATERIAL_BYTES = 32;
+/** Hex characters of an update's HMAC-SHA256. */
+export const HMAC_HEX_LENGTH = 64;
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** `M = SHA-256(pre_shared_key)`. */
+export function deriveMasterKey(preSharedKey: string): Buffer {
+  return createHash('sha256').update(preSharedKey, 'utf8').digest();
+}
+
+/** One ratchet step: `S' = HMAC-SHA256(key = M, message = S)`. */
+export function advanceKey(masterKey: Buffer, key: Buffer): Buffer {
+  return createHmac('sha256', masterKey).update(key).digest();
+}
+
+/** `K128` from the 32 bytes of hello key material: the first session key. */
+export function deriveSessionKey(masterKey: Buffer, keyMaterial: Buffer, rounds = HANDSHAKE_ROUNDS): Buffer {
+  let key = keyMaterial;
+  for (let i = 0; i < rounds; i++) key = advanceKey(masterKey, key);
+  return key;
+}
+
+/** The lowercase hex HMAC a board appends to `signedText`. */
+export function signText(sessionKey: Buffer, signedText: string): string {
+  return createHmac('sha256', sessionKey).update(signedText, 'latin1').digest('hex');
+}
+
+/** Whether `hmacHex` has the exact shape of an rrduino HMAC (64 lowercase hex). */
+export function isHmacHex(hmacHex: string): boolean {
+  return HEX64.test(hmacHex);
+}
+
+/**
+ * Constant-time check of `hmacHex` against the HMAC of `signedText` under
+ * `sessionKey`. The shape check leaks only the length/alphabet, never key bytes.
+ */
+export function verifyHmac(sessionKey: Buffer, signedText: string, hmacHex: string): boolean {
+  if (!isHmacHex(hmacHex)) return false;
+  const expected = createHmac('sha256', sessionKey).update(signedText, 'latin1').digest();
+  return timingSafeEqual(expected, Buffer.from(hmacHex, 'hex'));
+}

@@ -1,0 +1,53 @@
+import { RrdError } from '../errors.ts';
+
+// rrdtool's pipe mode splits a command line on blanks and honours '…' and "…"
+// quoting, with no escapes: an argument can hold blanks (then we quote it) but
+// never a quote character or a line break.
+const FORBIDDEN = /['"\r\n\0]/;
+
+/** Formats one `rrdtool -` command line (without the newline). Pure. */
+export function formatCommand(args: readonly string[]): string {
+  if (args.length === 0) throw new RrdError('E_RRD_BAD_ARG', 'an rrdtool command needs at least one argument');
+  return args
+    .map((arg) => {
+      if (arg.length === 0) throw new RrdError('E_RRD_BAD_ARG', 'rrdtool arguments must not be empty');
+      if (FORBIDDEN.test(arg)) {
+        throw new RrdError('E_RRD_BAD_ARG', `rrdtool argument ${JSON.stringify(arg.slice(0, 40))} contains a quote or line break`);
+      }
+      return /[ \t]/.test(arg) ? `'${arg}'` : arg;
+    })
+    .join(' ');
+}
+
+/** How one line of `rrdtool -` output ends (or does not end) a reply. */
+export type ReplyLine = { kind: 'ok' } | { kind: 'error'; message: string } | { kind: 'data'; text: string };
+
+/**
+ * Classifies a line of pipe-mode output. Replies end with `OK u:… s:… r:…` or
+ * `ERROR: …`; everything before is the command's output (REAL-PARTS: rrdtool).
+ */
+export function classifyReplyLine(line: string): ReplyLine {
+  if (line === 'OK' || line.startsWith('OK u:')) return { kind: 'ok' };
+  if (line.startsWith('ERROR:')) return { kind: 'error', message: line.slice(6).trim() };
+  return { kind: 'data', text: line };
+}
+
+/** Substitutes `{key}` placeholders of an update template with reading values. */
+export function fillTemplate(template: string, values: ReadonlyMap<string, number | null>): string {
+  return template.replace(/\{([^{}]+)\}/g, (_m, key: string) => {
+    if (!values.has(key)) throw new RrdError('E_RRD_BAD_ARG', `missing '${key}'`);
+    const value = values.get(key);
+    return value === null || value === undefined ? 'U' : formatRrdNumber(value);
+  });
+}
+
+/** Placeholders named in an update template, in order. */
+export function templateKeys(template: string): string[] {
+  return [...template.matchAll(/\{([^{}]+)\}/g)].map((m) => m[1] as string);
+}
+
+// Number#toString never gives a form rrdtool's strtod misreads, but 1e21 and up
+// come out as '1e+21', which strtod reads fine; keep it as is.
+function formatRrdNumber(value: number): string {
+  return String(value);
+}
