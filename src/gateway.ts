@@ -98,9 +98,10 @@ export class Gateway implements SessionHub {
 
   /** Graceful stop: no new boards, in-flight updates finish, rrdtool closes. */
   async close(): Promise<void> {
-    await this.#tcp?.stopAccepting();
+    const stopped = this.#tcp?.stopAccepting();
     await Promise.all([...this.#sessions].map((s) => s.drain()));
     this.#tcp?.destroyAll();
+    await stopped;
     for (const closer of this.#closers) await closer();
     await Promise.all([...this.#sessions].map((s) => s.onLinkClosed()));
     await this.rrd.close();

@@ -1,4 +1,5 @@
-import { access } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { RrdError } from '../errors.ts';
 import { RrdtoolProcess } from './rrdtool-process.ts';
@@ -36,6 +37,11 @@ export class RrdService {
   /** Commands written to rrdtool and not yet answered, over all processes. */
   get inFlight(): number {
     return this.#shards.reduce((sum, s) => sum + s.inFlight, 0);
+  }
+
+  /** Pids of the running rrdtool processes. */
+  get pids(): number[] {
+    return this.#shards.map((s) => s.pid).filter((p): p is number => p !== undefined);
   }
 
   /**
@@ -81,6 +87,7 @@ export class RrdService {
     } catch {
       // missing: create it
     }
+    await mkdir(dirname(path), { recursive: true });
     try {
       // --no-overwrite: never clobber a file that appeared since the check.
       await this.#run(path, ['create', path, '--no-overwrite', ...createArgs]);

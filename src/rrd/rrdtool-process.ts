@@ -43,6 +43,11 @@ export class RrdtoolProcess {
     return this.#pending.length;
   }
 
+  /** The running rrdtool's pid (diagnostics, and tests that kill it). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
   /** Runs one command; resolves with the output lines before `OK`. */
   run(args: readonly string[]): Promise<string[]> {
     if (this.#closed) return Promise.reject(new RrdError('E_RRD_CLOSED', 'rrdtool is shut down'));

@@ -54,7 +54,10 @@ export class TcpListener {
     });
   }
 
-  /** Stops accepting; existing connections stay until {@link destroyAll}. */
+  /**
+   * Stops accepting at once; existing connections stay until {@link destroyAll}.
+   * The promise resolves once the last connection is gone.
+   */
   stopAccepting(): Promise<void> {
     return new Promise((resolve) => this.#server.close(() => resolve()));
   }

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what rrduino-gateway needs on Debian/Ubuntu with Node >= 20:
+# rrdtool (the storage engine), and for the tests carbon (graphite-carbon,
+# python3-whisper), socat (serial ptys), stunnel4 and openssl (TLS); then the
+# npm packages. Safe to run again: installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_node=20
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt "$need_node" ]; then
+  echo "setup: Node.js >= $need_node is required (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+packages=(rrdtool rrdcached socat graphite-carbon python3-whisper stunnel4 openssl)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat node_modules/.setup-lock-sum 2>/dev/null)" != "$lock_sum" ]; then
+  echo "setup: installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_sum" > node_modules/.setup-lock-sum
+fi
+echo "setup: ready (rrdtool $(rrdtool --version | head -1 | awk '{print $2}'), node $(node --version))"

@@ -1,0 +1,8 @@
+/** The API for people who write their own handlers or embed the gateway. */
+export { BaseHandler, type HandlerContext, type HandlerInit, type HandleResult, type MessageFn } from './handlers/base-handler.ts';
+export { RRDuinoHandler, type RRDuinoOptions } from './handlers/rrduino-handler.ts';
+export { HandlerRegistry, type HandlerClass } from './handlers/handler-registry.ts';
+export { Gateway, type GatewayOptions, type ReadingSink } from './gateway.ts';
+export type { Reading } from './reading.ts';
+export type { RawMessage, SignedMessage } from './protocol/message.ts';
+export * from './errors.ts';

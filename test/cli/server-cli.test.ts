@@ -1,0 +1,78 @@
+import { spawn, execFile } from 'node:child_process';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SimulatedBoard, tcpLink } from '../../firmware-sim/simulated-board.ts';
+import { tempDir, waitFor } from '../helpers/fixtures.ts';
+import { REPO_ROOT } from '../helpers/spec.ts';
+
+const execFileP = promisify(execFile);
+const TSX = join(REPO_ROOT, 'node_modules/.bin/tsx');
+const SERVER = join(REPO_ROOT, 'server.ts');
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileP(TSX, [SERVER, ...args], { cwd: REPO_ROOT });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+afterEach(async () => cleanup());
+
+describe('server.ts', { timeout: 30_000 }, () => {
+  it('create writes a 0600 profile and prints the config.h lines; check passes', async () => {
+    const r = await cli(['create', 'shed', '--profiles', dir, '--source', 'temperature:GAUGE:-50:110', '--source', 'humidity:GAUGE:0:100']);
+    expect(r.code).toBe(0);
+    const profile = JSON.parse(await readFile(join(dir, 'shed.json'), 'utf8')) as { key: string };
+    expect(r.stdout).toBe(`#define CLIENT_ID "shed"\n#define CLIENT_KEY "${profile.key}"\n`);
+    expect((await stat(join(dir, 'shed.json'))).mode & 0o777).toBe(0o600);
+    expect((await cli(['check', '--profiles', dir])).code).toBe(0);
+  });
+
+  it('create refuses to overwrite without --force, and a bad client id', async () => {
+    expect((await cli(['create', 'shed', '--profiles', dir, '--key', 'given-key-123'])).code).toBe(0);
+    const again = await cli(['create', 'shed', '--profiles', dir]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('--force');
+    expect((await cli(['create', 'shed', '--profiles', dir, '--force'])).code).toBe(0);
+    expect((await cli(['create', '../x', '--profiles', dir])).code).toBe(2);
+  });
+
+  it('check exits 2 and names file and field for an invalid profile', async () => {
+    await writeFile(join(dir, 'broken.json'), JSON.stringify({ handler_options: {} }));
+    const r = await cli(['check', '--profiles', dir]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain('broken.json');
+    expect(r.stdout).toContain('/key');
+  });
+
+  it('serve stores updates, list shows them, and SIGTERM stops it cleanly', async () => {
+    await cli(['create', 'porch', '--profiles', dir, '--key', 'porch-key-1234', '--step', '1']);
+    const data = join(dir, 'data');
+    const port = 40000 + Math.floor(Math.random() * 20000);
+    const child = spawn(TSX, [SERVER, 'serve', '--host', '127.0.0.1', '--port', String(port), '--profiles', dir, '--data', data, '--log-level', 'info'], { cwd: REPO_ROOT });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    await waitFor(() => out.includes('listening for boards'), 15_000, 'gateway start');
+    const board = new SimulatedBoard({ clientId: 'porch', key: 'porch-key-1234', connect: tcpLink('127.0.0.1', port), intervalMs: 0 });
+    board.start();
+    await board.waitReady();
+    board.send({ temperature: 12.25 });
+    await new Promise((r) => setTimeout(r, 300));
+    await board.stop();
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(out).toContain('gateway stopped');
+    expect(out).not.toContain('porch-key-1234');
+    const list = await cli(['list', '--profiles', dir, '--data', data]);
+    expect(list.stdout).toMatch(/porch\tRRDuinoHandler\t.*porch\.rrd\t\d{4}-.*temperature=12.25/);
+  });
+});

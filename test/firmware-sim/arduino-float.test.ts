@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { arduinoPrintFloat } from '../../firmware-sim/arduino-float.ts';
+import { adcAt, firmwareTemperature, Thermistor } from '../../firmware-sim/thermistor.ts';
+import { formatBoardValue } from '../../firmware-sim/board-protocol.ts';
+import { parseValue } from '../../src/protocol/message.ts';
+
+describe('arduinoPrintFloat', () => {
+  it('prints two decimals as Print::printFloat does', () => {
+    expect(arduinoPrintFloat(21.5)).toBe('21.50');
+    expect(arduinoPrintFloat(-3.25)).toBe('-3.25');
+    expect(arduinoPrintFloat(1.999)).toBe('2.00');
+    expect(arduinoPrintFloat(0)).toBe('0.00');
+    expect(arduinoPrintFloat(-0.001)).toBe('-0.00');
+  });
+  it('prints nan, inf and ovf for what a board cannot print', () => {
+    expect(arduinoPrintFloat(Number.NaN)).toBe('nan');
+    expect(arduinoPrintFloat(Number.POSITIVE_INFINITY)).toBe('inf');
+    expect(arduinoPrintFloat(5e9)).toBe('ovf');
+  });
+  it('shows 32-bit float rounding (0.1 + 0.005 in float32)', () => {
+    expect(arduinoPrintFloat(0.1, 3)).toBe('0.100');
+    expect(arduinoPrintFloat(18.06)).toBe('18.06');
+  });
+});
+
+describe('thermistor model', () => {
+  it('reads back about the temperature it was given', () => {
+    for (const t of [-20, 0, 21.5, 40, 80]) expect(Math.abs(firmwareTemperature(adcAt(t)) - t)).toBeLessThan(0.6);
+  });
+  it('prints values the gateway accepts', () => {
+    const th = new Thermistor({ random: () => 0.5 });
+    for (let i = 0; i < 100; i++) expect(parseValue(formatBoardValue(th.read(i * 3_600_000)))).not.toBeNull();
+  });
+  it('prints integers plainly and U as U', () => {
+    expect(formatBoardValue({ int: 40 })).toBe('40');
+    expect(formatBoardValue('U')).toBe('U');
+  });
+});

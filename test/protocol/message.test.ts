@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { ProtocolError } from '../../src/errors.ts';
+import { decodeLine, isValidClientId, parseHello, parseLine, parsePairs, parseSigned, parseValue } from '../../src/protocol/message.ts';
+
+const HMAC = 'bf7154abbc7c7b2f0d1e72464e7249eb8d4ac4b9576b375d89b22d40e3aa12c4';
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ProtocolError) return err.code;
+    throw err;
+  }
+  return undefined;
+}
+
+describe('decodeLine', () => {
+  it('strips one trailing CR', () => {
+    expect(decodeLine(Buffer.from('h example\r'))).toBe('h example');
+  });
+  it('rejects bytes outside printable ASCII', () => {
+    expect(codeOf(() => decodeLine(Buffer.from([0x68, 0x20, 0xff])))).toBe('E_NOT_ASCII');
+    expect(codeOf(() => decodeLine(Buffer.from('h a\0b')))).toBe('E_NOT_ASCII');
+  });
+  it('rejects an empty line', () => {
+    expect(codeOf(() => decodeLine(Buffer.from('\r')))).toBe('E_EMPTY_LINE');
+  });
+});
+
+describe('parseLine', () => {
+  it('splits the type from the fields', () => {
+    expect(parseLine('u temperature 21.50 x')).toMatchObject({ type: 'u', fields: ['temperature', '21.50', 'x'] });
+  });
+  it('rejects double spaces and leading or trailing spaces', () => {
+    for (const l of ['u  a', ' u a', 'u a ']) expect(codeOf(() => parseLine(l))).toBe('E_MALFORMED');
+  });
+});
+
+describe('parseSigned', () => {
+  it('signs everything before " <hmac>"', () => {
+    const s = parseSigned(parseLine(`u temperature 21.50 ${HMAC}`));
+    expect(s.signedText).toBe('u temperature 21.50');
+    expect(s.body).toEqual(['temperature', '21.50']);
+    expect(s.hmac).toBe(HMAC);
+  });
+  it('rejects a missing or truncated HMAC', () => {
+    expect(codeOf(() => parseSigned(parseLine('u temperature 21.50')))).toBe('E_MISSING_HMAC');
+    expect(codeOf(() => parseSigned(parseLine(`u temperature 21.50 ${HMAC.slice(0, 40)}`)))).toBe('E_MISSING_HMAC');
+    expect(codeOf(() => parseSigned(parseLine('u')))).toBe('E_MISSING_HMAC');
+  });
+});
+
+describe('parseHello', () => {
+  it('takes a safe client id', () => {
+    expect(parseHello(parseLine('h greenhouse-2'))).toBe('greenhouse-2');
+  });
+  it('rejects path traversal and unsafe ids', () => {
+    for (const id of ['../x', '.hidden', 'a/b', 'x'.repeat(65), 'a\\b']) {
+      expect(codeOf(() => parseHello(parseLine(`h ${id}`)))).toBe('E_BAD_CLIENT_ID');
+    }
+  });
+  it('rejects a hello with no id or extra fields', () => {
+    expect(codeOf(() => parseHello(parseLine('h')))).toBe('E_MALFORMED');
+    expect(codeOf(() => parseHello(parseLine('h a b')))).toBe('E_MALFORMED');
+  });
+  it('allows 64 characters', () => {
+    expect(isValidClientId('a'.repeat(64))).toBe(true);
+  });
+});
+
+describe('parseValue', () => {
+  it('reads what Arduino prints', () => {
+    expect(parseValue('21.50')).toBe(21.5);
+    expect(parseValue('-3.25')).toBe(-3.25);
+    expect(parseValue('40')).toBe(40);
+    expect(parseValue('U')).toBeNull();
+  });
+  it('rejects 1:2, abc, 1e999, nan, inf and ovf', () => {
+    for (const v of ['1:2', 'abc', '1e999', 'nan', 'inf', 'ovf', '', '0x10', '1,5']) {
+      expect(codeOf(() => parseValue(v))).toBe('E_BAD_VALUE');
+    }
+  });
+});
+
+describe('parsePairs', () => {
+  it('pairs keys and values', () => {
+    expect(parsePairs(['temperature', '18.06', 'humidity', '54'])).toEqual([['temperature', 18.06], ['humidity', 54]]);
+  });
+  it('rejects an odd number of fields', () => {
+    expect(codeOf(() => parsePairs(['temperature', '1', 'humidity']))).toBe('E_MALFORMED');
+    expect(codeOf(() => parsePairs([]))).toBe('E_MALFORMED');
+  });
+  it('rejects a repeated key and an unsafe key', () => {
+    expect(codeOf(() => parsePairs(['t', '1', 't', '2']))).toBe('E_MALFORMED');
+    expect(codeOf(() => parsePairs(['{t}', '1']))).toBe('E_MALFORMED');
+  });
+});

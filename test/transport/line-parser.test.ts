@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { LineParser, type Frame } from '../../src/transport/line-parser.ts';
+
+async function frames(chunks: Buffer[], maxLineLength = 64): Promise<Array<string | Frame['kind']>> {
+  const parser = new LineParser({ maxLineLength });
+  const out: Array<string | Frame['kind']> = [];
+  parser.on('data', (f: Frame) => out.push(f.kind === 'line' ? f.bytes.toString('latin1') : f.kind));
+  const ended = new Promise((r) => parser.on('end', r));
+  for (const c of chunks) parser.write(c);
+  parser.end();
+  await ended;
+  return out;
+}
+
+function splitAt(b: Buffer, i: number): Buffer[] {
+  return [b.subarray(0, i), b.subarray(i)];
+}
+
+const input = Buffer.from('h example\nu temperature 21.50 abc\r\nu x 1 y\n');
+const expected = ['h example', 'u temperature 21.50 abc\r', 'u x 1 y'];
+
+describe('LineParser', () => {
+  it('splits a whole chunk into lines (the CR is left for decodeLine)', async () => {
+    expect(await frames([input])).toEqual(expected);
+  });
+
+  it('gives the same lines for a split at every offset', async () => {
+    for (let i = 0; i <= input.length; i++) expect(await frames(splitAt(input, i))).toEqual(expected);
+  });
+
+  it('gives the same lines one byte at a time', async () => {
+    expect(await frames([...input].map((b) => Buffer.from([b])))).toEqual(expected);
+  });
+
+  it('reports an over-long line once and drops its tail', async () => {
+    const long = Buffer.from(`${'x'.repeat(100)}\nh ok\n`);
+    expect(await frames([long])).toEqual(['overflow', 'h ok']);
+    expect(await frames([...long].map((b) => Buffer.from([b])))).toEqual(['overflow', 'h ok']);
+  });
+
+  it('reports 1 MiB with no newline as overflow without buffering it', async () => {
+    const parser = new LineParser({ maxLineLength: 1024 });
+    const kinds: string[] = [];
+    parser.on('data', (f: Frame) => kinds.push(f.kind));
+    const chunk = Buffer.alloc(64 * 1024, 0x41);
+    for (let i = 0; i < 16; i++) {
+      parser.write(chunk);
+      expect(parser.buffer.length).toBeLessThanOrEqual(1024);
+    }
+    expect(kinds).toEqual(['overflow']);
+  });
+
+  it('accepts a line of exactly the limit', async () => {
+    expect(await frames([Buffer.from(`${'y'.repeat(64)}\n`)])).toEqual(['y'.repeat(64)]);
+  });
+
+  it('reports leftover bytes at end of stream as truncated', async () => {
+    expect(await frames([Buffer.from('h a\nu t 1')])).toEqual(['h a', 'truncated']);
+  });
+
+  it('passes NUL and 0xff bytes through inside a line', async () => {
+    const parser = new LineParser();
+    const got: Buffer[] = [];
+    parser.on('data', (f: Frame) => f.kind === 'line' && got.push(f.bytes));
+    parser.write(Buffer.from([0x00, 0xff, 0x11, 0x0a]));
+    expect(got[0]).toEqual(Buffer.from([0x00, 0xff, 0x11]));
+  });
+
+  it('refuses a limit outside 16..1 MiB', () => {
+    expect(() => new LineParser({ maxLineLength: 8 })).toThrow(RangeError);
+  });
+});
