@@ -1,4 +1,4 @@
-#!/usr/bin/env -S npx tsx
+#!/usr/bin/env node
 /**
  * rrduino-gateway command line. Only flag parsing, start, signals and exit codes
  * live here; the work is in src/.

@@ -33,4 +33,5 @@ if [ "$(cat node_modules/.setup-lock-sum 2>/dev/null)" != "$lock_sum" ]; then
   npm ci --no-audit --no-fund --loglevel=error
   echo "$lock_sum" > node_modules/.setup-lock-sum
 fi
+npm run --silent build
 echo "setup: ready (rrdtool $(rrdtool --version | head -1 | awk '{print $2}'), node $(node --version))"

@@ -100,7 +100,7 @@ export class RRDuinoHandler extends BaseHandler {
     }
     try {
       await context.rrd.ensure(this.rrdPath, this.options.create);
-      await context.rrd.update(this.rrdPath, value);
+      await context.rrd.update(this.rrdPath, value, reading.timeMs);
       context.count('updates.stored');
     } catch (err) {
       context.count(`errors.${errorCode(err)}`);

@@ -17,15 +17,39 @@ export interface LastUpdate {
   values: Record<string, string>;
 }
 
+/** Values one `rrdtool update` command carries at most. */
+const MAX_BATCH = 256;
+
+interface QueuedUpdate {
+  value: string;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** Per-file update state: one command in flight, the rest coalesced behind it. */
+interface FileQueue {
+  /** Last timestamp given to this file, in integer microseconds. */
+  lastUs: number;
+  busy: boolean;
+  queued: QueuedUpdate[];
+}
+
 /**
  * All the gateway's rrdtool work behind one small interface. Files are sharded by
  * path over a few pipe-mode processes, so updates of one file stay in order.
+ *
+ * Updates stamped by the gateway (`N:` templates) are coalesced per file: while one
+ * `update` command for a file is in flight, later values queue and go together in
+ * the next command (`update f t1:v1 t2:v2 …`), which costs rrdtool one file open
+ * instead of one per value. Timestamps are kept strictly increasing per file, so a
+ * batch cannot fail half-way on ordering.
  */
 export class RrdService {
   readonly #shards: RrdtoolProcess[];
   readonly #logger: Logger;
   /** Files known to exist, or a creation under way, keyed by absolute path. */
   readonly #ready = new Map<string, Promise<void>>();
+  readonly #files = new Map<string, FileQueue>();
 
   constructor(options: RrdServiceOptions) {
     const n = options.processes ?? 2;
@@ -58,9 +82,40 @@ export class RrdService {
     return ready;
   }
 
-  /** `rrdtool update path value`; retried once if rrdtool died under it. */
-  async update(path: string, value: string): Promise<void> {
-    await this.#run(path, ['update', path, value]);
+  /**
+   * `rrdtool update path value`. A value starting `N:` is stamped with `timeMs` (the
+   * time the gateway accepted the reading) and may share a command with others for
+   * the same file; any other value goes alone. Retried once if rrdtool died under it.
+   */
+  update(path: string, value: string, timeMs = Date.now()): Promise<void> {
+    if (!value.startsWith('N:')) return this.#run(path, ['update', path, value]).then(() => undefined);
+    let q = this.#files.get(path);
+    if (q === undefined) {
+      q = { lastUs: 0, busy: false, queued: [] };
+      this.#files.set(path, q);
+    }
+    let us = Math.round(timeMs * 1000);
+    if (us <= q.lastUs) us = q.lastUs + 1; // same microsecond, or the clock stepped back
+    q.lastUs = us;
+    const stamped = `${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}${value.slice(1)}`;
+    return new Promise<void>((resolve, reject) => {
+      q.queued.push({ value: stamped, resolve, reject });
+      if (!q.busy) this.#flush(path, q);
+    });
+  }
+
+  #flush(path: string, q: FileQueue): void {
+    const batch = q.queued.splice(0, MAX_BATCH);
+    if (batch.length === 0) {
+      q.busy = false;
+      return;
+    }
+    q.busy = true;
+    const values = batch.map((b) => b.value);
+    this.#run(path, ['update', path, ...values], ['update', path, '--skip-past-updates', ...values]).then(
+      () => batch.forEach((b) => b.resolve()),
+      (err: unknown) => batch.forEach((b) => b.reject(err)),
+    ).finally(() => this.#flush(path, q));
   }
 
   async lastUpdate(path: string): Promise<LastUpdate> {
@@ -98,12 +153,17 @@ export class RrdService {
     }
   }
 
-  async #run(path: string, args: string[]): Promise<string[]> {
+  /**
+   * Runs a command on the file's process; if that process died under it, runs
+   * `retryArgs` once (an update retries with --skip-past-updates: rrdtool may have
+   * written part of it before dying).
+   */
+  async #run(path: string, args: string[], retryArgs = args): Promise<string[]> {
     const shard = this.#shardFor(path);
     try {
       return await shard.run(args);
     } catch (err) {
-      if (err instanceof RrdError && err.code === 'E_RRD_DIED') return shard.run(args);
+      if (err instanceof RrdError && err.code === 'E_RRD_DIED') return shard.run(retryArgs);
       throw err;
     }
   }

@@ -4,16 +4,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SimulatedBoard, tcpLink } from '../../firmware-sim/simulated-board.ts';
-import { tempDir, waitFor } from '../helpers/fixtures.ts';
-import { REPO_ROOT } from '../helpers/spec.ts';
+import { freePort, tempDir, waitFor } from '../helpers/fixtures.ts';
+import { REPO_ROOT, SERVER_JS } from '../helpers/spec.ts';
 
 const execFileP = promisify(execFile);
-const TSX = join(REPO_ROOT, 'node_modules/.bin/tsx');
-const SERVER = join(REPO_ROOT, 'server.ts');
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await execFileP(TSX, [SERVER, ...args], { cwd: REPO_ROOT });
+    const { stdout, stderr } = await execFileP(process.execPath, [SERVER_JS, ...args], { cwd: REPO_ROOT });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -56,8 +54,8 @@ describe('server.ts', { timeout: 30_000 }, () => {
   it('serve stores updates, list shows them, and SIGTERM stops it cleanly', async () => {
     await cli(['create', 'porch', '--profiles', dir, '--key', 'porch-key-1234', '--step', '1']);
     const data = join(dir, 'data');
-    const port = 40000 + Math.floor(Math.random() * 20000);
-    const child = spawn(TSX, [SERVER, 'serve', '--host', '127.0.0.1', '--port', String(port), '--profiles', dir, '--data', data, '--log-level', 'info'], { cwd: REPO_ROOT });
+    const port = await freePort();
+    const child = spawn(process.execPath, [SERVER_JS, 'serve', '--host', '127.0.0.1', '--port', String(port), '--profiles', dir, '--data', data, '--log-level', 'info'], { cwd: REPO_ROOT });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     await waitFor(() => out.includes('listening for boards'), 15_000, 'gateway start');

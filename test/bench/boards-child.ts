@@ -1,0 +1,89 @@
+/**
+ * Child process of the benchmark: N simulated boards over loopback. Commands come
+ * over IPC so the gateway process measures only the gateway.
+ */
+import { connect, type Socket } from 'node:net';
+import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
+import { KEY_MATERIAL_BYTES } from '../../src/protocol/key-schedule.ts';
+
+export type ChildCommand =
+  | { cmd: 'connect'; port: number; ids: string[]; keys: string[] }
+  | { cmd: 'send'; perBoard: number }
+  /** Each board sends `perBoard` updates, one every `intervalMs`, starts spread over one interval. */
+  | { cmd: 'pace'; perBoard: number; intervalMs: number }
+  | { cmd: 'close' };
+
+interface Board {
+  socket: Socket;
+  protocol: BoardProtocol;
+}
+
+let boards: Board[] = [];
+
+function handshake(port: number, id: string, key: string): Promise<Board> {
+  return new Promise((resolve, reject) => {
+    const protocol = new BoardProtocol(id, key);
+    const socket = connect({ port, host: '127.0.0.1', noDelay: true });
+    let got = Buffer.alloc(0);
+    socket.on('error', reject);
+    socket.on('data', (c: Buffer) => {
+      if (protocol.ready) return;
+      got = Buffer.concat([got, c]);
+      if (got.length >= KEY_MATERIAL_BYTES) {
+        protocol.acceptKeyMaterial(got.subarray(0, KEY_MATERIAL_BYTES));
+        resolve({ socket, protocol });
+      }
+    });
+    socket.write(protocol.helloLine());
+  });
+}
+
+async function sendAll(board: Board, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const line = board.protocol.updateLine({ temperature: 15 + (i % 1000) / 100 });
+    if (!board.socket.write(line)) await new Promise((r) => board.socket.once('drain', r));
+  }
+}
+
+process.on('message', (m: ChildCommand) => {
+  void (async () => {
+    if (m.cmd === 'connect') {
+      const start = performance.now();
+      // Connect in waves of 200 so the listen backlog is not the thing measured.
+      for (let i = 0; i < m.ids.length; i += 200) {
+        const wave = m.ids.slice(i, i + 200).map((id, j) => handshake(m.port, id, m.keys[i + j] as string));
+        boards.push(...(await Promise.all(wave)));
+      }
+      process.send?.({ done: 'connect', ms: performance.now() - start });
+    } else if (m.cmd === 'send') {
+      const start = performance.now();
+      await Promise.all(boards.map((b) => sendAll(b, m.perBoard)));
+      process.send?.({ done: 'send', ms: performance.now() - start });
+    } else if (m.cmd === 'pace') {
+      const start = performance.now();
+      await Promise.all(
+        boards.map(
+          (b, i) =>
+            new Promise<void>((resolve) => {
+              let sent = 0;
+              setTimeout(() => {
+                const timer = setInterval(() => {
+                  b.socket.write(b.protocol.updateLine({ temperature: 20 + (sent % 100) / 100 }));
+                  if (++sent === m.perBoard) {
+                    clearInterval(timer);
+                    resolve();
+                  }
+                }, m.intervalMs);
+              }, (i * m.intervalMs) / boards.length);
+            }),
+        ),
+      );
+      process.send?.({ done: 'pace', ms: performance.now() - start });
+    } else {
+      for (const b of boards) b.socket.destroy();
+      boards = [];
+      process.send?.({ done: 'close' });
+      process.exit(0);
+    }
+  })();
+});

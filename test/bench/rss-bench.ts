@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
+import { freePort, rrduinoProfile, tempDir, waitFor, writeProfileFile } from '../helpers/fixtures.ts';
+import { SERVER_JS } from '../helpers/spec.ts';
+
+async function rssOf(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) * 1024;
+}
+
+export interface RssResult {
+  boards: number;
+  idleMB: number;
+  connectedMB: number;
+  perBoardKB: number;
+}
+
+/** RSS of a real `server.ts serve` process, idle and with `n` boards connected and verified. */
+export async function benchRss(n: number): Promise<RssResult> {
+  const { dir, cleanup } = await tempDir('rrduino-rss-');
+  const ids = Array.from({ length: n }, (_, i) => `rss-${i}`);
+  for (const id of ids) {
+    const p = rrduinoProfile(`key-of-${id}`) as { handler_options: { path: string } };
+    p.handler_options.path = `${id}.rrd`;
+    await writeProfileFile(join(dir, 'profiles'), id, p);
+  }
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [SERVER_JS, 'serve', '--host', '127.0.0.1', '--port', String(port), '--profiles', join(dir, 'profiles'), '--data', join(dir, 'data'), '--log-level', 'warn', '--stats-interval', '0'],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const sockets: Socket[] = [];
+  try {
+    const gatewayPid = child.pid as number;
+    await waitFor(async () => {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const s = connect({ port, host: '127.0.0.1' }, () => (s.destroy(), resolve()));
+          s.on('error', reject);
+        });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 20_000, 'gateway start');
+    await new Promise((r) => setTimeout(r, 1000));
+    const idle = await rssOf(gatewayPid);
+    let verified = 0;
+    for (let i = 0; i < n; i += 100) {
+      await Promise.all(
+        ids.slice(i, i + 100).map(
+          (id) =>
+            new Promise<void>((resolve, reject) => {
+              const board = new BoardProtocol(id, `key-of-${id}`);
+              const s = connect({ port, host: '127.0.0.1' });
+              sockets.push(s);
+              s.on('error', reject);
+              s.once('data', (material: Buffer) => {
+                board.acceptKeyMaterial(material.subarray(0, 32));
+                s.write(board.updateLine({ temperature: 20 }));
+                verified++;
+                resolve();
+              });
+              s.write(board.helloLine());
+            }),
+        ),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 3000)); // let the updates land and GC settle
+    const connected = await rssOf(gatewayPid);
+    if (verified !== n) throw new Error(`only ${verified} of ${n} boards connected`);
+    return { boards: n, idleMB: idle / 1e6, connectedMB: connected / 1e6, perBoardKB: (connected - idle) / 1024 / n };
+  } finally {
+    for (const s of sockets) s.destroy();
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await cleanup();
+  }
+}

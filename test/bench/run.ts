@@ -1,0 +1,41 @@
+/**
+ * `npm run bench`: measures the gateway on this machine and prints a Markdown table
+ * for BENCHMARKS.md. Never part of `npm test`.
+ */
+import { benchRss } from './rss-bench.ts';
+import { benchTcp } from './tcp-bench.ts';
+
+const fmt = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d).replace(/\B(?=(\d{3})+(?!\d))/g, ',') : '-');
+
+async function main(): Promise<void> {
+  const only = process.argv[2];
+  console.log(`# rrduino-gateway benchmark — ${new Date().toISOString()}, node ${process.version}, ${(await import('node:os')).cpus().length} cores\n`);
+  if (!only || only === 'tcp') {
+    console.log('## Boards over TCP → verified → rrdtool (2 pipe-mode processes)\n');
+    console.log('| boards | updates | handshakes/s | verified updates/s into rrd | p50 latency ms | p99 latency ms | RSS per board KB | gateway RSS MB | rrd errors |');
+    console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const [n, per] of [[1, 20_000], [100, 500], [1000, 60]] as const) {
+      const r = await benchTcp(n, per);
+      console.log(`| ${fmt(r.boards)} | ${fmt(r.updates)} | ${fmt(r.handshakesPerSec)} | ${fmt(r.updatesPerSec)} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.rssPerBoardKB, 1)} | ${fmt(r.rssMB)} | ${r.rrdErrors} |`);
+    }
+    console.log('\nEvery board sends as fast as it can, so these latencies are mostly queueing.');
+    console.log('\n### Paced: 1,000 boards, each one update every 200 ms (5,000 updates/s offered), 10 s\n');
+    const p = await benchTcp(1000, 50, { paceIntervalMs: 200 });
+    console.log('| boards | updates | verified updates/s into rrd | p50 latency ms | p99 latency ms | rrd errors |');
+    console.log('| ---: | ---: | ---: | ---: | ---: | ---: |');
+    console.log(`| ${fmt(p.boards)} | ${fmt(p.updates)} | ${fmt(p.updatesPerSec)} | ${fmt(p.p50Ms, 2)} | ${fmt(p.p99Ms, 2)} | ${p.rrdErrors} |`);
+    console.log('\nLatency: from the line being verified to rrdtool answering OK for it.');
+  }
+  if (!only || only === 'rss') {
+    console.log('\n## Memory of a `server.ts serve` process (VmRSS)\n');
+    console.log('| boards connected and verified | RSS idle MB | RSS with boards MB | per board KB |');
+    console.log('| ---: | ---: | ---: | ---: |');
+    for (const n of [100, 1000]) {
+      const r = await benchRss(n);
+      console.log(`| ${fmt(r.boards)} | ${fmt(r.idleMB, 1)} | ${fmt(r.connectedMB, 1)} | ${fmt(r.perBoardKB, 1)} |`);
+    }
+  }
+}
+
+await main();
+process.exit(0);

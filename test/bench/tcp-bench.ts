@@ -1,0 +1,102 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { Gateway } from '../../src/gateway.ts';
+import { createLogger } from '../../src/logger.ts';
+import { rrduinoProfile, tempDir, writeProfileFile } from '../helpers/fixtures.ts';
+import { fileURLToPath } from 'node:url';
+import type { ChildCommand } from './boards-child.ts';
+
+export interface TcpBenchResult {
+  boards: number;
+  updates: number;
+  handshakesPerSec: number;
+  updatesPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  rssPerBoardKB: number;
+  rssMB: number;
+  rrdErrors: number;
+}
+
+function ask(child: ChildProcess, msg: ChildCommand): Promise<{ ms: number }> {
+  return new Promise((resolve) => {
+    child.once('message', (m: { ms: number }) => resolve(m));
+    child.send(msg);
+  });
+}
+
+export function percentile(sorted: Float64Array, p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+/** N boards: handshakes/s, verified updates/s into rrd files, latency from line to rrdtool's OK, RSS per board. */
+export async function benchTcp(
+  n: number,
+  perBoard: number,
+  options: { rrdProcesses?: number; paceIntervalMs?: number } = {},
+): Promise<TcpBenchResult> {
+  const { dir, cleanup } = await tempDir('rrduino-bench-');
+  const ids = Array.from({ length: n }, (_, i) => `bench-${i}`);
+  const keys = ids.map((id) => `key-of-${id}`);
+  for (let i = 0; i < n; i++) {
+    const p = rrduinoProfile(keys[i]) as { handler_options: { path: string } };
+    p.handler_options.path = `${ids[i]}.rrd`;
+    await writeProfileFile(join(dir, 'profiles'), ids[i] as string, p);
+  }
+  const total = n * perBoard;
+  const latencies = new Float64Array(total);
+  let stored = 0;
+  let lastStoredAt = 0;
+  const now = (): number => performance.timeOrigin + performance.now();
+  let resolveDone: () => void = () => undefined;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  const gateway = new Gateway({
+    profilesDir: join(dir, 'profiles'),
+    dataDir: join(dir, 'data'),
+    logger: createLogger('warn'),
+    rrdProcesses: options.rrdProcesses ?? 2,
+    now,
+    onReading: (r) => {
+      const t = now();
+      if (stored < total) latencies[stored] = t - r.timeMs;
+      stored++;
+      lastStoredAt = t;
+      if (stored === total + n) resolveDone();
+    },
+  });
+  const { port } = await gateway.listenTcp('127.0.0.1', 0);
+  // Run from dist/ by `npm run bench`: the child is the compiled boards-child.js beside this file.
+  const child = fork(fileURLToPath(new URL('./boards-child.js', import.meta.url)), [], { stdio: 'inherit' });
+  try {
+    global.gc?.();
+    const rssBefore = process.memoryUsage().rss;
+    const hs = await ask(child, { cmd: 'connect', port, ids, keys });
+    // One update each first, so every rrd file exists before the timed run.
+    await ask(child, { cmd: 'send', perBoard: 1 });
+    while (stored < n) await new Promise((r) => setTimeout(r, 5));
+    global.gc?.();
+    const rssConnected = process.memoryUsage().rss;
+    stored = 0;
+    const start = now();
+    await ask(child, options.paceIntervalMs ? { cmd: 'pace', perBoard, intervalMs: options.paceIntervalMs } : { cmd: 'send', perBoard });
+    await Promise.race([done, new Promise((r) => setTimeout(r, 120_000))]);
+    const elapsedS = (lastStoredAt - start) / 1000;
+    if (stored < total) console.error(`warning: only ${stored} of ${total} updates stored within 120 s`);
+    const measured = latencies.subarray(0, Math.min(stored, total)).sort();
+    return {
+      boards: n,
+      updates: stored,
+      handshakesPerSec: n / (hs.ms / 1000),
+      updatesPerSec: stored / elapsedS,
+      p50Ms: percentile(measured, 50),
+      p99Ms: percentile(measured, 99),
+      rssPerBoardKB: (rssConnected - rssBefore) / 1024 / n,
+      rssMB: rssConnected / 1e6,
+      rrdErrors: gateway.stats.get('errors.E_RRD_COMMAND'),
+    };
+  } finally {
+    await ask(child, { cmd: 'close' }).catch(() => undefined);
+    await gateway.close();
+    await cleanup();
+  }
+}
