@@ -17,6 +17,13 @@ export interface LastUpdate {
   values: Record<string, string>;
 }
 
+/**
+ * Smallest gap between two timestamps of one file, µs. rrdtool reads `t.ffffff`
+ * through a double and truncates to whole µs (at 1.8e9 s a double's step is 0.24 µs),
+ * so a 1 µs step can read back as 0 and be refused as "minimum one second step".
+ */
+const MIN_GAP_US = 10;
+
 /** Values one `rrdtool update` command carries at most. */
 const MAX_BATCH = 256;
 
@@ -95,7 +102,7 @@ export class RrdService {
       this.#files.set(path, q);
     }
     let us = Math.round(timeMs * 1000);
-    if (us <= q.lastUs) us = q.lastUs + 1; // same microsecond, or the clock stepped back
+    if (us < q.lastUs + MIN_GAP_US) us = q.lastUs + MIN_GAP_US; // a burst, or the clock stepped back
     q.lastUs = us;
     const stamped = `${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}${value.slice(1)}`;
     return new Promise<void>((resolve, reject) => {

@@ -83,3 +83,25 @@ describe('RrdService', () => {
     await rrd.close();
   });
 });
+
+describe('RrdService coalescing', () => {
+  it('stores every one of many queued updates for one file, in order', async () => {
+    const rrd = new RrdService({ processes: 1, logger: memoryLogger().logger });
+    const file = join(dir, 'g.rrd');
+    await rrd.ensure(file, CREATE);
+    const t0 = Date.now();
+    // 300 updates in the same millisecond: more than one command's batch, all equal times.
+    await Promise.all(Array.from({ length: 300 }, (_, i) => rrd.update(file, `N:${i}`, t0)));
+    expect((await rrd.lastUpdate(file)).values).toEqual({ t: '299' });
+    await rrd.close();
+  });
+
+  it('rejects every update of a batch when the file is broken', async () => {
+    const rrd = new RrdService({ processes: 1, logger: memoryLogger().logger });
+    const file = join(dir, 'not-an-rrd.rrd');
+    await import('node:fs/promises').then((fs) => fs.writeFile(file, 'garbage'));
+    const results = await Promise.allSettled([rrd.update(file, 'N:1'), rrd.update(file, 'N:2')]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    await rrd.close();
+  });
+});
