@@ -5,6 +5,9 @@
  * Exit codes: 0 ok, 1 runtime failure, 2 invalid usage, profile or configuration.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadConfig } from './src/config/gateway-config.ts';
+import { parseSerialSpec } from './src/transport/serial-line.ts';
+import { listSerialPorts } from './src/transport/serial-ports.ts';
 import { join, resolve } from 'node:path';
 import { runDemo } from './src/cli/demo.ts';
 import { checkProfiles, listBoards } from './src/cli/list.ts';
@@ -39,7 +42,29 @@ function withServeOptions(cmd: Command): Command {
     .option('--handshake-timeout <s>', 'seconds from hello to first signed message (≥ 15)', int(15, 86400), 30)
     .option('--idle-timeout <s>', 'seconds without a verified message before hanging up', int(1, 7 * 86400), 600)
     .option('--handlers <module>', 'load handler classes from a JS/TS module (repeatable)', collect, [])
-    .option('--stats-interval <s>', 'log counters every N seconds (0 = never)', int(0, 86400), 60);
+    .option('--stats-interval <s>', 'log counters every N seconds (0 = never)', int(0, 86400), 60)
+    .option('--serial <path[:baud]>', 'serve a board on a serial device, default 9600 baud (repeatable)', collect, [])
+    .option('--serial-lookahead <n>', 'keys to look past after lost serial lines (default 4)', int(0, 64))
+    .option('--config <file>', 'gateway config file (JSON); flags given explicitly win');
+}
+
+type RawServe = Omit<ServeOptions, 'serial'> & { serial: string[]; config?: string };
+
+/** Flags, over the config file, over defaults. */
+async function serveOptions(raw: RawServe, cmd: Command): Promise<ServeOptions> {
+  const serial = raw.serial.map(parseSerialSpec);
+  if (!raw.config) return { ...raw, serial };
+  const cfg = await loadConfig(raw.config);
+  const fromCli = (name: string): boolean => cmd.getOptionValueSource(name) === 'cli';
+  return {
+    ...raw,
+    host: fromCli('host') ? raw.host : (cfg.host ?? raw.host),
+    port: fromCli('port') ? raw.port : (cfg.port ?? raw.port),
+    profiles: fromCli('profiles') ? raw.profiles : (cfg.profiles ?? raw.profiles),
+    data: fromCli('data') ? raw.data : (cfg.data ?? raw.data),
+    logLevel: fromCli('logLevel') ? raw.logLevel : ((cfg.logLevel as ServeOptions['logLevel'] | undefined) ?? raw.logLevel),
+    serial: [...(cfg.serial ?? []).map((s) => ({ path: s.path, baudRate: s.baud ?? 9600, lookahead: s.lookahead })), ...serial],
+  };
 }
 
 function fail(err: unknown): never {
@@ -52,16 +77,28 @@ const program = new Command()
   .description('Gateway for rrduino sensor boards: verified updates over TCP and serial into rrdtool')
   .showHelpAfterError();
 
-withServeOptions(program.command('serve').description('run the gateway')).action(async (o: ServeOptions) => {
-  const gateway = await startGateway(o).catch(fail);
+withServeOptions(program.command('serve').description('run the gateway')).action(async (raw: RawServe, cmd: Command) => {
+  const gateway = await serveOptions(raw, cmd).then(startGateway).catch(fail);
   stopOnSignals(() => gateway.close(), gateway.logger);
 });
 
 withServeOptions(program.command('demo').description('run the gateway with profiles/example.json and one simulated board'))
   .option('--interval <ms>', 'ms between simulated updates', int(100, 3_600_000), 2000)
   .option('--duration <s>', 'stop after N seconds and list boards (0 = run until Ctrl-C)', int(0, 86400), 0)
-  .action(async (o: ServeOptions & { interval: number; duration: number }) => {
-    await runDemo({ ...o, intervalMs: o.interval }).catch(fail);
+  .action(async (raw: RawServe & { interval: number; duration: number }, cmd: Command) => {
+    const o = await serveOptions(raw, cmd).catch(fail);
+    await runDemo({ ...o, intervalMs: raw.interval, duration: raw.duration }).catch(fail);
+  });
+
+program
+  .command('ports')
+  .description('list serial ports (path, manufacturer, serial number) to find a board')
+  .action(async () => {
+    const ports = await listSerialPorts().catch(fail);
+    if (ports.length === 0) console.log('no serial ports found (is the board plugged in? see `dmesg | tail`)');
+    for (const p of ports) {
+      console.log([p.path, p.manufacturer ?? '-', p.serialNumber ?? '-', p.byId ?? ''].join('\t').trimEnd());
+    }
   });
 
 program

@@ -23,6 +23,16 @@ export interface SimulatedBoardOptions {
   lineEnding?: '\n' | '\r\n';
 }
 
+/**
+ * Ends a link. A serial port must be close()d: destroy() emits 'close' at once but
+ * leaves the device locked, so the next open fails with "Cannot lock port".
+ */
+function endLink(link: Duplex): void {
+  const port = link as Duplex & { isOpen?: boolean; close?: (cb?: () => void) => void };
+  if (typeof port.close === 'function' && port.isOpen) port.close(() => link.destroy());
+  else link.destroy();
+}
+
 /** Opens a TCP link to a gateway. */
 export function tcpLink(host: string, port: number): () => Promise<Duplex> {
   return () =>
@@ -79,7 +89,7 @@ export class SimulatedBoard extends EventEmitter {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
-    this.#link?.destroy();
+    if (this.#link) endLink(this.#link);
     this.#wake?.();
     await this.#loop;
   }
@@ -122,7 +132,9 @@ export class SimulatedBoard extends EventEmitter {
         const link = await this.options.connect();
         await this.#session(link);
       } catch (err) {
-        if (!this.#stopped) this.emit('error', err);
+        // Like the firmware, a failed connect only means trying again later; 'error'
+        // is news for whoever listens, never a reason to stop the loop.
+        if (!this.#stopped && this.listenerCount('error') > 0) this.emit('error', err);
       }
       this.#link = undefined;
       clearInterval(this.#timer);
@@ -141,7 +153,7 @@ export class SimulatedBoard extends EventEmitter {
     return new Promise<void>((resolve, reject) => {
       let material = Buffer.alloc(0);
       const helloTimer = setTimeout(() => {
-        link.destroy();
+        endLink(link);
         reject(new Error('no key material from the gateway'));
       }, this.options.helloTimeoutMs);
       link.on('data', (chunk: Buffer) => {

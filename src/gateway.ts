@@ -9,7 +9,18 @@ import type { Reading } from './reading.ts';
 import { RrdService } from './rrd/rrd-service.ts';
 import { Stats } from './stats.ts';
 import { DEFAULT_MAX_LINE_LENGTH } from './transport/line-parser.ts';
+import { SerialLine } from './transport/serial-line.ts';
 import { DEFAULT_PORT, TcpListener } from './transport/tcp-listener.ts';
+
+/** Look-ahead window on serial lines unless configured: lines do get lost there (spec). */
+export const DEFAULT_SERIAL_LOOKAHEAD = 4;
+
+export interface SerialSpec {
+  path: string;
+  baudRate: number;
+  /** Keys to look past after lost lines. Default {@link DEFAULT_SERIAL_LOOKAHEAD}. */
+  lookahead?: number;
+}
 
 /** Where verified readings go after the rrd: the destinations pipeline. */
 export interface ReadingSink {
@@ -26,6 +37,10 @@ export interface GatewayOptions {
   rrdProcesses?: number;
   /** Limits for TCP sessions (defaults: {@link DEFAULT_LIMITS}). */
   tcpLimits?: Partial<SessionLimits>;
+  /** Limits for serial sessions (defaults as TCP; look-ahead per port). */
+  serialLimits?: Partial<SessionLimits>;
+  /** Serial reopen backoff, ms (tests shorten it). */
+  serialRetryMs?: { min: number; max: number };
   maxLineLength?: number;
   maxConnections?: number;
   sink?: ReadingSink;
@@ -47,6 +62,7 @@ export class Gateway implements SessionHub {
   readonly #sessions = new Set<BoardSession>();
   readonly #active = new Map<string, BoardSession>();
   #tcp: TcpListener | undefined;
+  readonly serialLines: SerialLine[] = [];
   readonly #closers: Array<() => Promise<void>> = [];
 
   constructor(options: GatewayOptions) {
@@ -89,6 +105,31 @@ export class Gateway implements SessionHub {
     const session = new BoardSession(link, this, limits);
     this.#sessions.add(session);
     return session;
+  }
+
+  /** Serves one board on a serial device; reopens it whenever it comes back. */
+  attachSerial(spec: SerialSpec): SerialLine {
+    const limits = checkLimits({
+      ...DEFAULT_LIMITS,
+      ...this.#options.tcpLimits,
+      ...this.#options.serialLimits,
+      lookaheadWindow: spec.lookahead ?? DEFAULT_SERIAL_LOOKAHEAD,
+    });
+    const line = new SerialLine(
+      {
+        path: spec.path,
+        baudRate: spec.baudRate,
+        maxLineLength: this.#options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
+        logger: this.logger,
+        minRetryMs: this.#options.serialRetryMs?.min,
+        maxRetryMs: this.#options.serialRetryMs?.max,
+      },
+      (link) => this.openSession(link, limits),
+    );
+    this.serialLines.push(line);
+    this.onClose(() => line.stop());
+    line.start();
+    return line;
   }
 
   /** Registers something to stop at shutdown (serial ports). */

@@ -20,6 +20,9 @@ export interface ServeOptions {
   idleTimeout: number;
   handlers: string[];
   statsInterval: number;
+  /** Serial devices: `path[:baud]` from flags, or from the config file with a look-ahead. */
+  serial: Array<{ path: string; baudRate: number; lookahead?: number }>;
+  serialLookahead?: number;
 }
 
 /** Builds and starts a gateway from CLI options; logs invalid profiles but serves the rest. */
@@ -51,6 +54,7 @@ export async function startGateway(o: ServeOptions, extra: { logger?: Logger; si
   for (const err of errors) logger.error({ code: err.code, file: err.file, field: err.field }, errorMessage(err));
   logger.info({ boards: profiles.map((p) => p.clientId), dir: gateway.profiles.dir }, `${profiles.length} profile(s) loaded`);
   await gateway.listenTcp(o.host, o.port);
+  for (const spec of o.serial) gateway.attachSerial({ ...spec, lookahead: spec.lookahead ?? o.serialLookahead });
   if (o.statsInterval > 0) {
     const timer = setInterval(
       () => logger.info({ stats: gateway.stats.snapshot(), boards: gateway.activeBoards, rssMB: Math.round(process.memoryUsage().rss / 1e6) }, 'stats'),

@@ -3,6 +3,7 @@
  * for BENCHMARKS.md. Never part of `npm test`.
  */
 import { benchRss } from './rss-bench.ts';
+import { benchSerial } from './serial-bench.ts';
 import { benchTcp } from './tcp-bench.ts';
 
 const fmt = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d).replace(/\B(?=(\d{3})+(?!\d))/g, ',') : '-');
@@ -25,6 +26,15 @@ async function main(): Promise<void> {
     console.log('| ---: | ---: | ---: | ---: | ---: | ---: |');
     console.log(`| ${fmt(p.boards)} | ${fmt(p.updates)} | ${fmt(p.updatesPerSec)} | ${fmt(p.p50Ms, 2)} | ${fmt(p.p99Ms, 2)} | ${p.rrdErrors} |`);
     console.log('\nLatency: from the line being verified to rrdtool answering OK for it.');
+  }
+  if (!only || only === 'serial') {
+    console.log('\n## One board on one serial line (socat pty pair) → verified → rrdtool\n');
+    console.log('| mode | seconds | lines sent | stored | lost | verified updates/s |');
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+    for (const r of [await benchSerial(115200, { seconds: 10 }), await benchSerial(0, { lines: 20_000 })]) {
+      console.log(`| ${r.mode} | ${fmt(r.seconds, 1)} | ${fmt(r.sent)} | ${fmt(r.stored)} | ${fmt(r.lost)} | ${fmt(r.updatesPerSec)} |`);
+    }
+    console.log('\nA line is `u temperature 21.50 <64 hex>\\r\\n`, 86 bytes: 115200 baud carries at most 134 such lines/s.');
   }
   if (!only || only === 'rss') {
     console.log('\n## Memory of a `server.ts serve` process (VmRSS)\n');

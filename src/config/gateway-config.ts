@@ -1,0 +1,69 @@
+import { readFile } from 'node:fs/promises';
+import { Ajv } from 'ajv';
+import { ConfigError, errorMessage } from '../errors.ts';
+
+/**
+ * The gateway's config file (`serve --config gateway.json`). Every field is optional;
+ * a command-line flag given explicitly wins over the file.
+ */
+export interface GatewayConfig {
+  host?: string;
+  port?: number;
+  profiles?: string;
+  data?: string;
+  logLevel?: string;
+  /** Serial devices, one board each. */
+  serial?: Array<{ path: string; baud?: number; lookahead?: number }>;
+  /** Where readings go after the rrd (see README, "Destinations"). */
+  destinations?: unknown[];
+}
+
+export const gatewayConfigSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    host: { type: 'string', minLength: 1 },
+    port: { type: 'integer', minimum: 0, maximum: 65535 },
+    profiles: { type: 'string', minLength: 1 },
+    data: { type: 'string', minLength: 1 },
+    logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    serial: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['path'],
+        additionalProperties: false,
+        properties: {
+          path: { type: 'string', pattern: '^/' },
+          baud: { type: 'integer', minimum: 50, maximum: 4000000 },
+          lookahead: { type: 'integer', minimum: 0, maximum: 64 },
+        },
+      },
+    },
+    destinations: { type: 'array' },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: false });
+const validate = ajv.compile(gatewayConfigSchema);
+
+/** Checks parsed config JSON; throws ConfigError naming the file and the field. */
+export function validateConfig(json: unknown, file: string): GatewayConfig {
+  if (!validate(json)) {
+    const e = validate.errors?.[0];
+    const field = e?.instancePath || '/';
+    const detail = e?.keyword === 'additionalProperties' ? `has unknown field '${String(e.params['additionalProperty'])}'` : (e?.message ?? 'is invalid');
+    throw new ConfigError('E_CONFIG_INVALID', `${file}: ${field} ${detail}`);
+  }
+  return json as GatewayConfig;
+}
+
+export async function loadConfig(file: string): Promise<GatewayConfig> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError('E_CONFIG_INVALID', `${file}: cannot read JSON: ${errorMessage(err)}`, { cause: err });
+  }
+  return validateConfig(json, file);
+}

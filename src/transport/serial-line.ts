@@ -1,0 +1,145 @@
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { SerialPort } from 'serialport';
+import { errorMessage } from '../errors.ts';
+import type { SessionLink } from '../board-session.ts';
+import { LineParser, type Frame } from './line-parser.ts';
+import type { LinkConsumer } from './tcp-listener.ts';
+
+/** The firmware's `Serial.begin(9600)`. */
+export const DEFAULT_BAUD = 9600;
+
+/** An open serial port as the line needs it; `SerialPort` in production. */
+export interface OpenPort extends Duplex {
+  close(callback?: (err?: Error | null) => void): void;
+  readonly isOpen: boolean;
+}
+
+export type PortOpener = (path: string, baudRate: number) => Promise<OpenPort>;
+
+/** Opens a real serial device (or pty) with serialport. */
+export const openSerialPort: PortOpener = (path, baudRate) =>
+  new Promise((resolve, reject) => {
+    const port = new SerialPort({ path, baudRate, autoOpen: false });
+    port.open((err) => (err ? reject(err) : resolve(port as unknown as OpenPort)));
+  });
+
+export interface SerialLineOptions {
+  path: string;
+  /** Default 9600. */
+  baudRate?: number;
+  maxLineLength: number;
+  logger: Logger;
+  /** First reopen delay after the device vanished, ms; doubles up to `maxRetryMs`. Default 250. */
+  minRetryMs?: number;
+  /** Longest wait between reopen attempts, ms. Default 10 000. */
+  maxRetryMs?: number;
+  open?: PortOpener;
+}
+
+/**
+ * One serial device carrying one board at a time. Turns the port into frames for a
+ * session; when the device vanishes (unplugged, socat gone) it logs that and
+ * reopens it with backoff, starting a fresh session (the board resets on open).
+ */
+export class SerialLine {
+  readonly path: string;
+  readonly baudRate: number;
+  readonly #o: SerialLineOptions;
+  readonly #startSession: (link: SessionLink) => LinkConsumer;
+  readonly #logger: Logger;
+  #port: OpenPort | undefined;
+  #stopped = false;
+  #retryMs: number;
+  #timer: NodeJS.Timeout | undefined;
+  #sessionClosed: Promise<void> = Promise.resolve();
+  /** Times the port was opened; tests and `list` read it. */
+  opens = 0;
+
+  constructor(options: SerialLineOptions, startSession: (link: SessionLink) => LinkConsumer) {
+    this.#o = options;
+    this.path = options.path;
+    this.baudRate = options.baudRate ?? DEFAULT_BAUD;
+    this.#startSession = startSession;
+    this.#logger = options.logger.child({ transport: 'serial', remote: options.path });
+    this.#retryMs = options.minRetryMs ?? 250;
+  }
+
+  get isOpen(): boolean {
+    return this.#port?.isOpen ?? false;
+  }
+
+  /** Opens the port now, or keeps trying with backoff until it can. */
+  start(): void {
+    void this.#open();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    const port = this.#port;
+    if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+    await this.#sessionClosed;
+  }
+
+  async #open(): Promise<void> {
+    if (this.#stopped) return;
+    let port: OpenPort;
+    try {
+      port = await (this.#o.open ?? openSerialPort)(this.path, this.baudRate);
+    } catch (err) {
+      this.#logger.debug({ err: errorMessage(err), retryMs: this.#retryMs }, 'cannot open serial port; will retry');
+      this.#scheduleReopen();
+      return;
+    }
+    if (this.#stopped) {
+      port.close();
+      return;
+    }
+    this.opens++;
+    this.#retryMs = this.#o.minRetryMs ?? 250;
+    this.#port = port;
+    this.#logger.info({ baudRate: this.baudRate }, 'serial port open');
+    const parser = new LineParser({ maxLineLength: this.#o.maxLineLength });
+    const link: SessionLink = {
+      transport: 'serial',
+      remote: this.path,
+      write: (bytes) => {
+        if (port.isOpen) port.write(bytes);
+      },
+      hangUp: () => undefined, // a serial line cannot hang up
+      pause: () => port.pause(),
+      resume: () => port.resume(),
+    };
+    const session = this.#startSession(link);
+    parser.on('data', (frame: Frame) => session.onFrame(frame));
+    port.on('data', (chunk: Buffer) => parser.write(chunk));
+    port.on('error', (err: Error) => this.#logger.warn({ err: err.message }, 'serial port error'));
+    port.once('close', (err?: Error & { disconnected?: boolean }) => {
+      parser.end();
+      this.#sessionClosed = session.onLinkClosed();
+      if (this.#stopped) return;
+      this.#logger.warn({ disconnected: err?.disconnected ?? false }, 'serial port closed (device gone?); reopening with backoff');
+      this.#scheduleReopen();
+    });
+  }
+
+  #scheduleReopen(): void {
+    if (this.#stopped) return;
+    const max = this.#o.maxRetryMs ?? 10_000;
+    const delay = this.#retryMs * (0.8 + Math.random() * 0.4);
+    this.#retryMs = Math.min(max, this.#retryMs * 2);
+    this.#timer = setTimeout(() => void this.#open(), delay);
+  }
+}
+
+/** `/dev/ttyUSB0` or `/dev/ttyUSB0:115200` → path and baud. */
+export function parseSerialSpec(spec: string): { path: string; baudRate: number } {
+  const m = /^(.+?)(?::(\d+))?$/.exec(spec);
+  const path = m?.[1] ?? '';
+  const baudRate = m?.[2] ? Number(m[2]) : DEFAULT_BAUD;
+  if (!path.startsWith('/') || !Number.isInteger(baudRate) || baudRate < 50 || baudRate > 4_000_000) {
+    throw new RangeError(`serial port '${spec}' must be an absolute device path, optionally with :baud (50..4000000)`);
+  }
+  return { path, baudRate };
+}

@@ -1,0 +1,35 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { waitFor } from './fixtures.ts';
+
+/**
+ * A real pseudo-terminal pair from socat: the gateway opens `gatewayEnd`, the
+ * simulated board `boardEnd`. Raw mode passes every byte unaltered (REAL-PARTS).
+ */
+export class PtyPair {
+  readonly gatewayEnd: string;
+  readonly boardEnd: string;
+  #socat: ChildProcess | undefined;
+
+  constructor(dir: string, name = 'tty') {
+    this.gatewayEnd = join(dir, `${name}-gateway`);
+    this.boardEnd = join(dir, `${name}-board`);
+  }
+
+  async start(): Promise<void> {
+    const socat = spawn('socat', [`pty,raw,echo=0,link=${this.gatewayEnd}`, `pty,raw,echo=0,link=${this.boardEnd}`], { stdio: 'ignore' });
+    this.#socat = socat;
+    await waitFor(() => existsSync(this.gatewayEnd) && existsSync(this.boardEnd), 5000, 'socat pty links');
+  }
+
+  /** Kills socat, as unplugging the board would; waits until it is gone. */
+  async stop(): Promise<void> {
+    const socat = this.#socat;
+    if (!socat || socat.exitCode !== null) return;
+    const exited = new Promise((r) => socat.once('exit', r));
+    socat.kill('SIGTERM');
+    await exited;
+    this.#socat = undefined;
+  }
+}

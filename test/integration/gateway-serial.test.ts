@@ -1,0 +1,115 @@
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SimulatedBoard } from '../../firmware-sim/simulated-board.ts';
+import { serialLink } from '../../firmware-sim/serial-link.ts';
+import type { SerialLine } from '../../src/transport/serial-line.ts';
+import { EXAMPLE_KEY, rrduinoProfile, tempDir, waitFor } from '../helpers/fixtures.ts';
+import { startHarness, type Harness } from '../helpers/gateway-harness.ts';
+import { PtyPair } from '../helpers/pty-pair.ts';
+import { fetchValues } from '../helpers/rrd-read.ts';
+
+/** Key material with every byte a naive serial path would mangle: LF, NUL, CR, XON, XOFF, 0xff. */
+const NASTY_MATERIAL = Buffer.from([0x0a, 0x00, 0x0d, 0x11, 0x13, 0xff, 0x0a, 0x0a, ...Array.from({ length: 24 }, (_, i) => (i * 37) & 0xff)]);
+
+let h: Harness;
+let pty: PtyPair;
+let line: SerialLine;
+let board: SimulatedBoard;
+let cleanupDir: () => Promise<void>;
+
+beforeEach(async () => {
+  const t = await tempDir('rrduino-pty-');
+  cleanupDir = t.cleanup;
+  pty = new PtyPair(t.dir);
+  await pty.start();
+  h = await startHarness({ example: rrduinoProfile() }, { random: () => Buffer.from(NASTY_MATERIAL), serialRetryMs: { min: 50, max: 200 } });
+  line = h.gateway.attachSerial({ path: pty.gatewayEnd, baudRate: 115200, lookahead: 3 });
+  await waitFor(() => line.isOpen, 5000, 'gateway opens the pty');
+  board = new SimulatedBoard({
+    clientId: 'example',
+    key: EXAMPLE_KEY,
+    connect: serialLink(pty.boardEnd, 115200),
+    intervalMs: 0,
+    lineEnding: '\r\n', // Serial.println
+    helloTimeoutMs: 1000, // a real board resets and says hello again; this one retries
+    reconnectDelayMs: 100,
+  });
+  board.start();
+  await board.waitReady();
+});
+
+afterEach(async () => {
+  await board.stop();
+  await h.close();
+  await pty.stop();
+  await cleanupDir();
+});
+
+const stored = (): number => h.gateway.stats.get('updates.stored');
+
+describe('boards on serial ptys', () => {
+  it('handshakes over binary key material with LF, NUL, CR, XON, XOFF and 0xff, and stores updates', { timeout: 15_000 }, async () => {
+    for (const t of [21.5, 21.5, -3.25, -3.25, 0]) {
+      board.send({ temperature: t });
+      await new Promise((r) => setTimeout(r, 1100));
+    }
+    await waitFor(() => stored() === 5, 5000, 'five updates');
+    expect(await fetchValues(join(h.dataDir, 'board.rrd'))).toEqual(expect.arrayContaining([21.5, -3.25]));
+    expect(h.gateway.stats.get('serial.noise')).toBe(0);
+  });
+
+  it('skips boot noise and half lines without ending the session, and counts them', async () => {
+    board.writeRaw(Buffer.from([0xff, 0x00, 0xfe, 0x0d, 0x0a])); // noise
+    board.send({ temperature: 1 });
+    board.writeRaw('u temper\n'); // a half line after replugging
+    board.writeRaw(Buffer.from('\x07\x1b[0m garbage\r\n'));
+    board.send({ temperature: 2 });
+    await waitFor(() => stored() === 2, 5000, 'both updates');
+    expect(h.gateway.stats.get('serial.noise')).toBe(3);
+  });
+
+  it('resynchronises after a lost line inside the look-ahead window', async () => {
+    board.send({ temperature: 1 });
+    board.protocol.updateLine({ temperature: 2 }); // signed and lost on the wire
+    board.protocol.updateLine({ temperature: 3 }); // lost too
+    board.send({ temperature: 4 });
+    await waitFor(() => stored() === 2, 5000, 'updates around the gap');
+    expect(h.gateway.stats.get('resyncs')).toBe(1);
+    expect(h.readings.map((r) => r.values.get('temperature'))).toEqual([1, 4]);
+  });
+
+  it('never accepts a replayed line, and the session goes on', async () => {
+    const first = board.send({ temperature: 1 }) as string;
+    board.writeRaw(first); // replay
+    board.send({ temperature: 2 });
+    await waitFor(() => stored() === 2, 5000, 'the two genuine updates');
+    expect(h.gateway.stats.get('errors.E_BAD_HMAC')).toBe(1);
+    expect(h.readings.map((r) => r.values.get('temperature'))).toEqual([1, 2]);
+  });
+
+  it('ends the session on a verified but invalid update; the next hello starts again', async () => {
+    board.writeRaw(board.protocol.signedLine('u temperature abc'));
+    board.send({ temperature: 1 }); // no session now: skipped as noise
+    await waitFor(() => h.gateway.stats.get('errors.E_NO_SESSION') === 1, 5000, 'rejected update');
+    expect(h.gateway.stats.get('errors.E_BAD_VALUE')).toBe(1);
+    await board.stop(); // the board resets: reopen, hello
+    board.start();
+    await board.waitReady();
+    board.send({ temperature: 2 });
+    await waitFor(() => stored() === 1, 5000, 'update after the new hello');
+  });
+
+  it('reopens the port after the device vanishes and comes back; the board’s next hello works', { timeout: 20_000 }, async () => {
+    board.send({ temperature: 1 });
+    await waitFor(() => stored() === 1);
+    await pty.stop(); // unplugged
+    await waitFor(() => !line.isOpen, 5000, 'gateway sees the port go');
+    await new Promise((r) => setTimeout(r, 500)); // a few failed reopen attempts (ENOENT)
+    expect(h.gateway.stats.get('errors.E_INTERNAL')).toBe(0);
+    await pty.start(); // plugged back in
+    await waitFor(() => line.isOpen && line.opens === 2, 5000, 'gateway reopens');
+    await board.waitReady();
+    board.send({ temperature: 2 });
+    await waitFor(() => stored() === 2, 5000, 'update after replug');
+  });
+});
