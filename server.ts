@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from './src/config/gateway-config.ts';
 import { parseSerialSpec } from './src/transport/serial-line.ts';
 import { listSerialPorts } from './src/transport/serial-ports.ts';
+import { validateDestinations } from './src/sinks/destinations.ts';
 import { join, resolve } from 'node:path';
 import { runDemo } from './src/cli/demo.ts';
 import { checkProfiles, listBoards } from './src/cli/list.ts';
@@ -64,6 +65,7 @@ async function serveOptions(raw: RawServe, cmd: Command): Promise<ServeOptions> 
     data: fromCli('data') ? raw.data : (cfg.data ?? raw.data),
     logLevel: fromCli('logLevel') ? raw.logLevel : ((cfg.logLevel as ServeOptions['logLevel'] | undefined) ?? raw.logLevel),
     serial: [...(cfg.serial ?? []).map((s) => ({ path: s.path, baudRate: s.baud ?? 9600, lookahead: s.lookahead })), ...serial],
+    destinations: validateDestinations(cfg.destinations ?? [], raw.config),
   };
 }
 

@@ -44,6 +44,8 @@ export interface GatewayOptions {
   maxLineLength?: number;
   maxConnections?: number;
   sink?: ReadingSink;
+  /** Counters; pass one in to share it with the destinations. */
+  stats?: Stats;
   /** Called after each reading was stored and handed on (benchmarks, tests). */
   onReading?: (reading: Reading) => void;
   now?: () => number;
@@ -53,7 +55,7 @@ export interface GatewayOptions {
 /** Wires links → sessions → handlers → rrd → destinations. */
 export class Gateway implements SessionHub {
   readonly logger: Logger;
-  readonly stats = new Stats();
+  readonly stats: Stats;
   readonly profiles: ProfileStore;
   readonly rrd: RrdService;
   readonly registry: HandlerRegistry;
@@ -68,6 +70,7 @@ export class Gateway implements SessionHub {
   constructor(options: GatewayOptions) {
     this.#options = options;
     this.logger = options.logger;
+    this.stats = options.stats ?? new Stats();
     this.registry = options.registry ?? HandlerRegistry.withBuiltins();
     this.profiles = new ProfileStore(options.profilesDir, this.registry);
     this.rrd = new RrdService({ processes: options.rrdProcesses, logger: options.logger.child({ part: 'rrdtool' }) });

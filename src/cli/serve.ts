@@ -5,6 +5,8 @@ import { Gateway, type ReadingSink } from '../gateway.ts';
 import { HandlerRegistry } from '../handlers/handler-registry.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { errorMessage } from '../errors.ts';
+import { buildPipeline, destinationName, type DestinationConfig } from '../sinks/destinations.ts';
+import { Stats } from '../stats.ts';
 
 export interface ServeOptions {
   host: string;
@@ -23,6 +25,8 @@ export interface ServeOptions {
   /** Serial devices: `path[:baud]` from flags, or from the config file with a look-ahead. */
   serial: Array<{ path: string; baudRate: number; lookahead?: number }>;
   serialLookahead?: number;
+  /** From the config file's `destinations`, already validated. */
+  destinations?: DestinationConfig[];
 }
 
 /** Builds and starts a gateway from CLI options; logs invalid profiles but serves the rest. */
@@ -35,7 +39,12 @@ export async function startGateway(o: ServeOptions, extra: { logger?: Logger; si
   }
   const dataDir = resolve(o.data);
   await mkdir(dataDir, { recursive: true });
+  const stats = new Stats();
+  const destinations = o.destinations ?? [];
+  const sink = extra.sink ?? (destinations.length > 0 ? buildPipeline(destinations, { dataDir, logger, stats }) : undefined);
+  if (destinations.length > 0) logger.info({ destinations: destinations.map(destinationName) }, 'destinations');
   const gateway = new Gateway({
+    stats,
     profilesDir: resolve(o.profiles),
     dataDir,
     logger,
@@ -48,7 +57,7 @@ export async function startGateway(o: ServeOptions, extra: { logger?: Logger; si
       handshakeTimeoutMs: o.handshakeTimeout * 1000,
       idleTimeoutMs: o.idleTimeout * 1000,
     },
-    sink: extra.sink,
+    sink,
   });
   const { profiles, errors } = await gateway.profiles.loadAll();
   for (const err of errors) logger.error({ code: err.code, file: err.file, field: err.field }, errorMessage(err));

@@ -45,5 +45,6 @@ export async function startHarness(
       await gateway.close();
       await cleanup();
     },
+    // The gateway closes options.sink too (destinations write their queues to the spool).
   };
 }

@@ -1,0 +1,118 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { Ajv } from 'ajv';
+import { ConfigError } from '../errors.ts';
+import type { Stats } from '../stats.ts';
+import { DeliveryQueue, type BatchSender } from './delivery-queue.ts';
+import { GraphiteSender } from './graphite/graphite-sender.ts';
+import { sanitize } from './graphite/metric-name.ts';
+import { Pipeline } from './pipeline.ts';
+import { parseAddress } from './stream-connection.ts';
+
+const delivery = {
+  name: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' },
+  queueSize: { type: 'integer', minimum: 0, maximum: 10_000_000 },
+  overflow: { enum: ['spool', 'drop'] },
+  retryMinMs: { type: 'integer', minimum: 10, maximum: 600_000 },
+  retryMaxMs: { type: 'integer', minimum: 10, maximum: 3_600_000 },
+} as const;
+
+/** JSON Schema of one entry of the config's `destinations`. */
+export const destinationSchema = {
+  oneOf: [
+    {
+      type: 'object',
+      required: ['type', 'address'],
+      additionalProperties: false,
+      properties: {
+        type: { const: 'graphite' },
+        address: { type: 'string' },
+        protocol: { enum: ['plaintext', 'pickle'] },
+        prefix: { type: 'string', pattern: '^[A-Za-z0-9_.-]*$', maxLength: 200 },
+        apiKey: { type: 'string', minLength: 1, maxLength: 200 },
+        caFile: { type: 'string', minLength: 1 },
+        ...delivery,
+      },
+    },
+  ],
+} as const;
+
+export interface GraphiteDestinationConfig {
+  type: 'graphite';
+  address: string;
+  protocol?: 'plaintext' | 'pickle';
+  prefix?: string;
+  apiKey?: string;
+  caFile?: string;
+  name?: string;
+  queueSize?: number;
+  overflow?: 'spool' | 'drop';
+  retryMinMs?: number;
+  retryMaxMs?: number;
+}
+
+export type DestinationConfig = GraphiteDestinationConfig;
+
+const ajv = new Ajv({ allErrors: false });
+const validateOne = ajv.compile(destinationSchema);
+
+/** Checks the `destinations` list; throws ConfigError naming the entry and field. */
+export function validateDestinations(list: unknown[], file = 'config'): DestinationConfig[] {
+  const names = new Set<string>();
+  return list.map((entry, i) => {
+    if (!validateOne(entry)) {
+      const errs = validateOne.errors ?? [];
+      const e = errs.find((x) => x.keyword !== 'oneOf' && x.keyword !== 'const') ?? errs[0];
+      const detail = e?.keyword === 'additionalProperties' ? `has unknown field '${String(e.params['additionalProperty'])}'` : (e?.message ?? 'is invalid');
+      throw new ConfigError('E_CONFIG_INVALID', `${file}: /destinations/${i}${e?.instancePath ?? ''} ${detail}`);
+    }
+    const d = entry as DestinationConfig;
+    parseAddressIn(d.address, `${file}: /destinations/${i}/address`);
+    const name = destinationName(d);
+    if (names.has(name)) throw new ConfigError('E_CONFIG_INVALID', `${file}: /destinations/${i} name '${name}' is used twice; give each a "name"`);
+    names.add(name);
+    return d;
+  });
+}
+
+export function destinationName(d: DestinationConfig): string {
+  if (d.name) return d.name;
+  const a = parseAddress(d.address);
+  return sanitize(`${d.type}-${a.tls ? 'tls-' : ''}${a.host}-${a.port}`);
+}
+
+/** Builds the pipeline of destinations; spools live under `<dataDir>/spool/<name>`. */
+export function buildPipeline(configs: readonly DestinationConfig[], deps: { dataDir: string; logger: Logger; stats: Stats }): Pipeline {
+  return new Pipeline(
+    configs.map((d) => {
+      const name = destinationName(d);
+      return new DeliveryQueue(makeSender(d), {
+        name,
+        maxQueue: d.queueSize,
+        overflow: d.overflow,
+        spoolDir: join(deps.dataDir, 'spool', name),
+        backoff: { minMs: d.retryMinMs ?? 500, maxMs: d.retryMaxMs ?? 30_000 },
+        logger: deps.logger,
+        stats: deps.stats,
+      });
+    }),
+  );
+}
+
+function makeSender(d: DestinationConfig): BatchSender {
+  return new GraphiteSender({
+    address: parseAddress(d.address),
+    protocol: d.protocol ?? 'pickle',
+    prefix: d.prefix ?? 'rrduino',
+    apiKey: d.apiKey,
+    caFile: d.caFile,
+  });
+}
+
+function parseAddressIn(text: string, where: string): void {
+  try {
+    parseAddress(text);
+  } catch (err) {
+    throw new ConfigError('E_CONFIG_INVALID', `${where}: ${(err as Error).message}`);
+  }
+}

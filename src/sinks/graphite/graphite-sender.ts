@@ -1,0 +1,46 @@
+import type { BatchSender } from '../delivery-queue.ts';
+import type { MetricPoint } from '../metric-point.ts';
+import { StreamConnection, type StreamAddress } from '../stream-connection.ts';
+import { metricPath } from './metric-name.ts';
+import { encodePickle, framePickle } from './pickle.ts';
+import { encodePlaintext, type GraphitePoint } from './plaintext.ts';
+
+export interface GraphiteOptions {
+  address: StreamAddress;
+  protocol: 'plaintext' | 'pickle';
+  /** Default `rrduino`. */
+  prefix: string;
+  /** Hosted Graphite: the account's API key goes in front of every path. */
+  apiKey?: string;
+  caFile?: string;
+}
+
+/** Points per pickle frame: well under carbon's 1 MiB (spec graphite.md). */
+export const PICKLE_BATCH = 500;
+
+/** Sends points to carbon over plaintext or pickle, TCP or TLS. `U` values are not sent. */
+export class GraphiteSender implements BatchSender {
+  readonly maxBatch: number;
+  readonly #o: GraphiteOptions;
+  readonly #conn: StreamConnection;
+
+  constructor(options: GraphiteOptions) {
+    this.#o = options;
+    this.maxBatch = options.protocol === 'pickle' ? PICKLE_BATCH : 2000;
+    this.#conn = new StreamConnection({ address: options.address, caFile: options.caFile });
+  }
+
+  async send(points: readonly MetricPoint[]): Promise<void> {
+    const gp: GraphitePoint[] = [];
+    for (const p of points) {
+      if (p.value === null) continue;
+      gp.push([metricPath({ apiKey: this.#o.apiKey, prefix: this.#o.prefix, clientId: p.clientId, source: p.source }), Math.floor(p.timeMs / 1000), p.value]);
+    }
+    if (gp.length === 0) return;
+    await this.#conn.write(this.#o.protocol === 'pickle' ? framePickle(encodePickle(gp)) : encodePlaintext(gp));
+  }
+
+  close(): Promise<void> {
+    return this.#conn.close();
+  }
+}

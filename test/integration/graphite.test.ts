@@ -1,0 +1,175 @@
+import { execFile, spawn } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
+import { SimulatedBoard, tcpLink } from '../../firmware-sim/simulated-board.ts';
+import { buildPipeline, type DestinationConfig } from '../../src/sinks/destinations.ts';
+import type { Pipeline } from '../../src/sinks/pipeline.ts';
+import { Stats } from '../../src/stats.ts';
+import { Carbon } from '../helpers/carbon.ts';
+import { EXAMPLE_KEY, freePort, memoryLogger, rrduinoProfile, tempDir, waitFor, writeProfileFile } from '../helpers/fixtures.ts';
+import { startHarness, type Harness } from '../helpers/gateway-harness.ts';
+import { RawClient } from '../helpers/raw-client.ts';
+import { SERVER_JS } from '../helpers/spec.ts';
+
+const run = promisify(execFile);
+
+let carbon: Carbon;
+let dir: string;
+let cleanupDir: () => Promise<void>;
+let h: Harness | undefined;
+let pipeline: Pipeline | undefined;
+
+beforeEach(async () => {
+  ({ dir, cleanup: cleanupDir } = await tempDir('rrduino-graphite-'));
+  carbon = new Carbon(join(dir, 'carbon'));
+  await carbon.start();
+});
+
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+  await carbon.stop();
+  await cleanupDir();
+});
+
+/** A gateway whose clock steps one second per reading, so every reading has its own whisper slot. */
+async function gatewayWith(destinations: DestinationConfig[]): Promise<Harness> {
+  const stats = new Stats();
+  const logs = memoryLogger();
+  let clock = Math.floor(Date.now() / 1000) * 1000 - 600_000;
+  const dataDir = join(dir, 'gw-data');
+  pipeline = buildPipeline(destinations, { dataDir, logger: logs.logger, stats });
+  const profile = rrduinoProfile(EXAMPLE_KEY, ['temperature', 'humidity']) as { handler_options: { create: string[] } };
+  profile.handler_options.create.unshift('--start', String(clock / 1000 - 10)); // the rrd accepts the past-dated clock
+  h = await startHarness({ example: profile }, { stats, sink: pipeline, now: () => (clock += 1000) });
+  return h;
+}
+
+async function helloBoard(port: number): Promise<{ c: RawClient; board: BoardProtocol }> {
+  const c = await RawClient.open(port);
+  const board = new BoardProtocol('example', EXAMPLE_KEY);
+  c.send(board.helloLine());
+  board.acceptKeyMaterial(await c.read(32));
+  return { c, board };
+}
+
+const TEMPS = [21.5, -3.25, 0, 40, 18.06];
+
+describe('Graphite destinations against a real carbon-cache', () => {
+  it('plaintext and pickle, two destinations at once: right values and timestamps', { timeout: 30_000 }, async () => {
+    const g = await gatewayWith([
+      { type: 'graphite', address: `127.0.0.1:${carbon.linePort}`, protocol: 'plaintext', prefix: 'plain' },
+      { type: 'graphite', address: `127.0.0.1:${carbon.picklePort}`, protocol: 'pickle', prefix: 'pick' },
+    ]);
+    const { c, board } = await helloBoard(g.port);
+    for (const t of TEMPS) c.send(board.updateLine({ temperature: t, humidity: { int: 54 } }));
+    await waitFor(() => g.readings.length === TEMPS.length);
+    const expected = g.readings.map((r) => [Math.floor(r.timeMs / 1000), r.values.get('temperature')]);
+    expect(await carbon.waitForPoints('plain.example.temperature', 5)).toEqual(expected);
+    expect(await carbon.waitForPoints('pick.example.temperature', 5)).toEqual(expected);
+    expect((await carbon.waitForPoints('pick.example.humidity', 5)).map(([, v]) => v)).toEqual([54, 54, 54, 54, 54]);
+    c.destroy();
+  });
+
+  it('sends over TLS with a CA file, and refuses a server it cannot verify', { timeout: 30_000 }, async () => {
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost', '-keyout', key, '-out', cert, '-days', '1']);
+    const tlsPort = await freePort();
+    const sockets = new Set<Socket>();
+    const proxy: TlsServer = createTlsServer({ key: await readFile(key), cert: await readFile(cert) }, (client) => {
+      const upstream = connect(carbon.linePort, '127.0.0.1');
+      sockets.add(client).add(upstream);
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    proxy.on('tlsClientError', () => undefined);
+    await new Promise<void>((r) => proxy.listen(tlsPort, '127.0.0.1', r));
+    try {
+      const g = await gatewayWith([
+        { type: 'graphite', name: 'tls-ok', address: `tls://localhost:${tlsPort}`, protocol: 'plaintext', prefix: 'tls', caFile: cert },
+        { type: 'graphite', name: 'tls-unverified', address: `tls://localhost:${tlsPort}`, protocol: 'plaintext', prefix: 'bad', retryMinMs: 50, retryMaxMs: 100 },
+      ]);
+      const { c, board } = await helloBoard(g.port);
+      for (const t of TEMPS.slice(0, 3)) c.send(board.updateLine({ temperature: t, humidity: 1 }));
+      expect((await carbon.waitForPoints('tls.example.temperature', 3)).map(([, v]) => v)).toEqual(TEMPS.slice(0, 3));
+      await waitFor(() => g.gateway.stats.get('dest.tls-unverified.retries') >= 2, 5000, 'retries against an unverifiable server');
+      expect(g.gateway.stats.get('dest.tls-unverified.sent')).toBe(0);
+      expect(await carbon.fetch('bad.example.temperature')).toEqual([]);
+      c.destroy();
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => proxy.close(r));
+    }
+  });
+
+  it('keeps readings while carbon is down and delivers each exactly once when it is back', { timeout: 40_000 }, async () => {
+    const g = await gatewayWith([{ type: 'graphite', name: 'local', address: `127.0.0.1:${carbon.picklePort}`, protocol: 'pickle', prefix: 'r', retryMinMs: 100, retryMaxMs: 400 }]);
+    const { c, board } = await helloBoard(g.port);
+    for (const t of TEMPS.slice(0, 2)) c.send(board.updateLine({ temperature: t, humidity: 1 }));
+    await carbon.waitForPoints('r.example.temperature', 2);
+    await carbon.stop();
+    for (const t of TEMPS.slice(2)) c.send(board.updateLine({ temperature: t, humidity: 1 }));
+    await waitFor(() => g.gateway.stats.get('dest.local.retries') >= 2, 10_000, 'failed attempts while carbon is down');
+    await carbon.start();
+    const points = await carbon.waitForPoints('r.example.temperature', 5);
+    expect(points.map(([, v]) => v)).toEqual(TEMPS);
+    await waitFor(() => g.gateway.stats.get('dest.local.sent') === 10, 5000, 'all points sent');
+    expect(g.gateway.stats.get('dest.local.sent')).toBe(10); // 5 readings × 2 sources, none twice
+    c.destroy();
+  });
+
+  it('delivers spooled points after the gateway was killed with SIGKILL', { timeout: 60_000 }, async () => {
+    await carbon.stop();
+    const profiles = join(dir, 'profiles');
+    await writeProfileFile(profiles, 'example', rrduinoProfile());
+    const data = join(dir, 'data');
+    const port = await freePort();
+    const config = join(dir, 'gateway.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        host: '127.0.0.1',
+        port,
+        profiles,
+        data,
+        logLevel: 'warn',
+        destinations: [{ type: 'graphite', name: 'carbon', address: `127.0.0.1:${carbon.linePort}`, protocol: 'plaintext', prefix: 'k', queueSize: 0, retryMinMs: 100, retryMaxMs: 300 }],
+      }),
+    );
+    const start = async (): Promise<ReturnType<typeof spawn>> => {
+      const child = spawn(process.execPath, [SERVER_JS, 'serve', '--config', config], { stdio: 'ignore' });
+      await waitFor(async () => RawClient.open(port).then((c) => (c.destroy(), true), () => false), 15_000, 'gateway up');
+      return child;
+    };
+    const first = await start();
+    const board = new SimulatedBoard({ clientId: 'example', key: EXAMPLE_KEY, connect: tcpLink('127.0.0.1', port), intervalMs: 0 });
+    board.start();
+    await board.waitReady();
+    for (const t of TEMPS.slice(0, 3)) {
+      board.send({ temperature: t });
+      await new Promise((r) => setTimeout(r, 1100)); // one whisper slot each
+    }
+    await board.stop();
+    const spoolDir = join(data, 'spool', 'carbon');
+    await waitFor(async () => (await readdir(spoolDir).catch(() => [])).some((f) => f.endsWith('.jsonl')), 5000, 'spool file');
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    await carbon.start();
+    const second = await start();
+    try {
+      const points = await carbon.waitForPoints('k.example.temperature', 3, 20_000);
+      expect(points.map(([, v]) => v)).toEqual(TEMPS.slice(0, 3));
+      await waitFor(async () => (await readdir(spoolDir)).length === 0, 5000, 'spool emptied');
+    } finally {
+      second.kill('SIGTERM');
+      await new Promise((r) => second.once('exit', r));
+    }
+  });
+});

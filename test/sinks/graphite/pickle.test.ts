@@ -1,0 +1,66 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { encodePickle, framePickle } from '../../../src/sinks/graphite/pickle.ts';
+import { encodePlaintext, type GraphitePoint } from '../../../src/sinks/graphite/plaintext.ts';
+import { metricPath } from '../../../src/sinks/graphite/metric-name.ts';
+import { loadKat } from '../../helpers/spec.ts';
+
+interface GraphiteKat {
+  metrics: Array<[string, [number, number]]>;
+  payload_hex: string;
+  message_hex: string;
+  plaintext: string;
+}
+
+const kat = loadKat<GraphiteKat>('graphite-kat.json');
+const katPoints: GraphitePoint[] = kat.metrics.map(([path, [ts, v]]) => [path, ts, v]);
+
+/** CPython's own pickle.dumps(..., protocol=2) of the same list, for cases beyond the KAT. */
+function cpython(points: readonly GraphitePoint[]): string {
+  const literal = JSON.stringify(points.map(([p, t, v]) => [p, t, v]));
+  const code = `import json,pickle,sys\npts=json.loads(sys.argv[1])\nprint(pickle.dumps([(p,(t,v)) for p,t,v in pts],protocol=2).hex())`;
+  return execFileSync('/usr/bin/python3', ['-c', code, literal]).toString().trim();
+}
+
+describe('graphite-kat.json', () => {
+  it('reproduces the pickle payload byte for byte', () => {
+    expect(encodePickle(katPoints).toString('hex')).toBe(kat.payload_hex);
+  });
+  it('reproduces the framed message byte for byte', () => {
+    expect(framePickle(encodePickle(katPoints)).toString('hex')).toBe(kat.message_hex);
+  });
+  it('reproduces the plaintext lines', () => {
+    expect(encodePlaintext(katPoints)).toBe(kat.plaintext);
+  });
+});
+
+describe('encodePickle matches CPython', () => {
+  it('for one point (APPEND, not MARK…APPENDS)', () => {
+    const pts: GraphitePoint[] = [['a.b', 1700000000, 1.25]];
+    expect(encodePickle(pts).toString('hex')).toBe(cpython(pts));
+  });
+  it('for 500 points (memo past 255: LONG_BINPUT) and every int width', () => {
+    const values = [0, 255, 256, 65535, 65536, -1, -2147483648, 2147483647, 2147483648, -2147483649, 2 ** 53, 0.1, -3.25];
+    const pts: GraphitePoint[] = Array.from({ length: 500 }, (_, i) => [`rrduino.b${i}.t`, 1700000000 + i, values[i % values.length] as number]);
+    expect(encodePickle(pts).toString('hex')).toBe(cpython(pts));
+  });
+  it('for 1001 points (two MARK…APPENDS batches, the second of one item)', () => {
+    const pts: GraphitePoint[] = Array.from({ length: 1001 }, (_, i) => [`x.${i}`, i, i / 2]);
+    expect(encodePickle(pts).toString('hex')).toBe(cpython(pts));
+  });
+  it('refuses a frame over 1 MiB', () => {
+    expect(() => framePickle(Buffer.alloc((1 << 20) + 1))).toThrow(/1 MiB/);
+  });
+});
+
+describe('metricPath', () => {
+  it('joins prefix, board and source', () => {
+    expect(metricPath({ prefix: 'boards', clientId: 'greenhouse-2', source: 'temperature' })).toBe('boards.greenhouse-2.temperature');
+  });
+  it('puts the Hosted Graphite API key first', () => {
+    expect(metricPath({ apiKey: 'abc-123', prefix: 'rrduino', clientId: 'b', source: 't' })).toBe('abc-123.rrduino.b.t');
+  });
+  it('replaces separators and line breakers with _', () => {
+    expect(metricPath({ prefix: 'p q', clientId: 'b', source: 't\n1/2' })).toBe('p_q.b.t_1_2');
+  });
+});
