@@ -93,7 +93,10 @@ export class Spool {
       else bad++;
     }
     // A torn last line after a kill, or a damaged file: those points are gone; say so.
-    if (bad > 0) this.#logger.error({ code: 'E_SPOOL', segment: seq, lines: bad }, 'skipped unreadable spool lines');
+    if (bad > 0) {
+      this.#size -= bad;
+      this.#logger.error({ code: 'E_SPOOL', segment: seq, lines: bad }, 'skipped unreadable spool lines');
+    }
     return { seq, points, delivered: Math.min(this.#delivered(seq), points.length) };
   }
 

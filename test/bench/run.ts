@@ -5,6 +5,8 @@
 import { benchRss } from './rss-bench.ts';
 import { benchSerial } from './serial-bench.ts';
 import { benchTcp } from './tcp-bench.ts';
+import { Carbon } from '../helpers/carbon.ts';
+import { tempDir } from '../helpers/fixtures.ts';
 
 const fmt = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d).replace(/\B(?=(\d{3})+(?!\d))/g, ',') : '-');
 
@@ -26,6 +28,26 @@ async function main(): Promise<void> {
     console.log('| ---: | ---: | ---: | ---: | ---: | ---: |');
     console.log(`| ${fmt(p.boards)} | ${fmt(p.updates)} | ${fmt(p.updatesPerSec)} | ${fmt(p.p50Ms, 2)} | ${fmt(p.p99Ms, 2)} | ${p.rrdErrors} |`);
     console.log('\nLatency: from the line being verified to rrdtool answering OK for it.');
+  }
+  if (!only || only === 'graphite') {
+    console.log('\n## Re-emission to a real carbon-cache (boards → verify → rrd → carbon), 100 boards × 300 updates\n');
+    console.log('| protocol | verified updates/s into rrd | points/s forwarded to carbon (until the queue was empty) | boards whose metric carbon wrote |');
+    console.log('| --- | ---: | ---: | ---: |');
+    for (const protocol of ['pickle', 'plaintext'] as const) {
+      const { dir, cleanup } = await tempDir('rrduino-bench-carbon-');
+      const carbon = new Carbon(dir);
+      await carbon.start();
+      try {
+        const r = await benchTcp(100, 300, { destinations: [{ type: 'graphite', address: `127.0.0.1:${protocol === 'pickle' ? carbon.picklePort : carbon.linePort}`, protocol, prefix: 'bench' }] });
+        // Whisper keeps one point per second per metric, so count the metrics that arrived.
+        let landed = 0;
+        for (let i = 0; i < 100; i++) if ((await carbon.waitForPoints(`bench.bench-${i}.temperature`, 1, 5000)).length > 0) landed++;
+        console.log(`| ${protocol} | ${fmt(r.updatesPerSec)} | ${fmt(r.forwardedPerSec ?? NaN)} | ${landed} of 100 |`);
+      } finally {
+        await carbon.stop();
+        await cleanup();
+      }
+    }
   }
   if (!only || only === 'serial') {
     console.log('\n## One board on one serial line (socat pty pair) → verified → rrdtool\n');

@@ -2,6 +2,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Gateway } from '../../src/gateway.ts';
 import { createLogger } from '../../src/logger.ts';
+import { buildPipeline, type DestinationConfig } from '../../src/sinks/destinations.ts';
+import { Stats } from '../../src/stats.ts';
 import { rrduinoProfile, tempDir, writeProfileFile } from '../helpers/fixtures.ts';
 import { fileURLToPath } from 'node:url';
 import type { ChildCommand } from './boards-child.ts';
@@ -16,6 +18,8 @@ export interface TcpBenchResult {
   rssPerBoardKB: number;
   rssMB: number;
   rrdErrors: number;
+  /** With destinations: points each destination sent per second, until its queue was empty. */
+  forwardedPerSec?: number;
 }
 
 function ask(child: ChildProcess, msg: ChildCommand): Promise<{ ms: number }> {
@@ -33,7 +37,7 @@ export function percentile(sorted: Float64Array, p: number): number {
 export async function benchTcp(
   n: number,
   perBoard: number,
-  options: { rrdProcesses?: number; paceIntervalMs?: number } = {},
+  options: { rrdProcesses?: number; paceIntervalMs?: number; destinations?: DestinationConfig[] } = {},
 ): Promise<TcpBenchResult> {
   const { dir, cleanup } = await tempDir('rrduino-bench-');
   const ids = Array.from({ length: n }, (_, i) => `bench-${i}`);
@@ -47,13 +51,19 @@ export async function benchTcp(
   const latencies = new Float64Array(total);
   let stored = 0;
   let lastStoredAt = 0;
+  let measuring = false;
   const now = (): number => performance.timeOrigin + performance.now();
   let resolveDone: () => void = () => undefined;
   const done = new Promise<void>((r) => (resolveDone = r));
+  const stats = new Stats();
+  const logger = createLogger('warn');
+  const pipeline = options.destinations ? buildPipeline(options.destinations, { dataDir: join(dir, 'data'), logger, stats }) : undefined;
   const gateway = new Gateway({
+    stats,
+    sink: pipeline,
     profilesDir: join(dir, 'profiles'),
     dataDir: join(dir, 'data'),
-    logger: createLogger('warn'),
+    logger,
     rrdProcesses: options.rrdProcesses ?? 2,
     now,
     onReading: (r) => {
@@ -61,7 +71,7 @@ export async function benchTcp(
       if (stored < total) latencies[stored] = t - r.timeMs;
       stored++;
       lastStoredAt = t;
-      if (stored === total + n) resolveDone();
+      if (measuring && stored === total) resolveDone();
     },
   });
   const { port } = await gateway.listenTcp('127.0.0.1', 0);
@@ -77,10 +87,16 @@ export async function benchTcp(
     global.gc?.();
     const rssConnected = process.memoryUsage().rss;
     stored = 0;
+    measuring = true;
     const start = now();
     await ask(child, options.paceIntervalMs ? { cmd: 'pace', perBoard, intervalMs: options.paceIntervalMs } : { cmd: 'send', perBoard });
     await Promise.race([done, new Promise((r) => setTimeout(r, 120_000))]);
     const elapsedS = (lastStoredAt - start) / 1000;
+    let forwardedPerSec: number | undefined;
+    if (pipeline) {
+      if (!(await pipeline.idle(120_000))) console.error('warning: destination queue not empty after 120 s');
+      forwardedPerSec = (total * 1000) / (now() - start);
+    }
     if (stored < total) console.error(`warning: only ${stored} of ${total} updates stored within 120 s`);
     const measured = latencies.subarray(0, Math.min(stored, total)).sort();
     return {
@@ -93,6 +109,7 @@ export async function benchTcp(
       rssPerBoardKB: (rssConnected - rssBefore) / 1024 / n,
       rssMB: rssConnected / 1e6,
       rrdErrors: gateway.stats.get('errors.E_RRD_COMMAND'),
+      forwardedPerSec,
     };
   } finally {
     await ask(child, { cmd: 'close' }).catch(() => undefined);

@@ -1,0 +1,144 @@
+import { appendFileSync, readdirSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DeliveryError } from '../../src/errors.ts';
+import { backoffDelay } from '../../src/sinks/backoff.ts';
+import { DeliveryQueue, type BatchSender } from '../../src/sinks/delivery-queue.ts';
+import type { MetricPoint } from '../../src/sinks/metric-point.ts';
+import { Stats } from '../../src/stats.ts';
+import { memoryLogger, tempDir, waitFor } from '../helpers/fixtures.ts';
+
+/** A sender a test can switch between up, down and refusing. */
+class FakeSender implements BatchSender {
+  readonly maxBatch: number;
+  received: number[] = [];
+  mode: 'up' | 'down' | 'refuse' = 'up';
+  calls = 0;
+  constructor(maxBatch = 3) {
+    this.maxBatch = maxBatch;
+  }
+  async send(points: readonly MetricPoint[]): Promise<void> {
+    this.calls++;
+    if (this.mode === 'down') throw new DeliveryError('connection refused', true);
+    if (this.mode === 'refuse') throw new DeliveryError('HTTP 404', false);
+    this.received.push(...points.map((p) => p.value as number));
+  }
+  async close(): Promise<void> {}
+}
+
+const pts = (from: number, n: number): MetricPoint[] => Array.from({ length: n }, (_, i) => ({ clientId: 'b', source: 't', value: from + i, timeMs: 1 }));
+const fast = { minMs: 10, maxMs: 20 };
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+afterEach(async () => cleanup());
+
+describe('DeliveryQueue', () => {
+  it('sends in order in batches of maxBatch', async () => {
+    const s = new FakeSender(3);
+    const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, logger: memoryLogger().logger, stats: new Stats() });
+    q.enqueue(pts(0, 10));
+    await q.idle();
+    expect(s.received).toEqual([...Array(10).keys()]);
+    await q.close();
+  });
+
+  it('keeps order across memory, spool and back while the destination is down', async () => {
+    const s = new FakeSender(4);
+    s.mode = 'down';
+    const stats = new Stats();
+    const q = new DeliveryQueue(s, { name: 'd', maxQueue: 5, spoolDir: dir, backoff: fast, logger: memoryLogger().logger, stats });
+    for (let i = 0; i < 30; i += 2) q.enqueue(pts(i, 2));
+    expect(stats.get('dest.d.spooled')).toBe(26);
+    await waitFor(() => s.calls >= 3, 2000, 'retries');
+    s.mode = 'up';
+    q.enqueue(pts(30, 2));
+    await q.idle();
+    expect(s.received).toEqual([...Array(32).keys()]);
+    expect(stats.get('dest.d.sent')).toBe(32);
+    expect(readdirSync(dir)).toEqual([]);
+    await q.close();
+  });
+
+  it('writes what is in memory at close to the spool, and a new queue sends it first', async () => {
+    const s = new FakeSender(100);
+    s.mode = 'down';
+    const q = new DeliveryQueue(s, { name: 'd', maxQueue: 3, spoolDir: dir, backoff: { minMs: 10_000, maxMs: 10_000 }, logger: memoryLogger().logger, stats: new Stats() });
+    q.enqueue(pts(0, 3)); // memory
+    q.enqueue(pts(3, 3)); // spool
+    await q.close(10);
+    const s2 = new FakeSender(100);
+    const q2 = new DeliveryQueue(s2, { name: 'd', spoolDir: dir, logger: memoryLogger().logger, stats: new Stats() });
+    q2.enqueue(pts(6, 1));
+    await q2.idle();
+    expect(s2.received).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    await q2.close();
+  });
+
+  it('does not send a spool segment’s delivered part again after a restart', async () => {
+    const s = new FakeSender(2);
+    s.mode = 'down';
+    const q = new DeliveryQueue(s, { name: 'd', maxQueue: 0, spoolDir: dir, backoff: fast, logger: memoryLogger().logger, stats: new Stats() });
+    q.enqueue(pts(0, 6));
+    // Deliver the first batch only, then "crash" (no close: the spool stays as it is).
+    s.mode = 'up';
+    await waitFor(() => s.received.length >= 2);
+    s.mode = 'down';
+    await waitFor(() => s.calls >= 3);
+    const s2 = new FakeSender(10);
+    const q2 = new DeliveryQueue(s2, { name: 'd', spoolDir: dir, logger: memoryLogger().logger, stats: new Stats() });
+    await q2.idle();
+    expect([...s.received, ...s2.received]).toEqual([0, 1, 2, 3, 4, 5]);
+    await q.close(10);
+    await q2.close();
+  });
+
+  it('skips a torn spool line (a kill mid-write) and logs it', async () => {
+    const q = new DeliveryQueue(new FakeSender(), { name: 'd', maxQueue: 0, spoolDir: dir, backoff: { minMs: 60_000, maxMs: 60_000 }, logger: memoryLogger().logger, stats: new Stats() });
+    await q.close(10);
+    appendFileSync(`${dir}/seg-0000999999999.jsonl`, '["b","t",1,1]\n["b","t",2');
+    const logs = memoryLogger();
+    const s = new FakeSender();
+    const q2 = new DeliveryQueue(s, { name: 'd', spoolDir: dir, logger: logs.logger, stats: new Stats() });
+    await q2.idle();
+    expect(s.received).toEqual([1]);
+    expect(logs.lines.some((l) => l['code'] === 'E_SPOOL')).toBe(true);
+    await q2.close();
+  });
+
+  it('counts and logs every drop when overflow is "drop"', async () => {
+    const s = new FakeSender();
+    s.mode = 'down';
+    const stats = new Stats();
+    const logs = memoryLogger();
+    const q = new DeliveryQueue(s, { name: 'd', maxQueue: 4, overflow: 'drop', backoff: { minMs: 60_000, maxMs: 60_000 }, logger: logs.logger, stats });
+    q.enqueue(pts(0, 4));
+    q.enqueue(pts(4, 3));
+    expect(stats.get('dest.d.dropped')).toBe(3);
+    expect(logs.lines.some((l) => /dropping/.test(String(l['msg'])))).toBe(true);
+    await q.close(10);
+    expect(stats.get('dest.d.dropped')).toBe(7); // what was still queued at shutdown, with no spool
+  });
+
+  it('does not retry a batch the destination refuses, and counts it', async () => {
+    const s = new FakeSender();
+    s.mode = 'refuse';
+    const stats = new Stats();
+    const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, logger: memoryLogger().logger, stats });
+    q.enqueue(pts(0, 2));
+    await q.idle();
+    expect(s.calls).toBe(1);
+    expect(stats.get('dest.d.rejected')).toBe(2);
+    await q.close();
+  });
+});
+
+describe('backoffDelay', () => {
+  it('doubles from min, caps at max, and jitters into [50 %, 100 %]', () => {
+    const o = { minMs: 100, maxMs: 1000 };
+    expect(backoffDelay(0, o, () => 0.999999)).toBe(100);
+    expect(backoffDelay(0, o, () => 0)).toBe(50);
+    expect(backoffDelay(3, o, () => 0.999999)).toBe(800);
+    expect(backoffDelay(10, o, () => 0.999999)).toBe(1000);
+  });
+});

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { destinationName, validateDestinations } from '../../src/sinks/destinations.ts';
+import { parseAddress } from '../../src/sinks/stream-connection.ts';
+
+describe('destination config', () => {
+  it('accepts Hosted Graphite over TLS and a local carbon', () => {
+    const list = validateDestinations([
+      { type: 'graphite', name: 'hosted', address: 'tls://abc123.carbon.hostedgraphite.com:20040', protocol: 'pickle', apiKey: 'your-api-key' },
+      { type: 'graphite', address: '127.0.0.1:2004' },
+    ]);
+    expect(list.map(destinationName)).toEqual(['hosted', 'graphite-127.0.0.1-2004']);
+  });
+  it('names the entry and field of an error', () => {
+    expect(() => validateDestinations([{ type: 'graphite', address: '127.0.0.1:2004', protocl: 'pickle' }], 'g.json')).toThrow(/g\.json: \/destinations\/0 has unknown field 'protocl'/);
+    expect(() => validateDestinations([{ type: 'graphite', address: 'nowhere' }], 'g.json')).toThrow(/\/destinations\/0\/address/);
+  });
+  it('refuses two destinations with the same name (they would share a spool)', () => {
+    expect(() => validateDestinations([{ type: 'graphite', address: 'a:1' }, { type: 'graphite', address: 'a:1' }])).toThrow(/used twice/);
+  });
+});
+
+describe('parseAddress', () => {
+  it('reads host:port, [v6]:port and tls://', () => {
+    expect(parseAddress('carbon.lan:2003')).toEqual({ host: 'carbon.lan', port: 2003, tls: false });
+    expect(parseAddress('[::1]:2004')).toEqual({ host: '::1', port: 2004, tls: false });
+    expect(parseAddress('tls://h:20040')).toEqual({ host: 'h', port: 20040, tls: true });
+  });
+  it('rejects a missing or impossible port', () => {
+    for (const a of ['h', 'h:0', 'h:70000', 'http://h:80']) expect(() => parseAddress(a)).toThrow(/host:port/);
+  });
+});
