@@ -9,11 +9,14 @@ import { loadConfig } from './src/config/gateway-config.ts';
 import { parseSerialSpec } from './src/transport/serial-line.ts';
 import { listSerialPorts } from './src/transport/serial-ports.ts';
 import { validateDestinations } from './src/sinks/destinations.ts';
+import { getPoints, listBuckets, listMetrics } from './src/sinks/dalmatiner/dalmatiner-query.ts';
+import { parseAddress } from './src/sinks/stream-connection.ts';
+import type { Dialect } from './src/sinks/dalmatiner/codec.ts';
 import { join, resolve } from 'node:path';
 import { runDemo } from './src/cli/demo.ts';
 import { checkProfiles, listBoards } from './src/cli/list.ts';
 import { startGateway, stopOnSignals, type ServeOptions } from './src/cli/serve.ts';
-import { GatewayError, errorMessage } from './src/errors.ts';
+import { ConfigError, ProfileError, errorMessage } from './src/errors.ts';
 import { LOG_LEVELS } from './src/logger.ts';
 import { buildProfile, configHeaderLines, parseSource, writeProfile } from './src/profiles/create-profile.ts';
 import { DEFAULT_MAX_LINE_LENGTH } from './src/transport/line-parser.ts';
@@ -71,7 +74,7 @@ async function serveOptions(raw: RawServe, cmd: Command): Promise<ServeOptions> 
 
 function fail(err: unknown): never {
   console.error(`error: ${errorMessage(err)}`);
-  process.exit(err instanceof GatewayError || err instanceof RangeError ? 2 : 1);
+  process.exit(err instanceof ProfileError || err instanceof ConfigError || err instanceof RangeError ? 2 : 1);
 }
 
 const program = new Command()
@@ -137,6 +140,33 @@ program
     } catch (err) {
       fail(err);
     }
+  });
+
+const dalmatiner = program
+  .command('dalmatiner')
+  .description('query a DalmatinerDB server to check what arrived')
+  .option('--address <host:port>', 'DalmatinerDB TCP address', '127.0.0.1:5555')
+  .addOption(new Option('--dialect <dialect>', 'protocol dialect').choices(['doc', 'release']).default('doc'));
+const dq = (): { address: ReturnType<typeof parseAddress>; dialect: Dialect } => {
+  const o = dalmatiner.opts<{ address: string; dialect: Dialect }>();
+  return { address: parseAddress(o.address), dialect: o.dialect };
+};
+dalmatiner.command('buckets').description('list buckets').action(async () => {
+  const { address, dialect } = dq();
+  for (const b of await listBuckets(address, dialect).catch(fail)) console.log(b);
+});
+dalmatiner.command('metrics <bucket>').description('list the metrics in a bucket').action(async (bucket: string) => {
+  const { address, dialect } = dq();
+  for (const m of await listMetrics(address, dialect, bucket).catch(fail)) console.log(m);
+});
+dalmatiner
+  .command('get <bucket> <metric> <from> <count>')
+  .description('points of a metric from a time (slot), one per line; blank slots print as -')
+  .action(async (bucket: string, metric: string, from: string, count: string) => {
+    const { address, dialect } = dq();
+    const r = await getPoints(address, dialect, { bucket, metric, from: int(0, Number.MAX_SAFE_INTEGER)(from), count: int(1, 1_000_000)(count) }).catch(fail);
+    console.log(`# resolution ${r.resolution}`);
+    r.points.forEach((p, i) => console.log(`${Number(from) + i}\t${p ?? '-'}`));
   });
 
 program

@@ -11,7 +11,7 @@ export function createLogger(level: LevelWithSilent = 'info', destination?: Node
     {
       level,
       base: undefined,
-      redact: { paths: ['key', '*.key', 'preSharedKey', '*.preSharedKey', 'apiKey', '*.apiKey', 'privateKey', '*.privateKey'], censor: '[redacted]' },
+      redact: { paths: ['key', '*.key', 'preSharedKey', '*.preSharedKey', 'apiKey', '*.apiKey', 'privateKey', '*.privateKey', 'publicKey', '*.publicKey'], censor: '[redacted]' },
     },
     destination ?? pino.destination({ dest: 1, sync: false }),
   );

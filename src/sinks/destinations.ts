@@ -4,7 +4,9 @@ import { Ajv } from 'ajv';
 import { ConfigError } from '../errors.ts';
 import type { Stats } from '../stats.ts';
 import { DeliveryQueue, type BatchSender } from './delivery-queue.ts';
+import { DalmatinerSender } from './dalmatiner/dalmatiner-sender.ts';
 import { GraphiteSender } from './graphite/graphite-sender.ts';
+import { GottwallSender, type GottwallAction } from './gottwall/gottwall-sender.ts';
 import { sanitize } from './graphite/metric-name.ts';
 import { Pipeline } from './pipeline.ts';
 import { parseAddress } from './stream-connection.ts';
@@ -34,6 +36,41 @@ export const destinationSchema = {
         ...delivery,
       },
     },
+    {
+      type: 'object',
+      required: ['type', 'address', 'bucket'],
+      additionalProperties: false,
+      properties: {
+        type: { const: 'dalmatinerdb' },
+        address: { type: 'string' },
+        dialect: { enum: ['doc', 'release'] },
+        bucket: { type: 'string', minLength: 1, maxLength: 255 },
+        maxDelay: { type: 'integer', minimum: 1, maximum: 255 },
+        scale: { type: 'number', exclusiveMinimum: 0 },
+        floats: { type: 'boolean' },
+        prefix: { type: 'string', pattern: '^[A-Za-z0-9_.-]*$', maxLength: 200 },
+        ...delivery,
+      },
+    },
+    {
+      type: 'object',
+      required: ['type', 'url', 'project', 'publicKey', 'privateKey'],
+      additionalProperties: false,
+      properties: {
+        type: { const: 'gottwall' },
+        url: { type: 'string', pattern: '^https?://[^/\\s]+$' },
+        prefix: { type: 'string', pattern: '^[A-Za-z0-9_./-]*$' },
+        project: { type: 'string', minLength: 1, maxLength: 200 },
+        publicKey: { type: 'string', minLength: 1 },
+        privateKey: { type: 'string', minLength: 1 },
+        auth: { enum: ['signature', 'basic'] },
+        base: { type: 'integer', minimum: 1 },
+        actions: { type: 'object', additionalProperties: { enum: ['incr', 'decr', 'avg', 'gauge'] } },
+        defaultAction: { enum: ['incr', 'decr', 'avg', 'gauge'] },
+        caFile: { type: 'string', minLength: 1 },
+        ...delivery,
+      },
+    },
   ],
 } as const;
 
@@ -51,7 +88,40 @@ export interface GraphiteDestinationConfig {
   retryMaxMs?: number;
 }
 
-export type DestinationConfig = GraphiteDestinationConfig;
+interface DeliveryConfig {
+  name?: string;
+  queueSize?: number;
+  overflow?: 'spool' | 'drop';
+  retryMinMs?: number;
+  retryMaxMs?: number;
+}
+
+export interface DalmatinerDestinationConfig extends DeliveryConfig {
+  type: 'dalmatinerdb';
+  address: string;
+  dialect?: 'doc' | 'release';
+  bucket: string;
+  maxDelay?: number;
+  scale?: number;
+  floats?: boolean;
+  prefix?: string;
+}
+
+export interface GottwallDestinationConfig extends DeliveryConfig {
+  type: 'gottwall';
+  url: string;
+  prefix?: string;
+  project: string;
+  publicKey: string;
+  privateKey: string;
+  auth?: 'signature' | 'basic';
+  base?: number;
+  actions?: Record<string, GottwallAction>;
+  defaultAction?: GottwallAction;
+  caFile?: string;
+}
+
+export type DestinationConfig = GraphiteDestinationConfig | DalmatinerDestinationConfig | GottwallDestinationConfig;
 
 const ajv = new Ajv({ allErrors: false });
 const validateOne = ajv.compile(destinationSchema);
@@ -67,7 +137,7 @@ export function validateDestinations(list: unknown[], file = 'config'): Destinat
       throw new ConfigError('E_CONFIG_INVALID', `${file}: /destinations/${i}${e?.instancePath ?? ''} ${detail}`);
     }
     const d = entry as DestinationConfig;
-    parseAddressIn(d.address, `${file}: /destinations/${i}/address`);
+    if (d.type !== 'gottwall') parseAddressIn(d.address, `${file}: /destinations/${i}/address`);
     const name = destinationName(d);
     if (names.has(name)) throw new ConfigError('E_CONFIG_INVALID', `${file}: /destinations/${i} name '${name}' is used twice; give each a "name"`);
     names.add(name);
@@ -77,6 +147,10 @@ export function validateDestinations(list: unknown[], file = 'config'): Destinat
 
 export function destinationName(d: DestinationConfig): string {
   if (d.name) return d.name;
+  if (d.type === 'gottwall') {
+    const u = new URL(d.url);
+    return sanitize(`gottwall-${u.hostname}-${u.port || (u.protocol === 'https:' ? 443 : 80)}-${d.project}`);
+  }
   const a = parseAddress(d.address);
   return sanitize(`${d.type}-${a.tls ? 'tls-' : ''}${a.host}-${a.port}`);
 }
@@ -86,7 +160,7 @@ export function buildPipeline(configs: readonly DestinationConfig[], deps: { dat
   return new Pipeline(
     configs.map((d) => {
       const name = destinationName(d);
-      return new DeliveryQueue(makeSender(d), {
+      return new DeliveryQueue(makeSender(d, name, deps), {
         name,
         maxQueue: d.queueSize,
         overflow: d.overflow,
@@ -99,7 +173,35 @@ export function buildPipeline(configs: readonly DestinationConfig[], deps: { dat
   );
 }
 
-function makeSender(d: DestinationConfig): BatchSender {
+function makeSender(d: DestinationConfig, name: string, deps: { logger: Logger; stats: Stats }): BatchSender {
+  if (d.type === 'dalmatinerdb') {
+    return new DalmatinerSender({
+      name,
+      address: parseAddress(d.address),
+      dialect: d.dialect ?? 'doc',
+      bucket: d.bucket,
+      maxDelay: d.maxDelay ?? 5,
+      scale: d.scale ?? 100,
+      floats: d.floats ?? false,
+      prefix: d.prefix ? d.prefix.split('.').filter(Boolean) : [],
+      logger: deps.logger,
+      stats: deps.stats,
+    });
+  }
+  if (d.type === 'gottwall') {
+    return new GottwallSender({
+      url: d.url,
+      prefix: d.prefix ?? '',
+      project: d.project,
+      publicKey: d.publicKey,
+      privateKey: d.privateKey,
+      auth: d.auth ?? 'signature',
+      base: d.base ?? 1000,
+      actions: d.actions ?? {},
+      defaultAction: d.defaultAction ?? 'gauge',
+      caFile: d.caFile,
+    });
+  }
   return new GraphiteSender({
     address: parseAddress(d.address),
     protocol: d.protocol ?? 'pickle',

@@ -1,0 +1,244 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
+import { decodePoint, encodeStreamInit, type Dialect } from '../../src/sinks/dalmatiner/codec.ts';
+import { getPoints, listBuckets } from '../../src/sinks/dalmatiner/dalmatiner-query.ts';
+import { buildPipeline, type DestinationConfig } from '../../src/sinks/destinations.ts';
+import { gottwallAuthHeader, gottwallBasicAuth } from '../../src/sinks/gottwall/auth.ts';
+import { Stats } from '../../src/stats.ts';
+import { EXAMPLE_KEY, freePort, memoryLogger, rrduinoProfile, tempDir, waitFor } from '../helpers/fixtures.ts';
+import { startHarness, type Harness } from '../helpers/gateway-harness.ts';
+import { RawClient } from '../helpers/raw-client.ts';
+
+let h: Harness | undefined;
+let dir: string;
+let cleanupDir: () => Promise<void>;
+beforeEach(async () => ({ dir, cleanup: cleanupDir } = await tempDir('rrduino-dg-')));
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+  await cleanupDir();
+});
+
+async function gatewayWith(destinations: DestinationConfig[]): Promise<Harness> {
+  const stats = new Stats();
+  let clock = Math.floor(Date.now() / 1000) * 1000 - 600_000;
+  const profile = rrduinoProfile() as { handler_options: { create: string[] } };
+  profile.handler_options.create.unshift('--start', String(clock / 1000 - 10));
+  const sink = buildPipeline(destinations, { dataDir: join(dir, 'gw'), logger: memoryLogger().logger, stats });
+  h = await startHarness({ example: profile }, { stats, sink, now: () => (clock += 1000) });
+  return h;
+}
+
+async function board(port: number): Promise<{ c: RawClient; b: BoardProtocol }> {
+  const c = await RawClient.open(port);
+  const b = new BoardProtocol('example', EXAMPLE_KEY);
+  c.send(b.helloLine());
+  b.acceptKeyMaterial(await c.read(32));
+  return { c, b };
+}
+
+/** A DalmatinerDB stand-in: decodes stream mode (doc dialect) with the KAT-checked codec. */
+class DalmatinerReceiver {
+  inits: string[] = [];
+  points: Array<{ metric: string; time: number; value: number | null }> = [];
+  flushes = 0;
+  #server: Server | undefined;
+  #sockets = new Set<Socket>();
+  constructor(readonly port: number) {}
+
+  async start(): Promise<void> {
+    this.#server = createServer((s) => {
+      this.#sockets.add(s);
+      let buf = Buffer.alloc(0);
+      let streaming = false;
+      s.on('data', (chunk: Buffer) => {
+        buf = Buffer.concat([buf, chunk]);
+        for (;;) {
+          if (!streaming) {
+            if (buf.length < 4 || buf.length < 4 + buf.readUInt32BE(0)) return;
+            const len = buf.readUInt32BE(0);
+            this.inits.push(buf.subarray(0, 4 + len).toString('hex'));
+            buf = buf.subarray(4 + len);
+            streaming = true;
+          } else if (buf[0] === 2) {
+            this.flushes++;
+            buf = buf.subarray(1);
+          } else if (buf[0] === 1) {
+            if (buf.length < 11) return;
+            const ml = buf.readUInt16BE(9);
+            if (buf.length < 13 + ml) return;
+            const dl = buf.readUInt16BE(11 + ml);
+            if (buf.length < 13 + ml + dl) return;
+            const metric = buf.toString('utf8', 11, 11 + ml);
+            const time = Number(buf.readBigUInt64BE(1));
+            for (let o = 0; o < dl; o += 9) this.points.push({ metric, time: time + o / 9, value: decodePoint('doc', buf.subarray(13 + ml + o, 13 + ml + o + 9)) });
+            buf = buf.subarray(13 + ml + dl);
+          } else {
+            return;
+          }
+        }
+      });
+      s.on('error', () => undefined);
+      s.on('close', () => this.#sockets.delete(s));
+    });
+    await new Promise<void>((r) => this.#server?.listen(this.port, '127.0.0.1', r));
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.#sockets) s.destroy();
+    await new Promise((r) => this.#server?.close(r));
+  }
+}
+
+const TEMPS = [21.5, -3.25, 0, 40, 18.06];
+
+describe('DalmatinerDB destination (stream mode, doc dialect)', () => {
+  it('sends scaled points after a stream init, re-inits after a reconnect, loses and repeats nothing', { timeout: 30_000 }, async () => {
+    const rx = new DalmatinerReceiver(await freePort());
+    await rx.start();
+    const g = await gatewayWith([{ type: 'dalmatinerdb', name: 'ddb', address: `127.0.0.1:${rx.port}`, bucket: 'sensors', maxDelay: 1, retryMinMs: 50, retryMaxMs: 200 }]);
+    const { c, b } = await board(g.port);
+    for (const t of TEMPS.slice(0, 2)) c.send(b.updateLine({ temperature: t }));
+    await waitFor(() => rx.points.length === 2, 5000, 'first two points');
+    await rx.stop(); // down
+    for (const t of TEMPS.slice(2)) c.send(b.updateLine({ temperature: t }));
+    await waitFor(() => g.gateway.stats.get('dest.ddb.retries') >= 1, 5000, 'a failed attempt');
+    await rx.start(); // back
+    await waitFor(() => rx.points.length === 5, 10_000, 'all five points');
+    expect(rx.points.map((p) => p.value)).toEqual([2150, -325, 0, 4000, 1806]);
+    expect(rx.points.every((p) => p.metric === 'example.temperature')).toBe(true);
+    expect(rx.points.map((p) => p.time)).toEqual(g.readings.map((r) => Math.floor(r.timeMs / 1000)));
+    expect(rx.inits).toEqual([encodeStreamInit('doc', 'sensors', 1).toString('hex'), encodeStreamInit('doc', 'sensors', 1).toString('hex')]);
+    await waitFor(() => rx.flushes >= 1, 3000, 'a flush after max delay');
+    c.destroy();
+    await rx.stop();
+  });
+
+  it('logs and counts a value out of range instead of wrapping it', async () => {
+    const rx = new DalmatinerReceiver(await freePort());
+    await rx.start();
+    const g = await gatewayWith([{ type: 'dalmatinerdb', name: 'ddb', address: `127.0.0.1:${rx.port}`, bucket: 'b', dialect: 'release', scale: 1e15 }]);
+    const { c, b } = await board(g.port);
+    c.send(b.updateLine({ temperature: 100 })); // 1e17 > 2^55
+    await waitFor(() => g.gateway.stats.get('dest.ddb.out_of_range') === 1, 5000, 'out-of-range count');
+    expect(rx.points).toEqual([]);
+    c.destroy();
+    await rx.stop();
+  });
+});
+
+describe('dalmatiner queries against bad replies', () => {
+  async function fakeServer(reply: Buffer, close = true): Promise<{ port: number; stop: () => Promise<void> }> {
+    const port = await freePort();
+    const server = createServer((s) => {
+      s.once('data', () => (close ? s.end(reply) : s.write(reply)));
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    return { port, stop: () => new Promise((r) => server.close(() => r())) };
+  }
+  const addr = (port: number) => ({ host: '127.0.0.1', port, tls: false });
+
+  it('reads a good list reply', async () => {
+    const s = await fakeServer(Buffer.from('0000000700026162000163', 'hex'));
+    expect(await listBuckets(addr(s.port), 'doc')).toEqual(['ab', 'c']);
+    await s.stop();
+  });
+  it('rejects a truncated frame', async () => {
+    const s = await fakeServer(Buffer.from('00000007000261', 'hex'));
+    await expect(listBuckets(addr(s.port), 'doc')).rejects.toMatchObject({ code: 'E_FRAME_TRUNCATED' });
+    await s.stop();
+  });
+  it('rejects garbage: an absurd length and an undecodable body', async () => {
+    const big = await fakeServer(Buffer.from('ffffffff00', 'hex'), false);
+    await expect(listBuckets(addr(big.port), 'doc')).rejects.toMatchObject({ code: 'E_FRAME_TOO_LARGE' });
+    await big.stop();
+    const bad = await fakeServer(Buffer.from('000000030005ff', 'hex'));
+    await expect(listBuckets(addr(bad.port), 'doc')).rejects.toMatchObject({ code: 'E_FRAME_TRUNCATED' });
+    await bad.stop();
+  });
+  it('reads a get reply with resolution and checks its size', async () => {
+    const body = Buffer.concat([Buffer.from('00000000000003e8', 'hex'), Buffer.from('01000000000000002a000000000000000000', 'hex')]);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(body.length);
+    const s = await fakeServer(Buffer.concat([len, body]));
+    expect(await getPoints(addr(s.port), 'doc' as Dialect, { bucket: 'b', metric: 'm', from: 10, count: 2 })).toEqual({ resolution: 1000, points: [42, null] });
+    await expect(getPoints(addr(s.port), 'doc', { bucket: 'b', metric: 'm', from: 10, count: 3 })).rejects.toMatchObject({ code: 'E_FRAME_TRUNCATED' });
+    await s.stop();
+  });
+});
+
+/** A GottWall stand-in that checks auth the way the real server does (KAT logic). */
+class GottwallReceiver {
+  statuses: number[] = [];
+  got: Array<{ path: string; body: unknown; auth: string | undefined }> = [];
+  #server: HttpServer | undefined;
+  constructor(readonly port: number, readonly pub: string, readonly priv: string) {}
+  async start(): Promise<void> {
+    this.#server = createHttpServer((req: IncomingMessage, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const s1 = req.headers['x-gottwall-auth'];
+        const basic = req.headers['authorization'];
+        let ok = false;
+        if (typeof s1 === 'string') {
+          const [, ts, , base] = s1.split(' ');
+          ok = s1.split(' ').length === 4 && s1 === gottwallAuthHeader(this.pub, this.priv, Number(ts), Number(base));
+        } else if (typeof basic === 'string') ok = basic === gottwallBasicAuth(this.pub, this.priv);
+        const status = !ok ? 403 : (this.statuses.shift() ?? 200);
+        if (status === 200) this.got.push({ path: req.url ?? '', body: JSON.parse(body) as unknown, auth: typeof s1 === 'string' ? s1 : basic });
+        res.writeHead(status).end();
+      });
+    });
+    await new Promise<void>((r) => this.#server?.listen(this.port, '127.0.0.1', r));
+  }
+  async stop(): Promise<void> {
+    this.#server?.closeAllConnections();
+    await new Promise((r) => this.#server?.close(r));
+  }
+}
+
+describe('GottWall destination (HTTP)', () => {
+  const gw = (port: number, extra: Partial<DestinationConfig> = {}): DestinationConfig =>
+    ({ type: 'gottwall', name: 'gw', url: `http://127.0.0.1:${port}`, prefix: 'gottwall', project: 'farm', publicKey: 'pubkey-123', privateKey: 's3cret-installation-key', retryMinMs: 50, retryMaxMs: 100, ...extra }) as DestinationConfig;
+
+  it('POSTs each reading with the S1 header the server accepts, and with Basic', async () => {
+    const rx = new GottwallReceiver(await freePort(), 'pubkey-123', 's3cret-installation-key');
+    await rx.start();
+    const g = await gatewayWith([gw(rx.port), gw(rx.port, { name: 'gw-basic', auth: 'basic', actions: { temperature: 'incr' } })]);
+    const { c, b } = await board(g.port);
+    c.send(b.updateLine({ temperature: 21.5 }));
+    await waitFor(() => rx.got.length === 2, 5000, 'two requests');
+    const r = g.readings[0] as { timeMs: number };
+    expect(rx.got.map((x) => x.path).sort()).toEqual(['/gottwall/api/v1/farm/gauge', '/gottwall/api/v1/farm/incr']);
+    expect(rx.got[0]?.body).toEqual({ n: 'temperature', ts: Math.floor(r.timeMs / 1000), v: 21.5, p: 'farm', f: { board: ['example'] } });
+    c.destroy();
+    await rx.stop();
+  });
+
+  it('retries a 500 until it is accepted (once), and never retries 403 or 404', async () => {
+    const rx = new GottwallReceiver(await freePort(), 'pubkey-123', 's3cret-installation-key');
+    await rx.start();
+    rx.statuses = [500, 500, 200, 404];
+    const g = await gatewayWith([gw(rx.port)]);
+    const { c, b } = await board(g.port);
+    c.send(b.updateLine({ temperature: 1 }));
+    await waitFor(() => rx.got.length === 1, 5000, 'accepted after two 500s');
+    c.send(b.updateLine({ temperature: 2 })); // answered 404
+    await waitFor(() => g.gateway.stats.get('dest.gw.rejected') === 1, 5000, '404 counted');
+    expect(g.gateway.stats.get('dest.gw.retries')).toBe(2);
+    expect(g.gateway.stats.get('dest.gw.sent')).toBe(1);
+    await rx.stop();
+    const wrongKey = new GottwallReceiver(rx.port, 'pubkey-123', 'another-key');
+    await wrongKey.start(); // answers 403 to our signature
+    c.send(b.updateLine({ temperature: 3 }));
+    await waitFor(() => g.gateway.stats.get('dest.gw.rejected') === 2, 5000, '403 counted');
+    expect(g.gateway.stats.get('dest.gw.retries')).toBe(2);
+    c.destroy();
+    await wrongKey.stop();
+  });
+});
