@@ -6,7 +6,8 @@ import { benchRss } from './rss-bench.ts';
 import { benchSerial } from './serial-bench.ts';
 import { benchTcp } from './tcp-bench.ts';
 import { Carbon } from '../helpers/carbon.ts';
-import { tempDir } from '../helpers/fixtures.ts';
+import { freePort, tempDir } from '../helpers/fixtures.ts';
+import { DalmatinerReceiver, GottwallReceiver } from '../helpers/receivers.ts';
 
 const fmt = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d).replace(/\B(?=(\d{3})+(?!\d))/g, ',') : '-');
 
@@ -48,6 +49,26 @@ async function main(): Promise<void> {
         await cleanup();
       }
     }
+  }
+  if (!only || only === 'dalmatiner' || only === 'gottwall') {
+    console.log('\n## Re-emission to DalmatinerDB and GottWall stand-ins (test receivers on loopback that decode what arrives)\n');
+    console.log('| destination | boards × updates | verified updates/s into rrd | forwarded/s (until the queue was empty) | received by the stand-in |');
+    console.log('| --- | ---: | ---: | ---: | ---: |');
+    if (!only || only === 'dalmatiner') {
+      const rx = new DalmatinerReceiver(await freePort());
+      await rx.start();
+      const r = await benchTcp(100, 300, { destinations: [{ type: 'dalmatinerdb', address: `127.0.0.1:${rx.port}`, bucket: 'bench' }] });
+      console.log(`| DalmatinerDB stream mode (points/s) | 100 × 300 | ${fmt(r.updatesPerSec)} | ${fmt(r.forwardedPerSec ?? NaN)} | ${fmt(rx.points.length)} points |`);
+      await rx.stop();
+    }
+    if (!only || only === 'gottwall') {
+      const rx = new GottwallReceiver(await freePort(), 'pub', 'priv');
+      await rx.start();
+      const r = await benchTcp(100, 50, { destinations: [{ type: 'gottwall', url: `http://127.0.0.1:${rx.port}`, project: 'bench', publicKey: 'pub', privateKey: 'priv' }] });
+      console.log(`| GottWall HTTP, S1 auth (requests/s) | 100 × 50 | ${fmt(r.updatesPerSec)} | ${fmt(r.forwardedPerSec ?? NaN)} | ${fmt(rx.got.length)} requests |`);
+      await rx.stop();
+    }
+    console.log('\nWarm-up updates (one per board) are forwarded too, so the stand-ins see 100 more than boards × updates.');
   }
   if (!only || only === 'serial') {
     console.log('\n## One board on one serial line (socat pty pair) → verified → rrdtool\n');

@@ -1,16 +1,15 @@
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
-import { decodePoint, encodeStreamInit, type Dialect } from '../../src/sinks/dalmatiner/codec.ts';
+import { encodeStreamInit, type Dialect } from '../../src/sinks/dalmatiner/codec.ts';
 import { getPoints, listBuckets } from '../../src/sinks/dalmatiner/dalmatiner-query.ts';
 import { buildPipeline, type DestinationConfig } from '../../src/sinks/destinations.ts';
-import { gottwallAuthHeader, gottwallBasicAuth } from '../../src/sinks/gottwall/auth.ts';
 import { Stats } from '../../src/stats.ts';
 import { EXAMPLE_KEY, freePort, memoryLogger, rrduinoProfile, tempDir, waitFor } from '../helpers/fixtures.ts';
 import { startHarness, type Harness } from '../helpers/gateway-harness.ts';
 import { RawClient } from '../helpers/raw-client.ts';
+import { DalmatinerReceiver, GottwallReceiver } from '../helpers/receivers.ts';
 
 let h: Harness | undefined;
 let dir: string;
@@ -38,59 +37,6 @@ async function board(port: number): Promise<{ c: RawClient; b: BoardProtocol }> 
   c.send(b.helloLine());
   b.acceptKeyMaterial(await c.read(32));
   return { c, b };
-}
-
-/** A DalmatinerDB stand-in: decodes stream mode (doc dialect) with the KAT-checked codec. */
-class DalmatinerReceiver {
-  inits: string[] = [];
-  points: Array<{ metric: string; time: number; value: number | null }> = [];
-  flushes = 0;
-  #server: Server | undefined;
-  #sockets = new Set<Socket>();
-  constructor(readonly port: number) {}
-
-  async start(): Promise<void> {
-    this.#server = createServer((s) => {
-      this.#sockets.add(s);
-      let buf = Buffer.alloc(0);
-      let streaming = false;
-      s.on('data', (chunk: Buffer) => {
-        buf = Buffer.concat([buf, chunk]);
-        for (;;) {
-          if (!streaming) {
-            if (buf.length < 4 || buf.length < 4 + buf.readUInt32BE(0)) return;
-            const len = buf.readUInt32BE(0);
-            this.inits.push(buf.subarray(0, 4 + len).toString('hex'));
-            buf = buf.subarray(4 + len);
-            streaming = true;
-          } else if (buf[0] === 2) {
-            this.flushes++;
-            buf = buf.subarray(1);
-          } else if (buf[0] === 1) {
-            if (buf.length < 11) return;
-            const ml = buf.readUInt16BE(9);
-            if (buf.length < 13 + ml) return;
-            const dl = buf.readUInt16BE(11 + ml);
-            if (buf.length < 13 + ml + dl) return;
-            const metric = buf.toString('utf8', 11, 11 + ml);
-            const time = Number(buf.readBigUInt64BE(1));
-            for (let o = 0; o < dl; o += 9) this.points.push({ metric, time: time + o / 9, value: decodePoint('doc', buf.subarray(13 + ml + o, 13 + ml + o + 9)) });
-            buf = buf.subarray(13 + ml + dl);
-          } else {
-            return;
-          }
-        }
-      });
-      s.on('error', () => undefined);
-      s.on('close', () => this.#sockets.delete(s));
-    });
-    await new Promise<void>((r) => this.#server?.listen(this.port, '127.0.0.1', r));
-  }
-
-  async stop(): Promise<void> {
-    for (const s of this.#sockets) s.destroy();
-    await new Promise((r) => this.#server?.close(r));
-  }
 }
 
 const TEMPS = [21.5, -3.25, 0, 40, 18.06];
@@ -170,37 +116,6 @@ describe('dalmatiner queries against bad replies', () => {
     await s.stop();
   });
 });
-
-/** A GottWall stand-in that checks auth the way the real server does (KAT logic). */
-class GottwallReceiver {
-  statuses: number[] = [];
-  got: Array<{ path: string; body: unknown; auth: string | undefined }> = [];
-  #server: HttpServer | undefined;
-  constructor(readonly port: number, readonly pub: string, readonly priv: string) {}
-  async start(): Promise<void> {
-    this.#server = createHttpServer((req: IncomingMessage, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        const s1 = req.headers['x-gottwall-auth'];
-        const basic = req.headers['authorization'];
-        let ok = false;
-        if (typeof s1 === 'string') {
-          const [, ts, , base] = s1.split(' ');
-          ok = s1.split(' ').length === 4 && s1 === gottwallAuthHeader(this.pub, this.priv, Number(ts), Number(base));
-        } else if (typeof basic === 'string') ok = basic === gottwallBasicAuth(this.pub, this.priv);
-        const status = !ok ? 403 : (this.statuses.shift() ?? 200);
-        if (status === 200) this.got.push({ path: req.url ?? '', body: JSON.parse(body) as unknown, auth: typeof s1 === 'string' ? s1 : basic });
-        res.writeHead(status).end();
-      });
-    });
-    await new Promise<void>((r) => this.#server?.listen(this.port, '127.0.0.1', r));
-  }
-  async stop(): Promise<void> {
-    this.#server?.closeAllConnections();
-    await new Promise((r) => this.#server?.close(r));
-  }
-}
 
 describe('GottWall destination (HTTP)', () => {
   const gw = (port: number, extra: Partial<DestinationConfig> = {}): DestinationConfig =>
