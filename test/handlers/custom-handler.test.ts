@@ -1,23 +1,15 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
 import { HandlerRegistry } from '../../src/handlers/handler-registry.ts';
 import { BaseHandler } from '../../src/handlers/base-handler.ts';
 import { EXAMPLE_KEY, rrduinoProfile, waitFor } from '../helpers/fixtures.ts';
-import { startHarness, type Harness } from '../helpers/gateway-harness.ts';
-import { RawClient } from '../helpers/raw-client.ts';
+import { helloBoard, startHarness, type Harness } from '../helpers/gateway-harness.ts';
 import { REPO_ROOT } from '../helpers/spec.ts';
 
 let h: Harness | undefined;
 afterEach(async () => h?.close());
 
-async function session(harness: Harness, id: string): Promise<{ c: RawClient; board: BoardProtocol }> {
-  const c = await RawClient.open(harness.port);
-  const board = new BoardProtocol(id, EXAMPLE_KEY);
-  c.send(board.helloLine());
-  board.acceptKeyMaterial(await c.read(32));
-  return { c, board };
-}
+const session = (harness: Harness, id: string): ReturnType<typeof helloBoard> => helloBoard(harness.port, id);
 
 describe('custom handlers', () => {
   it('loads a handler module and dispatches its signed message type', async () => {

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, waitFor } from './fixtures.ts';
+import { freePort, stopProcess, waitFor } from './fixtures.ts';
 import { connect } from 'node:net';
 
 const run = promisify(execFile);
@@ -63,11 +63,7 @@ export class Carbon {
 
   /** SIGTERM, and wait for the exit (≈ 2.5 s: carbon flushes its cache). */
   async stop(): Promise<void> {
-    const p = this.#proc;
-    if (!p || p.exitCode !== null) return;
-    const exited = new Promise((r) => p.once('exit', r));
-    p.kill('SIGTERM');
-    await exited;
+    await stopProcess(this.#proc);
     this.#proc = undefined;
   }
 

@@ -69,3 +69,11 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** Sends SIGTERM (or `signal`) to a child process and resolves when it has exited. */
+export async function stopProcess(proc: import('node:child_process').ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill(signal);
+  await exited;
+}

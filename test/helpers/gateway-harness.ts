@@ -1,7 +1,11 @@
 import { join } from 'node:path';
+import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
 import { Gateway, type GatewayOptions } from '../../src/gateway.ts';
 import type { Reading } from '../../src/reading.ts';
-import { tempDir, memoryLogger, writeProfileFile, rrduinoProfile } from './fixtures.ts';
+import { buildPipeline, type DestinationConfig } from '../../src/sinks/destinations.ts';
+import { Stats } from '../../src/stats.ts';
+import { EXAMPLE_KEY, tempDir, memoryLogger, writeProfileFile, rrduinoProfile } from './fixtures.ts';
+import { RawClient } from './raw-client.ts';
 
 export interface Harness {
   gateway: Gateway;
@@ -47,4 +51,27 @@ export async function startHarness(
     },
     // The gateway closes options.sink too (destinations write their queues to the spool).
   };
+}
+
+/**
+ * A gateway (profile `example`, sources temperature and humidity) whose readings go to
+ * `destinations`. Its clock starts 10 minutes back and steps one second per reading,
+ * so each reading has its own one-second slot downstream.
+ */
+export async function startHarnessWithDestinations(destinations: DestinationConfig[], spoolRoot: string): Promise<Harness> {
+  const stats = new Stats();
+  let clock = Math.floor(Date.now() / 1000) * 1000 - 600_000;
+  const profile = rrduinoProfile(EXAMPLE_KEY, ['temperature', 'humidity']) as { handler_options: { create: string[] } };
+  profile.handler_options.create.unshift('--start', String(clock / 1000 - 10)); // the rrd accepts the past-dated clock
+  const sink = buildPipeline(destinations, { dataDir: spoolRoot, logger: memoryLogger().logger, stats });
+  return startHarness({ example: profile }, { stats, sink, now: () => (clock += 1000) });
+}
+
+/** A raw TCP board that has said hello and derived its key, ready to sign. */
+export async function helloBoard(port: number, clientId = 'example', key = EXAMPLE_KEY): Promise<{ c: RawClient; board: BoardProtocol }> {
+  const c = await RawClient.open(port);
+  const board = new BoardProtocol(clientId, key);
+  c.send(board.helloLine());
+  board.acceptKeyMaterial(await c.read(32));
+  return { c, board };
 }

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { waitFor } from './fixtures.ts';
+import { stopProcess, waitFor } from './fixtures.ts';
 
 /**
  * A real pseudo-terminal pair from socat: the gateway opens `gatewayEnd`, the
@@ -25,11 +25,7 @@ export class PtyPair {
 
   /** Kills socat, as unplugging the board would; waits until it is gone. */
   async stop(): Promise<void> {
-    const socat = this.#socat;
-    if (!socat || socat.exitCode !== null) return;
-    const exited = new Promise((r) => socat.once('exit', r));
-    socat.kill('SIGTERM');
-    await exited;
+    await stopProcess(this.#socat);
     this.#socat = undefined;
   }
 }

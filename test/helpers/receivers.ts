@@ -62,6 +62,8 @@ export class DalmatinerReceiver {
 /** A GottWall stand-in that checks auth the way the real server does (KAT logic). */
 export class GottwallReceiver {
   statuses: number[] = [];
+  /** Every request, whatever it was answered. */
+  requests = 0;
   got: Array<{ path: string; body: unknown; auth: string | undefined }> = [];
   #server: HttpServer | undefined;
   constructor(readonly port: number, readonly pub: string, readonly priv: string) {}
@@ -70,6 +72,7 @@ export class GottwallReceiver {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
+        this.requests++;
         const s1 = req.headers['x-gottwall-auth'];
         const basic = req.headers['authorization'];
         let ok = false;

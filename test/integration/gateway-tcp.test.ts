@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
 import { SimulatedBoard, tcpLink } from '../../firmware-sim/simulated-board.ts';
 import { EXAMPLE_KEY, rrduinoProfile, waitFor } from '../helpers/fixtures.ts';
-import { startHarness, type Harness } from '../helpers/gateway-harness.ts';
+import { helloBoard, startHarness, type Harness } from '../helpers/gateway-harness.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { fetchValues } from '../helpers/rrd-read.ts';
 import { REPO_ROOT } from '../helpers/spec.ts';
@@ -20,14 +20,7 @@ afterEach(async () => {
   await h.close();
 });
 
-/** Says hello over a raw socket and returns the board's protocol state, ready to sign. */
-async function hello(clientId = 'example', key = EXAMPLE_KEY): Promise<{ c: RawClient; board: BoardProtocol }> {
-  const c = await RawClient.open(h.port);
-  const board = new BoardProtocol(clientId, key);
-  c.send(board.helloLine());
-  board.acceptKeyMaterial(await c.read(32));
-  return { c, board };
-}
+const hello = (clientId = 'example', key = EXAMPLE_KEY): ReturnType<typeof helloBoard> => helloBoard(h.port, clientId, key);
 
 function errorCodes(): string[] {
   return h.logs.lines.map((l) => l['code']).filter((c): c is string => typeof c === 'string');

@@ -5,14 +5,11 @@ import { createServer as createTlsServer, type Server as TlsServer } from 'node:
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
 import { SimulatedBoard, tcpLink } from '../../firmware-sim/simulated-board.ts';
-import { buildPipeline, type DestinationConfig } from '../../src/sinks/destinations.ts';
-import type { Pipeline } from '../../src/sinks/pipeline.ts';
-import { Stats } from '../../src/stats.ts';
+import type { DestinationConfig } from '../../src/sinks/destinations.ts';
 import { Carbon } from '../helpers/carbon.ts';
-import { EXAMPLE_KEY, freePort, memoryLogger, rrduinoProfile, tempDir, waitFor, writeProfileFile } from '../helpers/fixtures.ts';
-import { startHarness, type Harness } from '../helpers/gateway-harness.ts';
+import { EXAMPLE_KEY, freePort, rrduinoProfile, tempDir, waitFor, writeProfileFile } from '../helpers/fixtures.ts';
+import { helloBoard, startHarnessWithDestinations, type Harness } from '../helpers/gateway-harness.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { SERVER_JS } from '../helpers/spec.ts';
 
@@ -22,7 +19,6 @@ let carbon: Carbon;
 let dir: string;
 let cleanupDir: () => Promise<void>;
 let h: Harness | undefined;
-let pipeline: Pipeline | undefined;
 
 beforeEach(async () => {
   ({ dir, cleanup: cleanupDir } = await tempDir('rrduino-graphite-'));
@@ -37,25 +33,9 @@ afterEach(async () => {
   await cleanupDir();
 });
 
-/** A gateway whose clock steps one second per reading, so every reading has its own whisper slot. */
 async function gatewayWith(destinations: DestinationConfig[]): Promise<Harness> {
-  const stats = new Stats();
-  const logs = memoryLogger();
-  let clock = Math.floor(Date.now() / 1000) * 1000 - 600_000;
-  const dataDir = join(dir, 'gw-data');
-  pipeline = buildPipeline(destinations, { dataDir, logger: logs.logger, stats });
-  const profile = rrduinoProfile(EXAMPLE_KEY, ['temperature', 'humidity']) as { handler_options: { create: string[] } };
-  profile.handler_options.create.unshift('--start', String(clock / 1000 - 10)); // the rrd accepts the past-dated clock
-  h = await startHarness({ example: profile }, { stats, sink: pipeline, now: () => (clock += 1000) });
+  h = await startHarnessWithDestinations(destinations, join(dir, 'gw-data'));
   return h;
-}
-
-async function helloBoard(port: number): Promise<{ c: RawClient; board: BoardProtocol }> {
-  const c = await RawClient.open(port);
-  const board = new BoardProtocol('example', EXAMPLE_KEY);
-  c.send(board.helloLine());
-  board.acceptKeyMaterial(await c.read(32));
-  return { c, board };
 }
 
 const TEMPS = [21.5, -3.25, 0, 40, 18.06];
