@@ -7,10 +7,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from './src/config/gateway-config.ts';
 import { parseSerialSpec } from './src/transport/serial-line.ts';
-import { listSerialPorts } from './src/transport/serial-ports.ts';
-import { validateDestinations } from './src/sinks/destinations.ts';
-import { getPoints, listBuckets, listMetrics } from './src/sinks/dalmatiner/dalmatiner-query.ts';
-import { parseAddress } from './src/sinks/stream-connection.ts';
 import type { Dialect } from './src/sinks/dalmatiner/codec.ts';
 import { join, resolve } from 'node:path';
 import { runDemo } from './src/cli/demo.ts';
@@ -68,7 +64,9 @@ async function serveOptions(raw: RawServe, cmd: Command): Promise<ServeOptions> 
     data: fromCli('data') ? raw.data : (cfg.data ?? raw.data),
     logLevel: fromCli('logLevel') ? raw.logLevel : ((cfg.logLevel as ServeOptions['logLevel'] | undefined) ?? raw.logLevel),
     serial: [...(cfg.serial ?? []).map((s) => ({ path: s.path, baudRate: s.baud ?? 9600, lookahead: s.lookahead })), ...serial],
-    destinations: validateDestinations(cfg.destinations ?? [], raw.config),
+    destinations: cfg.destinations?.length
+      ? (await import('./src/sinks/destinations.ts')).validateDestinations(cfg.destinations, raw.config)
+      : [],
   };
 }
 
@@ -99,6 +97,7 @@ program
   .command('ports')
   .description('list serial ports (path, manufacturer, serial number) to find a board')
   .action(async () => {
+    const { listSerialPorts } = await import('./src/transport/serial-ports.ts');
     const ports = await listSerialPorts().catch(fail);
     if (ports.length === 0) console.log('no serial ports found (is the board plugged in? see `dmesg | tail`)');
     for (const p of ports) {
@@ -147,23 +146,26 @@ const dalmatiner = program
   .description('query a DalmatinerDB server to check what arrived')
   .option('--address <host:port>', 'DalmatinerDB TCP address', '127.0.0.1:5555')
   .addOption(new Option('--dialect <dialect>', 'protocol dialect').choices(['doc', 'release']).default('doc'));
-const dq = (): { address: ReturnType<typeof parseAddress>; dialect: Dialect } => {
+// The query code is loaded only for these commands.
+const dq = async () => {
   const o = dalmatiner.opts<{ address: string; dialect: Dialect }>();
-  return { address: parseAddress(o.address), dialect: o.dialect };
+  const { parseAddress } = await import('./src/sinks/stream-connection.ts');
+  const query = await import('./src/sinks/dalmatiner/dalmatiner-query.ts');
+  return { address: parseAddress(o.address), dialect: o.dialect, ...query };
 };
 dalmatiner.command('buckets').description('list buckets').action(async () => {
-  const { address, dialect } = dq();
+  const { address, dialect, listBuckets } = await dq().catch(fail);
   for (const b of await listBuckets(address, dialect).catch(fail)) console.log(b);
 });
 dalmatiner.command('metrics <bucket>').description('list the metrics in a bucket').action(async (bucket: string) => {
-  const { address, dialect } = dq();
+  const { address, dialect, listMetrics } = await dq().catch(fail);
   for (const m of await listMetrics(address, dialect, bucket).catch(fail)) console.log(m);
 });
 dalmatiner
   .command('get <bucket> <metric> <from> <count>')
   .description('points of a metric from a time (slot), one per line; blank slots print as -')
   .action(async (bucket: string, metric: string, from: string, count: string) => {
-    const { address, dialect } = dq();
+    const { address, dialect, getPoints } = await dq().catch(fail);
     const r = await getPoints(address, dialect, { bucket, metric, from: int(0, Number.MAX_SAFE_INTEGER)(from), count: int(1, 1_000_000)(count) }).catch(fail);
     console.log(`# resolution ${r.resolution}`);
     r.points.forEach((p, i) => console.log(`${Number(from) + i}\t${p ?? '-'}`));

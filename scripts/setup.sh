@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what rrduino-gateway needs on Debian/Ubuntu with Node >= 20:
 # rrdtool (the storage engine), and for the tests carbon (graphite-carbon,
-# python3-whisper), socat (serial ptys), stunnel4 and openssl (TLS); then the
+# python3-whisper), socat (serial ptys) and openssl (test certificates); then the
 # npm packages. Safe to run again: installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +13,7 @@ if [ "$node_major" -lt "$need_node" ]; then
   exit 1
 fi
 
-packages=(rrdtool rrdcached socat graphite-carbon python3-whisper stunnel4 openssl)
+packages=(rrdtool socat graphite-carbon python3-whisper openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -5,7 +5,7 @@ import { Gateway, type ReadingSink } from '../gateway.ts';
 import { HandlerRegistry } from '../handlers/handler-registry.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { errorMessage } from '../errors.ts';
-import { buildPipeline, destinationName, type DestinationConfig } from '../sinks/destinations.ts';
+import type { DestinationConfig } from '../sinks/destinations.ts';
 import { Stats } from '../stats.ts';
 
 export interface ServeOptions {
@@ -41,8 +41,13 @@ export async function startGateway(o: ServeOptions, extra: { logger?: Logger; si
   await mkdir(dataDir, { recursive: true });
   const stats = new Stats();
   const destinations = o.destinations ?? [];
-  const sink = extra.sink ?? (destinations.length > 0 ? buildPipeline(destinations, { dataDir, logger, stats }) : undefined);
-  if (destinations.length > 0) logger.info({ destinations: destinations.map(destinationName) }, 'destinations');
+  let sink = extra.sink;
+  if (!sink && destinations.length > 0) {
+    // Loaded only when used: the destination code (http, tls, codecs) is memory a plain gateway need not carry.
+    const { buildPipeline, destinationName } = await import('../sinks/destinations.ts');
+    sink = buildPipeline(destinations, { dataDir, logger, stats });
+    logger.info({ destinations: destinations.map(destinationName) }, 'destinations');
+  }
   const gateway = new Gateway({
     stats,
     profilesDir: resolve(o.profiles),

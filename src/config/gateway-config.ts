@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Ajv } from 'ajv';
+import { ajv } from '../validation.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
 
 /**
@@ -44,7 +44,6 @@ export const gatewayConfigSchema = {
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: false });
 const validate = ajv.compile(gatewayConfigSchema);
 
 /** Checks parsed config JSON; throws ConfigError naming the file and the field. */

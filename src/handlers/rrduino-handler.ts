@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { ajv } from '../validation.ts';
 import { ProfileError, ProtocolError, errorCode, errorMessage } from '../errors.ts';
 import { parsePairs, type SignedMessage } from '../protocol/message.ts';
 import type { Reading } from '../reading.ts';
@@ -30,7 +31,6 @@ export const rrduinoOptionsSchema = {
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: true });
 const validateShape = ajv.compile(rrduinoOptionsSchema);
 
 /**

@@ -1,6 +1,6 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Ajv } from 'ajv';
+import { ajv } from '../validation.ts';
 import { GatewayError, ProfileError, errorMessage } from '../errors.ts';
 import { isValidClientId } from '../protocol/message.ts';
 import { DEFAULT_HANDLER, type HandlerClass, type HandlerRegistry } from '../handlers/handler-registry.ts';
@@ -19,7 +19,6 @@ export interface Profile {
 /** Profiles larger than this are not read: a profile is a few hundred bytes. */
 const MAX_PROFILE_BYTES = 64 * 1024;
 
-const ajv = new Ajv({ allErrors: false });
 const validateProfileShape = ajv.compile(profileSchema);
 
 /** Validates parsed profile JSON; throws ProfileError naming the file and field. */

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { Ajv } from 'ajv';
+import { ajv } from '../validation.ts';
 import { ConfigError } from '../errors.ts';
 import type { Stats } from '../stats.ts';
 import { DeliveryQueue, type BatchSender } from './delivery-queue.ts';
@@ -123,7 +123,6 @@ export interface GottwallDestinationConfig extends DeliveryConfig {
 
 export type DestinationConfig = GraphiteDestinationConfig | DalmatinerDestinationConfig | GottwallDestinationConfig;
 
-const ajv = new Ajv({ allErrors: false });
 const validateOne = ajv.compile(destinationSchema);
 
 /** Checks the `destinations` list; throws ConfigError naming the entry and field. */

@@ -1,6 +1,5 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { SerialPort } from 'serialport';
 import { errorMessage } from '../errors.ts';
 import type { SessionLink } from '../board-session.ts';
 import { LineParser, type Frame } from './line-parser.ts';
@@ -17,12 +16,14 @@ export interface OpenPort extends Duplex {
 
 export type PortOpener = (path: string, baudRate: number) => Promise<OpenPort>;
 
-/** Opens a real serial device (or pty) with serialport. */
-export const openSerialPort: PortOpener = (path, baudRate) =>
-  new Promise((resolve, reject) => {
+/** Opens a real serial device (or pty) with serialport, loaded on first use (it is a few MB). */
+export const openSerialPort: PortOpener = async (path, baudRate) => {
+  const { SerialPort } = await import('serialport');
+  return new Promise((resolve, reject) => {
     const port = new SerialPort({ path, baudRate, autoOpen: false });
     port.open((err) => (err ? reject(err) : resolve(port as unknown as OpenPort)));
   });
+};
 
 export interface SerialLineOptions {
   path: string;

@@ -16,11 +16,11 @@ async function main(): Promise<void> {
   console.log(`# rrduino-gateway benchmark — ${new Date().toISOString()}, node ${process.version}, ${(await import('node:os')).cpus().length} cores\n`);
   if (!only || only === 'tcp') {
     console.log('## Boards over TCP → verified → rrdtool (2 pipe-mode processes)\n');
-    console.log('| boards | updates | handshakes/s | verified updates/s into rrd | p50 latency ms | p99 latency ms | RSS per board KB | gateway RSS MB | rrd errors |');
-    console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    console.log('| boards | updates | handshakes/s | verified updates/s into rrd | p50 latency ms | p99 latency ms | rrd errors |');
+    console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const [n, per] of [[1, 20_000], [100, 500], [1000, 60]] as const) {
       const r = await benchTcp(n, per);
-      console.log(`| ${fmt(r.boards)} | ${fmt(r.updates)} | ${fmt(r.handshakesPerSec)} | ${fmt(r.updatesPerSec)} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.rssPerBoardKB, 1)} | ${fmt(r.rssMB)} | ${r.rrdErrors} |`);
+      console.log(`| ${fmt(r.boards)} | ${fmt(r.updates)} | ${fmt(r.handshakesPerSec)} | ${fmt(r.updatesPerSec)} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${r.rrdErrors} |`);
     }
     console.log('\nEvery board sends as fast as it can, so these latencies are mostly queueing.');
     console.log('\n### Paced: 1,000 boards, each one update every 200 ms (5,000 updates/s offered), 10 s\n');

@@ -15,8 +15,6 @@ export interface TcpBenchResult {
   updatesPerSec: number;
   p50Ms: number;
   p99Ms: number;
-  rssPerBoardKB: number;
-  rssMB: number;
   rrdErrors: number;
   /** With destinations: points each destination sent per second, until its queue was empty. */
   forwardedPerSec?: number;
@@ -33,7 +31,7 @@ export function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-/** N boards: handshakes/s, verified updates/s into rrd files, latency from line to rrdtool's OK, RSS per board. */
+/** N boards: handshakes/s, verified updates/s into rrd files, latency from line to rrdtool's OK (memory: rss-bench.ts). */
 export async function benchTcp(
   n: number,
   perBoard: number,
@@ -78,14 +76,10 @@ export async function benchTcp(
   // Run from dist/ by `npm run bench`: the child is the compiled boards-child.js beside this file.
   const child = fork(fileURLToPath(new URL('./boards-child.js', import.meta.url)), [], { stdio: 'inherit' });
   try {
-    global.gc?.();
-    const rssBefore = process.memoryUsage().rss;
     const hs = await ask(child, { cmd: 'connect', port, ids, keys });
     // One update each first, so every rrd file exists before the timed run.
     await ask(child, { cmd: 'send', perBoard: 1 });
     while (stored < n) await new Promise((r) => setTimeout(r, 5));
-    global.gc?.();
-    const rssConnected = process.memoryUsage().rss;
     stored = 0;
     measuring = true;
     const start = now();
@@ -106,8 +100,6 @@ export async function benchTcp(
       updatesPerSec: stored / elapsedS,
       p50Ms: percentile(measured, 50),
       p99Ms: percentile(measured, 99),
-      rssPerBoardKB: (rssConnected - rssBefore) / 1024 / n,
-      rssMB: rssConnected / 1e6,
       rrdErrors: gateway.stats.get('errors.E_RRD_COMMAND'),
       forwardedPerSec,
     };
