@@ -60,7 +60,6 @@ export class SimulatedBoard extends EventEmitter {
   #timer: NodeJS.Timeout | undefined;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
-  sentCount = 0;
 
   constructor(options: SimulatedBoardOptions) {
     super();
@@ -106,7 +105,6 @@ export class SimulatedBoard extends EventEmitter {
     if (!link || !this.#protocol.ready) return undefined;
     const line = this.#protocol.updateLine(values ?? this.#defaultReadings());
     this.writeRaw(line);
-    this.sentCount++;
     this.emit('sent', line);
     return line;
   }

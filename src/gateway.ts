@@ -64,7 +64,6 @@ export class Gateway implements SessionHub {
   readonly #sessions = new Set<BoardSession>();
   readonly #active = new Map<string, BoardSession>();
   #tcp: TcpListener | undefined;
-  readonly serialLines: SerialLine[] = [];
   readonly #closers: Array<() => Promise<void>> = [];
 
   constructor(options: GatewayOptions) {
@@ -80,10 +79,6 @@ export class Gateway implements SessionHub {
   /** Boards with a verified session now. */
   get activeBoards(): number {
     return this.#active.size;
-  }
-
-  get openSessions(): number {
-    return this.#sessions.size;
   }
 
   async listenTcp(host = '0.0.0.0', port = DEFAULT_PORT): Promise<AddressInfo> {
@@ -129,7 +124,6 @@ export class Gateway implements SessionHub {
       },
       (link) => this.openSession(link, limits),
     );
-    this.serialLines.push(line);
     this.onClose(() => line.stop());
     line.start();
     return line;

@@ -65,11 +65,6 @@ export class RrdService {
     this.#shards = Array.from({ length: n }, () => new RrdtoolProcess({ binary: options.binary, logger: options.logger }));
   }
 
-  /** Commands written to rrdtool and not yet answered, over all processes. */
-  get inFlight(): number {
-    return this.#shards.reduce((sum, s) => sum + s.inFlight, 0);
-  }
-
   /** Pids of the running rrdtool processes. */
   get pids(): number[] {
     return this.#shards.map((s) => s.pid).filter((p): p is number => p !== undefined);

@@ -38,11 +38,6 @@ export class RrdtoolProcess {
     this.#logger = options.logger;
   }
 
-  /** Commands written and not yet answered. */
-  get inFlight(): number {
-    return this.#pending.length;
-  }
-
   /** The running rrdtool's pid (diagnostics, and tests that kill it). */
   get pid(): number | undefined {
     return this.#child?.pid;

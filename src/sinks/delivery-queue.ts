@@ -27,7 +27,7 @@ export interface DeliveryOptions {
   stats: Stats;
 }
 
-type Source = { kind: 'memory' } | { kind: 'segment'; seq: number; points: MetricPoint[] };
+type Source = { kind: 'memory' } | { kind: 'segment'; seq: number };
 
 /**
  * The delivery stage every destination shares: a bounded in-memory queue, an
@@ -185,7 +185,7 @@ export class DeliveryQueue {
       }
     }
     const s = this.#segment;
-    return { batch: s.points.slice(s.offset, s.offset + max), source: { kind: 'segment', seq: s.seq, points: s.points } };
+    return { batch: s.points.slice(s.offset, s.offset + max), source: { kind: 'segment', seq: s.seq } };
   }
 
   #advance(source: Source, n: number): void {

@@ -39,10 +39,6 @@ export class TcpListener {
     this.#server.on('drop', (data) => options.logger.warn({ remote: data?.remoteAddress }, 'connection refused: too many connections'));
   }
 
-  get connections(): number {
-    return this.#sockets.size;
-  }
-
   listen(): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.#server.once('error', reject);
