@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { ajv } from '../validation.ts';
+import { ajv, describeSchemaError } from '../validation.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
 
 /**
@@ -49,9 +49,7 @@ const validate = ajv.compile(gatewayConfigSchema);
 /** Checks parsed config JSON; throws ConfigError naming the file and the field. */
 export function validateConfig(json: unknown, file: string): GatewayConfig {
   if (!validate(json)) {
-    const e = validate.errors?.[0];
-    const field = e?.instancePath || '/';
-    const detail = e?.keyword === 'additionalProperties' ? `has unknown field '${String(e.params['additionalProperty'])}'` : (e?.message ?? 'is invalid');
+    const { field, detail } = describeSchemaError(validate.errors);
     throw new ConfigError('E_CONFIG_INVALID', `${file}: ${field} ${detail}`);
   }
   return json as GatewayConfig;

@@ -1,6 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import type { ErrorObject } from 'ajv';
-import { ajv } from '../validation.ts';
+import { ajv, describeSchemaError } from '../validation.ts';
 import { ProfileError, ProtocolError, errorCode, errorMessage } from '../errors.ts';
 import { parsePairs, type SignedMessage } from '../protocol/message.ts';
 import type { Reading } from '../reading.ts';
@@ -43,7 +42,13 @@ export class RRDuinoHandler extends BaseHandler {
 
   static override validateOptions(options: unknown): void {
     super.validateOptions(options);
-    if (!validateShape(options)) throw optionsError(validateShape.errors ?? []);
+    if (!validateShape(options)) {
+      const { field, detail } = describeSchemaError(validateShape.errors, {
+        under: '/handler_options',
+        patternDetail: 'has characters or a form rrdtool cannot take',
+      });
+      throw new ProfileError('E_PROFILE_INVALID', `${field} ${detail}`, { field });
+    }
     const o = options as RRDuinoOptions;
     const dsCount = o.create.filter((a) => a.startsWith('DS:')).length;
     if (dsCount === 0 || !o.create.some((a) => a.startsWith('RRA:'))) {
@@ -107,11 +112,4 @@ export class RRDuinoHandler extends BaseHandler {
       context.logger.error({ code: errorCode(err), path: this.rrdPath }, `rrd update failed: ${errorMessage(err)}`);
     }
   }
-}
-
-function optionsError(errors: ErrorObject[]): ProfileError {
-  const first = errors[0];
-  const field = `/handler_options${first?.instancePath ?? ''}`;
-  const detail = first?.keyword === 'pattern' ? 'has characters or a form rrdtool cannot take' : (first?.message ?? 'is invalid');
-  return new ProfileError('E_PROFILE_INVALID', `${field} ${detail}`, { field });
 }

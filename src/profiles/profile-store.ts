@@ -1,6 +1,6 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ajv } from '../validation.ts';
+import { ajv, describeSchemaError } from '../validation.ts';
 import { GatewayError, ProfileError, errorMessage } from '../errors.ts';
 import { isValidClientId } from '../protocol/message.ts';
 import { DEFAULT_HANDLER, type HandlerClass, type HandlerRegistry } from '../handlers/handler-registry.ts';
@@ -24,12 +24,7 @@ const validateProfileShape = ajv.compile(profileSchema);
 /** Validates parsed profile JSON; throws ProfileError naming the file and field. */
 export function validateProfile(json: unknown, clientId: string, file: string, registry: HandlerRegistry): Profile {
   if (!validateProfileShape(json)) {
-    const e = validateProfileShape.errors?.[0];
-    const field = e?.keyword === 'required' ? `/${String(e.params['missingProperty'])}` : e?.instancePath || '/';
-    const detail =
-      e?.keyword === 'required' ? 'is missing' : e?.keyword === 'additionalProperties'
-        ? `has unknown field '${String(e.params['additionalProperty'])}'`
-        : (e?.message ?? 'is invalid');
+    const { field, detail } = describeSchemaError(validateProfileShape.errors);
     throw new ProfileError('E_PROFILE_INVALID', `${file}: ${field} ${detail}`, { file, field });
   }
   const p = json as ProfileFile;

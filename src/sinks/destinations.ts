@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { ajv } from '../validation.ts';
+import { ajv, describeSchemaError } from '../validation.ts';
 import { ConfigError } from '../errors.ts';
 import type { Stats } from '../stats.ts';
 import { DeliveryQueue, type BatchSender } from './delivery-queue.ts';
@@ -130,10 +130,8 @@ export function validateDestinations(list: unknown[], file = 'config'): Destinat
   const names = new Set<string>();
   return list.map((entry, i) => {
     if (!validateOne(entry)) {
-      const errs = validateOne.errors ?? [];
-      const e = errs.find((x) => x.keyword !== 'oneOf' && x.keyword !== 'const') ?? errs[0];
-      const detail = e?.keyword === 'additionalProperties' ? `has unknown field '${String(e.params['additionalProperty'])}'` : (e?.message ?? 'is invalid');
-      throw new ConfigError('E_CONFIG_INVALID', `${file}: /destinations/${i}${e?.instancePath ?? ''} ${detail}`);
+      const { field, detail } = describeSchemaError(validateOne.errors, { under: `/destinations/${i}` });
+      throw new ConfigError('E_CONFIG_INVALID', `${file}: ${field} ${detail}`);
     }
     const d = entry as DestinationConfig;
     if (d.type !== 'gottwall') parseAddressIn(d.address, `${file}: /destinations/${i}/address`);

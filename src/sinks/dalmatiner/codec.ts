@@ -90,7 +90,7 @@ export function encodePayload(dialect: Dialect, metric: string | readonly string
   const data = Buffer.concat(points as Buffer[]);
   const m = dialect === 'doc' ? Buffer.from(typeof metric === 'string' ? metric : metric.join('.'), 'utf8') : metricParts(typeof metric === 'string' ? metric.split('.') : metric);
   if (m.length > 0xffff) throw new CodecError('E_VALUE_RANGE', 'metric name too long');
-  const head = Buffer.alloc(dialect === 'doc' ? 11 : 11);
+  const head = Buffer.alloc(11); // tag, Time:64, MetricSize:16 in both dialects
   head[0] = dialect === 'doc' ? 1 : 5;
   head.writeBigUInt64BE(BigInt(time), 1);
   head.writeUInt16BE(m.length, 9);

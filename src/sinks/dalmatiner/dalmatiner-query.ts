@@ -41,7 +41,7 @@ function exchange(address: StreamAddress, request: Buffer, headerSize: number, b
 }
 
 function lengthOf(dialect: Dialect) {
-  return (header: Buffer): number => (dialect === 'doc' || header.length === 4 ? header.readUInt32BE(0) : Number(header.readBigUInt64BE(0)));
+  return (header: Buffer): number => (dialect === 'doc' ? header.readUInt32BE(0) : Number(header.readBigUInt64BE(0)));
 }
 
 export async function listBuckets(address: StreamAddress, dialect: Dialect, timeoutMs = 10_000): Promise<string[]> {
