@@ -3,42 +3,77 @@ import { DeliveryError, errorMessage } from '../errors.ts';
 import type { Stats } from '../stats.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 import type { MetricPoint } from './metric-point.ts';
-import { Spool } from './spool.ts';
+import { Spool, type SpoolDropReason, type SpoolFs } from './spool.ts';
+
+/** Why a point was given up; each has a counter `dest.<name>.dropped.<reason>`. */
+export type DropReason =
+  /** overflow "drop" and the in-memory queue was full */
+  | 'queue_full'
+  /** the spool could not be written and memory was full */
+  | 'spool_unwritable'
+  /** still queued at shutdown with no spool to keep it */
+  | 'stopped'
+  /** a value the destination's wire format cannot carry */
+  | 'out_of_range'
+  | SpoolDropReason;
+
+/** What a sender reports about a batch it carried. */
+export interface SendResult {
+  /** Points of the batch it could not encode and left out (counted as dropped). */
+  unsent?: number;
+  reason?: DropReason;
+}
 
 /** How one destination's wire protocol sends a batch. Throws DeliveryError. */
 export interface BatchSender {
   /** Points per call at most (pickle: 500). */
   readonly maxBatch: number;
-  send(points: readonly MetricPoint[]): Promise<void>;
+  /** Whether the destination carries this point at all (Graphite has no "unknown"); others are never queued. */
+  accepts?(point: MetricPoint): boolean;
+  /** Resolves once the batch counts as delivered for this protocol (see docs/destinations.md). */
+  send(points: readonly MetricPoint[]): Promise<SendResult | void>;
   close(): Promise<void>;
 }
+
+/** Points kept in memory when the spool cannot be written, at least. */
+const FALLBACK_MEMORY_POINTS = 10_000;
+/** How soon a queue whose spool could not be read tries again. */
+const SPOOL_RETRY_MS = 5_000;
 
 export interface DeliveryOptions {
   /** Name for logs, counters and the spool directory. */
   name: string;
-  /** Points held in memory before they go to the spool (or are dropped). Default 10 000. */
+  /** Points held in memory while the destination keeps up. Default 10 000. */
   maxQueue?: number;
-  /** What to do past `maxQueue`: `spool` (default) or `drop` (every drop counted and logged). */
+  /** What to do past `maxQueue` or while the destination is down: `spool` (default) or `drop`. */
   overflow?: 'spool' | 'drop';
   /** The spool's directory (required for `spool`). */
   spoolDir?: string;
+  /** The spool's cap in bytes (default 256 MiB); past it the oldest points are dropped. */
+  spoolMaxBytes?: number;
+  /** The spool's file calls (tests inject faults). */
+  spoolFs?: SpoolFs;
   backoff?: BackoffOptions;
   logger: Logger;
   stats: Stats;
+  now?: () => number;
 }
 
 type Source = { kind: 'memory' } | { kind: 'segment'; seq: number };
 
 /**
- * The delivery stage every destination shares: a bounded in-memory queue, an
- * on-disk spool past it, one batch in flight, retries with backoff and jitter,
- * points sent in the order they came. A slow or dead destination only ever makes
- * its own queue grow; `enqueue` never waits.
+ * The delivery stage every destination shares: points in order, one batch in flight,
+ * retries with backoff and jitter. While the destination keeps up, points wait in
+ * memory; once a send fails, everything waiting goes to the on-disk spool and stays
+ * there until it is delivered, so killing the gateway while a destination is down
+ * loses nothing. Every point is accounted for: at any moment
+ * `queued = sent + rejected + dropped + memory + spool_pending` (counters and gauges
+ * under `dest.<name>.`). Nothing here throws into the caller.
  */
 export class DeliveryQueue {
   readonly name: string;
   readonly #sender: BatchSender;
-  readonly #o: Required<Omit<DeliveryOptions, 'spoolDir'>> & { spoolDir?: string };
+  readonly #o: Required<Omit<DeliveryOptions, 'spoolDir' | 'spoolMaxBytes' | 'spoolFs'>>;
   readonly #logger: Logger;
   readonly #spool: Spool | undefined;
   #memory: MetricPoint[] = [];
@@ -50,6 +85,8 @@ export class DeliveryQueue {
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   #inFlight: Promise<void> = Promise.resolve();
+  /** Set while the destination is unreachable: since when, and what was sent meanwhile. */
+  #down: { since: number } | undefined;
   #lastDropLog = 0;
 
   constructor(sender: BatchSender, options: DeliveryOptions) {
@@ -61,12 +98,30 @@ export class DeliveryQueue {
       maxQueue: options.maxQueue ?? 10_000,
       overflow: options.overflow ?? 'spool',
       backoff: options.backoff ?? DEFAULT_BACKOFF,
+      now: options.now ?? Date.now,
     };
     this.#logger = options.logger.child({ destination: options.name });
+    const { stats } = options;
+    stats.gauge(`dest.${this.name}.memory`, () => this.#memory.length - this.#head);
     if (this.#o.overflow === 'spool') {
       if (!options.spoolDir) throw new RangeError(`destination ${options.name}: overflow 'spool' needs a spool directory`);
-      this.#spool = new Spool(options.spoolDir, this.#logger);
-      if (this.#spool.size > 0) this.#logger.info({ points: this.#spool.size }, 'spooled points from an earlier run will be sent first');
+      this.#spool = new Spool({
+        dir: options.spoolDir,
+        maxBytes: options.spoolMaxBytes,
+        logger: this.#logger,
+        fs: options.spoolFs,
+        now: this.#o.now,
+        onDrop: (reason, n) => this.#drop(reason, n),
+      });
+      stats.gauge(`dest.${this.name}.spool_pending`, () => this.#spool?.size ?? 0);
+      stats.gauge(`dest.${this.name}.spool_bytes`, () => this.#spool?.bytes ?? 0);
+      const restored = this.#spool.size;
+      if (restored > 0) {
+        // Counted as queued by this run, so the accounting identity holds from the start.
+        this.#count('queued', restored);
+        this.#count('restored', restored);
+        this.#logger.info({ points: restored }, 'spooled points from an earlier run will be sent first');
+      }
     }
     this.#pump();
   }
@@ -76,26 +131,18 @@ export class DeliveryQueue {
     return this.#memory.length - this.#head + (this.#spool?.size ?? 0);
   }
 
-  /** Queues points; never blocks. */
+  /** Queues points; never blocks and never throws. */
   enqueue(points: readonly MetricPoint[]): void {
-    if (this.#closed || points.length === 0) return;
-    this.#count('queued', points.length);
-    const inMemory = this.#memory.length - this.#head;
-    const spoolBusy = this.#spool !== undefined && !this.#spool.isEmpty;
-    if (!spoolBusy && inMemory + points.length <= this.#o.maxQueue) {
-      for (const p of points) this.#memory.push(p);
-    } else if (this.#spool) {
-      // Once anything is on disk, later points go behind it, to keep the order.
-      this.#spool.append(points);
-      this.#count('spooled', points.length);
-    } else {
-      this.#count('dropped', points.length);
-      const now = Date.now();
-      if (now - this.#lastDropLog > 10_000) {
-        this.#lastDropLog = now;
-        this.#logger.error({ dropped: this.#o.stats.get(`dest.${this.name}.dropped`) }, 'queue full: dropping points (overflow is "drop")');
-      }
+    const accepts = this.#sender.accepts?.bind(this.#sender);
+    const carried = accepts ? points.filter((p) => accepts(p)) : points;
+    if (carried.length < points.length) this.#count('skipped', points.length - carried.length);
+    if (carried.length === 0) return;
+    this.#count('queued', carried.length);
+    if (this.#closed) {
+      this.#drop('stopped', carried.length);
+      return;
     }
+    this.#place(carried);
     this.#pump();
   }
 
@@ -116,56 +163,119 @@ export class DeliveryQueue {
   async close(graceMs = 5_000): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
-    await Promise.race([this.#inFlight, new Promise((r) => setTimeout(r, graceMs))]);
+    await Promise.race([this.#inFlight, new Promise((r) => setTimeout(r, graceMs).unref())]);
     const left = this.#memory.slice(this.#head);
     this.#memory = [];
     this.#head = 0;
     if (left.length > 0) {
-      if (this.#spool) {
-        this.#spool.prepend(left);
+      if (this.#spool?.prepend(left)) {
+        this.#count('spooled', left.length);
         this.#logger.info({ points: left.length }, 'wrote queued points to the spool for the next start');
       } else {
-        this.#count('dropped', left.length);
-        this.#logger.error({ dropped: left.length }, 'shutting down with points queued and no spool: dropped');
+        this.#drop('stopped', left.length);
+        this.#logger.error({ code: 'E_DELIVERY', dropped: left.length }, 'stopping with points queued that no spool can keep: dropped');
       }
     }
     this.#spool?.close();
-    await this.#sender.close();
+    await this.#sender.close().catch((err: unknown) => this.#logger.warn({ code: 'E_DELIVERY' }, `closing the connection failed: ${errorMessage(err)}`));
+  }
+
+  /** Memory while the destination keeps up; the spool once anything is there or it is down. */
+  #place(points: readonly MetricPoint[]): void {
+    const inMemory = this.#memory.length - this.#head;
+    const spool = this.#spool;
+    const toDisk = spool !== undefined && (!spool.isEmpty || this.#down !== undefined || inMemory + points.length > this.#o.maxQueue);
+    if (toDisk && spool.append(points)) {
+      this.#count('spooled', points.length);
+      return;
+    }
+    // The spool cannot take them now (or there is none): memory, up to its cap.
+    const cap = toDisk ? Math.max(this.#o.maxQueue, FALLBACK_MEMORY_POINTS) : this.#o.maxQueue;
+    const room = Math.max(0, Math.min(points.length, cap - inMemory));
+    for (let i = 0; i < room; i++) this.#memory.push(points[i] as MetricPoint);
+    if (room < points.length) this.#drop(spool ? 'spool_unwritable' : 'queue_full', points.length - room);
+  }
+
+  /** While the destination is down, what waits in memory belongs on disk, in front of what is there. */
+  #spillMemory(): void {
+    if (!this.#spool || this.#head >= this.#memory.length) return;
+    const left = this.#memory.slice(this.#head);
+    if (!this.#spool.prepend(left)) return;
+    this.#memory = [];
+    this.#head = 0;
+    this.#count('spooled', left.length);
   }
 
   #pump(): void {
     if (this.#sending || this.#closed || this.#timer) return;
     const next = this.#nextBatch();
-    if (!next) return;
+    if (!next) {
+      if (this.#spool && !this.#spool.isEmpty) this.#retryIn(SPOOL_RETRY_MS); // the spool could not be read
+      return;
+    }
     const { batch, source } = next;
     this.#sending = true;
-    this.#inFlight = this.#sender.send(batch).then(
-      () => {
-        this.#attempt = 0;
-        this.#advance(source, batch.length);
-        this.#count('sent', batch.length);
-      },
-      (err: unknown) => {
-        const retryable = !(err instanceof DeliveryError) || err.retryable;
-        if (!retryable) {
-          // Retrying cannot help (the destination refused these points): log, count, move on.
+    let sent: Promise<SendResult | void>;
+    try {
+      sent = this.#sender.send(batch);
+    } catch (err) {
+      sent = Promise.reject(err as Error);
+    }
+    this.#inFlight = sent
+      .then(
+        (result) => {
+          if (this.#closed) return; // what was in memory went to the spool at close
+          this.#attempt = 0;
           this.#advance(source, batch.length);
-          this.#count('rejected', batch.length);
-          this.#logger.error({ code: 'E_DELIVERY', points: batch.length }, `destination refused points: ${errorMessage(err)}`);
-          return;
-        }
-        const delay = backoffDelay(this.#attempt++, this.#o.backoff);
-        this.#count('retries');
-        this.#logger.warn({ code: 'E_DELIVERY', retryInMs: delay, backlog: this.backlog }, `delivery failed: ${errorMessage(err)}`);
-        this.#timer = setTimeout(() => {
-          this.#timer = undefined;
-          this.#pump();
-        }, delay);
-      },
-    ).finally(() => {
-      this.#sending = false;
-      if (!this.#timer) setImmediate(() => this.#pump());
-    });
+          const unsent = Math.min(result?.unsent ?? 0, batch.length);
+          if (unsent > 0) this.#drop(result?.reason ?? 'out_of_range', unsent);
+          this.#count('sent', batch.length - unsent);
+          if (this.#down) {
+            const seconds = Math.round((this.#o.now() - this.#down.since) / 1000);
+            this.#down = undefined;
+            this.#logger.info({ downSeconds: seconds, backlog: this.backlog }, 'destination is reachable again; sending what waited');
+          }
+        },
+        (err: unknown) => this.#failed(err, source, batch.length),
+      )
+      .catch((err: unknown) => this.#logger.error({ code: 'E_INTERNAL', err }, 'delivery bookkeeping failed'))
+      .finally(() => {
+        this.#sending = false;
+        if (!this.#timer && !this.#closed) setImmediate(() => this.#pump());
+      });
+  }
+
+  #failed(err: unknown, source: Source, size: number): void {
+    if (this.#closed) return;
+    const retryable = !(err instanceof DeliveryError) || err.retryable;
+    if (!retryable) {
+      // Retrying cannot help (the destination refused these points): log, count, move on.
+      this.#advance(source, size);
+      this.#count('rejected', size);
+      this.#logger.error({ code: 'E_DELIVERY', points: size }, `destination refused points: ${errorMessage(err)}`);
+      return;
+    }
+    const delay = backoffDelay(this.#attempt++, this.#o.backoff);
+    this.#count('retries');
+    if (!this.#down) {
+      this.#down = { since: this.#o.now() };
+      this.#logger.warn(
+        { code: 'E_DELIVERY', backlog: this.backlog, retryInMs: delay },
+        `destination unreachable: ${errorMessage(err)}; points go to the spool until it is back`,
+      );
+    } else {
+      this.#logger.debug({ code: 'E_DELIVERY', retryInMs: delay, backlog: this.backlog }, `delivery failed again: ${errorMessage(err)}`);
+    }
+    this.#spillMemory();
+    this.#retryIn(delay);
+  }
+
+  #retryIn(ms: number): void {
+    if (this.#timer || this.#closed) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#pump();
+    }, ms);
   }
 
   #nextBatch(): { batch: MetricPoint[]; source: Source } | undefined {
@@ -174,15 +284,11 @@ export class DeliveryQueue {
       return { batch: this.#memory.slice(this.#head, this.#head + max), source: { kind: 'memory' } };
     }
     if (!this.#spool) return undefined;
-    if (!this.#segment) {
+    while (!this.#segment) {
       const seg = this.#spool.oldest();
       if (!seg) return undefined;
-      this.#segment = { seq: seg.seq, points: seg.points, offset: seg.delivered };
-      if (seg.points.length === seg.delivered) {
-        this.#spool.markDelivered(seg.seq, seg.points.length, seg.points.length, 0);
-        this.#segment = undefined;
-        return this.#nextBatch();
-      }
+      if (seg.points.length > seg.delivered) this.#segment = { seq: seg.seq, points: seg.points, offset: seg.delivered };
+      else this.#spool.markDelivered(seg.seq, seg.points.length, 0);
     }
     const s = this.#segment;
     return { batch: s.points.slice(s.offset, s.offset + max), source: { kind: 'segment', seq: s.seq } };
@@ -200,8 +306,21 @@ export class DeliveryQueue {
     const s = this.#segment;
     if (!s || s.seq !== source.seq) return;
     s.offset += n;
-    this.#spool?.markDelivered(s.seq, s.offset, s.points.length, n);
     if (s.offset >= s.points.length) this.#segment = undefined;
+    this.#spool?.markDelivered(s.seq, s.offset, n);
+  }
+
+  #drop(reason: DropReason, n: number): void {
+    this.#count('dropped', n);
+    this.#count(`dropped.${reason}`, n);
+    const now = this.#o.now();
+    if (now - this.#lastDropLog >= 10_000) {
+      this.#lastDropLog = now;
+      this.#logger.error(
+        { code: 'E_DELIVERY', reason, dropped: this.#o.stats.get(`dest.${this.name}.dropped`) },
+        `dropping points (${reason}); the count so far is in dest.${this.name}.dropped`,
+      );
+    }
   }
 
   #count(what: string, by = 1): void {

@@ -1,8 +1,10 @@
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ajv, describeSchemaError } from '../validation.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, errorMessage } from '../errors.ts';
 import type { Stats } from '../stats.ts';
+import { DEFAULT_BACKOFF } from './backoff.ts';
 import { DeliveryQueue, type BatchSender } from './delivery-queue.ts';
 import { DalmatinerSender } from './dalmatiner/dalmatiner-sender.ts';
 import { GraphiteSender } from './graphite/graphite-sender.ts';
@@ -11,13 +13,20 @@ import { sanitize } from './graphite/metric-name.ts';
 import { Pipeline } from './pipeline.ts';
 import { parseAddress } from './stream-connection.ts';
 
+/** Default re-send window of the stream destinations (carbon, DalmatinerDB), ms. */
+export const DEFAULT_RESEND_WINDOW_MS = 5_000;
+
 const delivery = {
-  name: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' },
+  // A directory name under data/spool: it must not be `.`, `..` or hidden.
+  name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' },
   queueSize: { type: 'integer', minimum: 0, maximum: 10_000_000 },
   overflow: { enum: ['spool', 'drop'] },
+  spoolMaxBytes: { type: 'integer', minimum: 1_048_576, maximum: 1_099_511_627_776 },
   retryMinMs: { type: 'integer', minimum: 10, maximum: 600_000 },
   retryMaxMs: { type: 'integer', minimum: 10, maximum: 3_600_000 },
 } as const;
+
+const resendWindowMs = { type: 'integer', minimum: 0, maximum: 600_000 } as const;
 
 /** JSON Schema of one entry of the config's `destinations`. */
 export const destinationSchema = {
@@ -33,6 +42,7 @@ export const destinationSchema = {
         prefix: { type: 'string', pattern: '^[A-Za-z0-9_.-]*$', maxLength: 200 },
         apiKey: { type: 'string', minLength: 1, maxLength: 200 },
         caFile: { type: 'string', minLength: 1 },
+        resendWindowMs,
         ...delivery,
       },
     },
@@ -49,6 +59,7 @@ export const destinationSchema = {
         scale: { type: 'number', exclusiveMinimum: 0 },
         floats: { type: 'boolean' },
         prefix: { type: 'string', pattern: '^[A-Za-z0-9_.-]*$', maxLength: 200 },
+        resendWindowMs,
         ...delivery,
       },
     },
@@ -74,26 +85,23 @@ export const destinationSchema = {
   ],
 } as const;
 
-export interface GraphiteDestinationConfig {
+interface DeliveryConfig {
+  name?: string;
+  queueSize?: number;
+  overflow?: 'spool' | 'drop';
+  spoolMaxBytes?: number;
+  retryMinMs?: number;
+  retryMaxMs?: number;
+}
+
+export interface GraphiteDestinationConfig extends DeliveryConfig {
   type: 'graphite';
   address: string;
   protocol?: 'plaintext' | 'pickle';
   prefix?: string;
   apiKey?: string;
   caFile?: string;
-  name?: string;
-  queueSize?: number;
-  overflow?: 'spool' | 'drop';
-  retryMinMs?: number;
-  retryMaxMs?: number;
-}
-
-interface DeliveryConfig {
-  name?: string;
-  queueSize?: number;
-  overflow?: 'spool' | 'drop';
-  retryMinMs?: number;
-  retryMaxMs?: number;
+  resendWindowMs?: number;
 }
 
 export interface DalmatinerDestinationConfig extends DeliveryConfig {
@@ -105,6 +113,7 @@ export interface DalmatinerDestinationConfig extends DeliveryConfig {
   scale?: number;
   floats?: boolean;
   prefix?: string;
+  resendWindowMs?: number;
 }
 
 export interface GottwallDestinationConfig extends DeliveryConfig {
@@ -134,13 +143,27 @@ export function validateDestinations(list: unknown[], file = 'config'): Destinat
       throw new ConfigError('E_CONFIG_INVALID', `${file}: ${field} ${detail}`);
     }
     const d = entry as DestinationConfig;
-    if (d.type !== 'gottwall') parseAddressIn(d.address, `${file}: /destinations/${i}/address`);
+    const at = `${file}: /destinations/${i}`;
+    if (d.type !== 'gottwall') parseAddressIn(d.address, `${at}/address`);
+    if (d.type === 'dalmatinerdb' && Buffer.byteLength(d.bucket, 'utf8') > 255) {
+      // The stream init gives the bucket one length byte: bytes count, not characters.
+      throw new ConfigError('E_CONFIG_INVALID', `${at}/bucket is ${Buffer.byteLength(d.bucket, 'utf8')} bytes in UTF-8; DalmatinerDB takes at most 255`);
+    }
+    if (d.retryMinMs !== undefined && d.retryMaxMs !== undefined && d.retryMinMs > d.retryMaxMs) {
+      throw new ConfigError('E_CONFIG_INVALID', `${at}: retryMinMs (${d.retryMinMs}) is larger than retryMaxMs (${d.retryMaxMs})`);
+    }
+    if (d.retryMinMs !== undefined && d.retryMaxMs === undefined && d.retryMinMs > DEFAULT_RETRY_MAX_MS) {
+      throw new ConfigError('E_CONFIG_INVALID', `${at}: retryMinMs (${d.retryMinMs}) is larger than the default retryMaxMs (${DEFAULT_RETRY_MAX_MS}); set retryMaxMs too`);
+    }
+    if (d.type !== 'dalmatinerdb' && d.caFile !== undefined) checkReadableFile(d.caFile, `${at}/caFile`);
     const name = destinationName(d);
     if (names.has(name)) throw new ConfigError('E_CONFIG_INVALID', `${file}: /destinations/${i} name '${name}' is used twice; give each a "name"`);
     names.add(name);
     return d;
   });
 }
+
+const DEFAULT_RETRY_MAX_MS = DEFAULT_BACKOFF.maxMs;
 
 export function destinationName(d: DestinationConfig): string {
   if (d.name) return d.name;
@@ -162,11 +185,13 @@ export function buildPipeline(configs: readonly DestinationConfig[], deps: { dat
         maxQueue: d.queueSize,
         overflow: d.overflow,
         spoolDir: join(deps.dataDir, 'spool', name),
-        backoff: { minMs: d.retryMinMs ?? 500, maxMs: d.retryMaxMs ?? 30_000 },
+        spoolMaxBytes: d.spoolMaxBytes,
+        backoff: { minMs: d.retryMinMs ?? DEFAULT_BACKOFF.minMs, maxMs: d.retryMaxMs ?? DEFAULT_RETRY_MAX_MS },
         logger: deps.logger,
         stats: deps.stats,
       });
     }),
+    deps.logger,
   );
 }
 
@@ -181,6 +206,7 @@ function makeSender(d: DestinationConfig, name: string, deps: { logger: Logger; 
       scale: d.scale ?? 100,
       floats: d.floats ?? false,
       prefix: d.prefix ? d.prefix.split('.').filter(Boolean) : [],
+      resendWindowMs: d.resendWindowMs ?? DEFAULT_RESEND_WINDOW_MS,
       logger: deps.logger,
       stats: deps.stats,
     });
@@ -205,7 +231,18 @@ function makeSender(d: DestinationConfig, name: string, deps: { logger: Logger; 
     prefix: d.prefix ?? 'rrduino',
     apiKey: d.apiKey,
     caFile: d.caFile,
+    resendWindowMs: d.resendWindowMs ?? DEFAULT_RESEND_WINDOW_MS,
+    onResend: (n) => deps.stats.count(`dest.${name}.resent`, n),
   });
+}
+
+function checkReadableFile(file: string, where: string): void {
+  try {
+    if (!statSync(file).isFile()) throw new Error('not a regular file');
+    accessSync(file, fsConstants.R_OK);
+  } catch (err) {
+    throw new ConfigError('E_CONFIG_INVALID', `${where}: cannot read ${file}: ${errorMessage(err)}`);
+  }
 }
 
 function parseAddressIn(text: string, where: string): void {

@@ -1,20 +1,34 @@
 import type { ReadingSink } from '../gateway.ts';
 import type { Reading } from '../reading.ts';
+import { errorMessage } from '../errors.ts';
+import type { Logger } from 'pino';
 import { DeliveryQueue } from './delivery-queue.ts';
 import { pointsOf } from './metric-point.ts';
 
-/** Hands every stored reading to every destination's queue. */
+/**
+ * Hands every reading to every destination's queue. Destinations are independent:
+ * whatever one does, the others still get the reading.
+ */
 export class Pipeline implements ReadingSink {
   readonly destinations: readonly DeliveryQueue[];
+  readonly #logger: Logger | undefined;
 
-  constructor(destinations: readonly DeliveryQueue[]) {
+  constructor(destinations: readonly DeliveryQueue[], logger?: Logger) {
     this.destinations = destinations;
+    this.#logger = logger;
   }
 
   publish(reading: Reading): void {
     if (this.destinations.length === 0) return;
     const points = pointsOf(reading);
-    for (const d of this.destinations) d.enqueue(points);
+    for (const d of this.destinations) {
+      try {
+        d.enqueue(points);
+      } catch (err) {
+        // enqueue does not throw; if a bug made it, the next destination must still get its points.
+        this.#logger?.error({ code: 'E_INTERNAL', destination: d.name, err }, `destination queue failed: ${errorMessage(err)}`);
+      }
+    }
   }
 
   async idle(timeoutMs?: number): Promise<boolean> {

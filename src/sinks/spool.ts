@@ -1,15 +1,42 @@
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import * as nodeFs from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { GatewayError, errorMessage } from '../errors.ts';
+import { errorMessage } from '../errors.ts';
 import type { MetricPoint } from './metric-point.ts';
 
 /** Points per segment file before a new one is started. */
 const SEGMENT_POINTS = 5000;
 /** Segment numbers start mid-range so shutdown can put older points in front. */
 const FIRST_SEQ = 1_000_000_000;
+/** After a disk error, how long before the spool tries the disk again. */
+const RETRY_AFTER_MS = 5_000;
+/** Appended points are fsynced at most this long after they were written. */
+const SYNC_INTERVAL_MS = 1_000;
+/** The delivered count is written at offset 0 with a fixed width, so one small pwrite replaces it. */
+const DONE_WIDTH = 15;
 
-type Row = [clientId: string, source: string, value: number | null, timeMs: number];
+/** Default cap on one destination's spool: room for days of readings, small for an SD card. */
+export const DEFAULT_SPOOL_MAX_BYTES = 256 * 1024 * 1024;
+
+/** Why points left a spool without being delivered. */
+export type SpoolDropReason = 'spool_full' | 'spool_corrupt' | 'spool_lost';
+
+/** The synchronous file calls the spool makes; tests pass one that fails on cue. */
+export type SpoolFs = Pick<
+  typeof nodeFs,
+  'mkdirSync' | 'readdirSync' | 'openSync' | 'writeSync' | 'fsyncSync' | 'closeSync' | 'readFileSync' | 'unlinkSync' | 'ftruncateSync'
+>;
+
+export interface SpoolOptions {
+  dir: string;
+  /** Bytes on disk at most; past it the oldest segments are dropped. Default {@link DEFAULT_SPOOL_MAX_BYTES}. */
+  maxBytes?: number;
+  logger: Logger;
+  /** Points that left the spool undelivered, and why (the caller counts them). */
+  onDrop: (reason: SpoolDropReason, points: number) => void;
+  fs?: SpoolFs;
+  now?: () => number;
+}
 
 export interface SpoolSegment {
   readonly seq: number;
@@ -18,38 +45,55 @@ export interface SpoolSegment {
   readonly delivered: number;
 }
 
+interface Segment {
+  readonly seq: number;
+  /** Complete lines in the file. */
+  points: number;
+  /** Of those, delivered. */
+  delivered: number;
+  bytes: number;
+  /** The `.done` file, open once it has been written. */
+  doneFd?: number;
+}
+
+type Row = [clientId: string, source: string, value: number | null, timeMs: number];
+
 /**
- * A destination's on-disk overflow: JSON-lines segment files in one directory,
- * read oldest first. Written with plain synchronous appends, so a point is in the
- * kernel's page cache once `append` returns and survives the gateway being killed.
- * A `.done` file beside a segment records how many of its points were delivered.
+ * A destination's on-disk queue: JSON-lines segment files in one directory, read
+ * oldest first, and beside each a `.done` file with how many of its points were
+ * delivered. Appends are checked for short writes and undone on failure, so a
+ * segment never holds a torn line the spool wrote itself; segments are fsynced
+ * when they are closed, a second after an append and on {@link close}. No method
+ * throws: a disk that is full or read-only puts the spool in a fault state (logged
+ * once, with the errno), `append` answers false so the caller keeps the points,
+ * and the disk is tried again after a few seconds.
  */
 export class Spool {
   readonly dir: string;
+  readonly #o: Required<Omit<SpoolOptions, 'fs' | 'now'>>;
+  readonly #fs: SpoolFs;
+  readonly #now: () => number;
   readonly #logger: Logger;
-  /** Segment numbers on disk, oldest first (the last one is being written). */
-  #segments: number[] = [];
-  #writeSeq = 0;
+  /** Oldest first; the last one is being written while `#writeFd` is set. */
+  #segments: Segment[] = [];
   #writeFd: number | undefined;
-  #writeCount = 0;
-  /** Points on disk not yet delivered. */
+  #reading: number | undefined;
+  /** Undelivered points on disk. */
   #size = 0;
+  #bytes = 0;
+  #fault: { what: string; since: number; lastTry: number } | undefined;
+  #unsynced = false;
+  #syncTimer: NodeJS.Timeout | undefined;
+  #lastCapLog = 0;
+  #ready = false;
 
-  constructor(dir: string, logger: Logger) {
-    this.dir = dir;
-    this.#logger = logger;
-    try {
-      mkdirSync(dir, { recursive: true });
-      this.#segments = readdirSync(dir)
-        .map((n) => /^seg-(\d+)\.jsonl$/.exec(n)?.[1])
-        .filter((s): s is string => s !== undefined)
-        .map(Number)
-        .sort((a, b) => a - b);
-    } catch (err) {
-      throw new GatewayError('E_SPOOL', `cannot use spool directory ${dir}: ${errorMessage(err)}`, { cause: err });
-    }
-    for (const seq of this.#segments) this.#size += this.#countLines(seq) - this.#delivered(seq);
-    this.#writeSeq = Math.max(FIRST_SEQ, ...this.#segments);
+  constructor(options: SpoolOptions) {
+    this.dir = options.dir;
+    this.#o = { ...options, maxBytes: options.maxBytes ?? DEFAULT_SPOOL_MAX_BYTES };
+    this.#fs = options.fs ?? nodeFs;
+    this.#now = options.now ?? Date.now;
+    this.#logger = options.logger;
+    this.#open();
   }
 
   /** Undelivered points on disk. */
@@ -57,94 +101,362 @@ export class Spool {
     return this.#size;
   }
 
+  /** Bytes of segment files on disk. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   get isEmpty(): boolean {
     return this.#segments.length === 0;
   }
 
-  /** Appends points behind everything spooled so far. */
-  append(points: readonly MetricPoint[]): void {
-    if (points.length === 0) return;
-    if (this.#writeFd === undefined || this.#writeCount >= SEGMENT_POINTS) this.#startSegment(this.#writeSeq + 1);
-    writeSync(this.#writeFd as number, rows(points));
-    this.#writeCount += points.length;
-    this.#size += points.length;
+  /** Whether the disk failed and has not worked since. */
+  get faulty(): boolean {
+    return this.#fault !== undefined;
   }
 
-  /** Writes points in front of everything spooled (older points, at shutdown). */
-  prepend(points: readonly MetricPoint[]): void {
-    if (points.length === 0) return;
-    const seq = (this.#segments[0] ?? FIRST_SEQ) - 1;
-    writeFileSync(this.#file(seq), rows(points));
-    this.#segments.unshift(seq);
+  /** Appends points behind everything spooled; false when the disk cannot take them now. */
+  append(points: readonly MetricPoint[]): boolean {
+    if (points.length === 0) return true;
+    if (!this.#mayTouchDisk()) return false;
+    const buf = Buffer.from(rows(points));
+    this.#makeRoom(buf.length);
+    let seg = this.#writing();
+    let start = 0;
+    try {
+      if (seg === undefined || seg.points >= SEGMENT_POINTS) seg = this.#startSegment();
+      start = seg.bytes;
+      this.#writeAll(this.#writeFd as number, buf);
+    } catch (err) {
+      if (seg && this.#writeFd !== undefined) this.#undoPartial(seg, start);
+      this.#failed('append to', err);
+      return false;
+    }
+    seg.points += points.length;
+    seg.bytes += buf.length;
     this.#size += points.length;
+    this.#bytes += buf.length;
+    this.#scheduleSync();
+    this.#recovered();
+    return true;
   }
 
-  /** The oldest segment, to deliver from. Closes the segment being written if it is the only one. */
+  /** Writes points in front of everything spooled (older points); false when the disk cannot take them. */
+  prepend(points: readonly MetricPoint[]): boolean {
+    if (points.length === 0) return true;
+    if (!this.#mayTouchDisk()) return false;
+    const seq = (this.#segments[0]?.seq ?? FIRST_SEQ) - 1;
+    const buf = Buffer.from(rows(points));
+    const file = this.#file(seq);
+    let fd: number | undefined;
+    try {
+      fd = this.#fs.openSync(file, 'w');
+      this.#writeAll(fd, buf);
+      this.#fs.fsyncSync(fd);
+      this.#fs.closeSync(fd);
+      this.#syncDir();
+    } catch (err) {
+      if (fd !== undefined) this.#closeQuietly(fd);
+      this.#unlinkQuietly(file);
+      this.#failed('write', err);
+      return false;
+    }
+    this.#segments.unshift({ seq, points: points.length, delivered: 0, bytes: buf.length });
+    this.#size += points.length;
+    this.#bytes += buf.length;
+    this.#recovered();
+    return true;
+  }
+
+  /**
+   * The oldest segment, to deliver from; undefined when there is none or it cannot be
+   * read now. Closes the segment being written if it is the oldest.
+   */
   oldest(): SpoolSegment | undefined {
-    const seq = this.#segments[0];
-    if (seq === undefined) return undefined;
-    if (seq === this.#writeSeq && this.#writeFd !== undefined) this.#closeWriter();
+    const seg = this.#segments[0];
+    if (seg === undefined || !this.#mayTouchDisk()) return undefined;
+    if (this.#writeFd !== undefined && this.#segments.length === 1) this.#closeWriter();
+    let text: string;
+    try {
+      text = this.#fs.readFileSync(this.#file(seg.seq), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        // Removed behind our back: its points are gone, say so and go on with the next.
+        this.#discard(seg, 'spool_lost');
+        this.#logger.error({ code: 'E_SPOOL', segment: seg.seq, dir: this.dir }, 'a spool segment disappeared; its points are lost');
+        return this.oldest();
+      }
+      this.#failed('read', err);
+      return undefined;
+    }
+    this.#recovered();
     const points: MetricPoint[] = [];
-    let bad = 0;
-    for (const line of readFileSync(this.#file(seq), 'utf8').split('\n')) {
-      if (line === '') continue;
+    for (const line of completeLines(text)) {
       const p = parseRow(line);
       if (p) points.push(p);
-      else bad++;
     }
-    // A torn last line after a kill, or a damaged file: those points are gone; say so.
-    if (bad > 0) {
-      this.#size -= bad;
-      this.#logger.error({ code: 'E_SPOOL', segment: seq, lines: bad }, 'skipped unreadable spool lines');
+    if (points.length < seg.points) {
+      // Damaged after it was written: the unreadable lines' points are gone.
+      const pendingBefore = seg.points - seg.delivered;
+      seg.points = points.length;
+      seg.delivered = Math.min(seg.delivered, points.length);
+      const lost = pendingBefore - (seg.points - seg.delivered);
+      this.#size -= lost;
+      if (lost > 0) this.#o.onDrop('spool_corrupt', lost);
+      this.#logger.error({ code: 'E_SPOOL', segment: seg.seq, lines: lost, dir: this.dir }, 'skipped unreadable spool lines');
     }
-    return { seq, points, delivered: Math.min(this.#delivered(seq), points.length) };
+    this.#reading = seg.seq;
+    return { seq: seg.seq, points, delivered: seg.delivered };
   }
 
-  /** Records that the first `count` points of segment `seq` were delivered. */
-  markDelivered(seq: number, count: number, total: number, newly: number): void {
+  /**
+   * Records that the first `count` points of segment `seq` are delivered; `newly` of
+   * them just now. A fully delivered segment is removed. Never throws: when the record
+   * cannot be written, a restart may send those points again, and the fault is logged.
+   */
+  markDelivered(seq: number, count: number, newly: number): void {
+    const seg = this.#segments.find((s) => s.seq === seq);
+    if (!seg) return;
     this.#size -= newly;
-    if (count >= total) {
-      unlinkQuiet(this.#file(seq));
-      unlinkQuiet(this.#doneFile(seq));
-      this.#segments = this.#segments.filter((s) => s !== seq);
+    seg.delivered = count;
+    if (count >= seg.points) {
+      this.#remove(seg);
       return;
     }
-    const tmp = `${this.#doneFile(seq)}.tmp`;
-    writeFileSync(tmp, String(count));
-    renameSync(tmp, this.#doneFile(seq));
+    try {
+      seg.doneFd ??= this.#fs.openSync(this.#doneFile(seq), 'w');
+      this.#writeAll(seg.doneFd, Buffer.from(`${String(count).padStart(DONE_WIDTH, '0')}\n`), 0);
+    } catch (err) {
+      this.#failed('record delivery in', err);
+    }
   }
 
+  /** fsyncs and closes the files; never throws. */
   close(): void {
+    clearTimeout(this.#syncTimer);
     this.#closeWriter();
+    for (const seg of this.#segments) this.#closeDone(seg, true);
   }
 
-  #startSegment(seq: number): void {
+  #open(): void {
+    try {
+      this.#fs.mkdirSync(this.dir, { recursive: true });
+      const names = this.#fs.readdirSync(this.dir) as string[];
+      const seqs = names
+        .map((n) => /^seg-(\d+)\.jsonl$/.exec(n)?.[1])
+        .filter((s): s is string => s !== undefined)
+        .map(Number)
+        .sort((a, b) => a - b);
+      let torn = 0;
+      for (const seq of seqs) {
+        const buf = this.#fs.readFileSync(this.#file(seq));
+        const points = countLines(buf);
+        if (buf.length > 0 && buf[buf.length - 1] !== 0x0a) torn++;
+        const delivered = Math.min(points, this.#readDone(seq));
+        this.#segments.push({ seq, points, delivered, bytes: buf.length });
+        this.#size += points - delivered;
+        this.#bytes += buf.length;
+      }
+      if (torn > 0) this.#logger.warn({ code: 'E_SPOOL', dir: this.dir, segments: torn }, 'spool segments end in a torn line (the gateway was killed mid-write); it is skipped');
+      this.#ready = true;
+    } catch (err) {
+      this.#failed('open', err);
+    }
+  }
+
+  /** False while a fault is fresh: the disk is not tried more than once every few seconds. */
+  #mayTouchDisk(): boolean {
+    if (this.#fault === undefined) return true;
+    const now = this.#now();
+    if (now - this.#fault.lastTry < RETRY_AFTER_MS) return false;
+    this.#fault.lastTry = now;
+    if (!this.#ready) this.#open();
+    return this.#ready;
+  }
+
+  #failed(what: string, err: unknown): void {
+    const now = this.#now();
+    if (this.#fault) {
+      this.#fault.lastTry = now;
+      return;
+    }
+    this.#fault = { what, since: now, lastTry: now };
+    const errno = (err as NodeJS.ErrnoException).code;
+    this.#logger.error(
+      { code: 'E_SPOOL', errno, dir: this.dir },
+      `cannot ${what} the spool in ${this.dir}: ${errorMessage(err)}. Points stay in memory (up to the queue size) until the disk works again; free space or fix the directory's permissions`,
+    );
+  }
+
+  #recovered(): void {
+    if (!this.#fault) return;
+    const downS = Math.round((this.#now() - this.#fault.since) / 1000);
+    this.#fault = undefined;
+    this.#logger.info({ dir: this.dir, faultySeconds: downS }, 'the spool can be written again');
+  }
+
+  #writing(): Segment | undefined {
+    return this.#writeFd === undefined ? undefined : this.#segments[this.#segments.length - 1];
+  }
+
+  #startSegment(): Segment {
     this.#closeWriter();
-    this.#writeSeq = seq;
-    this.#writeFd = openSync(this.#file(seq), 'a');
-    this.#writeCount = 0;
-    this.#segments.push(seq);
+    const seq = Math.max(FIRST_SEQ, this.#segments[this.#segments.length - 1]?.seq ?? 0) + 1;
+    this.#writeFd = this.#fs.openSync(this.#file(seq), 'a');
+    const seg: Segment = { seq, points: 0, delivered: 0, bytes: 0 };
+    this.#segments.push(seg);
+    this.#syncDir();
+    return seg;
+  }
+
+  /** A write that fails part-way leaves no partial line: cut the file back, or start a new one. */
+  #undoPartial(seg: Segment, length: number): void {
+    try {
+      this.#fs.ftruncateSync(this.#writeFd as number, length);
+    } catch {
+      // The torn tail stays; later lines go to a new segment so they are not joined to it.
+      this.#closeWriter();
+    }
   }
 
   #closeWriter(): void {
-    if (this.#writeFd !== undefined) closeSync(this.#writeFd);
+    const fd = this.#writeFd;
+    if (fd === undefined) return;
     this.#writeFd = undefined;
-    this.#writeCount = SEGMENT_POINTS; // the next append starts a new segment
+    try {
+      this.#fs.fsyncSync(fd);
+      this.#unsynced = false;
+    } catch (err) {
+      this.#failed('sync', err);
+    }
+    this.#closeQuietly(fd);
   }
 
-  #countLines(seq: number): number {
+  #scheduleSync(): void {
+    this.#unsynced = true;
+    this.#syncTimer ??= setTimeout(() => {
+      this.#syncTimer = undefined;
+      if (!this.#unsynced || this.#writeFd === undefined) return;
+      try {
+        this.#fs.fsyncSync(this.#writeFd);
+        this.#unsynced = false;
+      } catch (err) {
+        this.#failed('sync', err);
+      }
+    }, SYNC_INTERVAL_MS);
+    this.#syncTimer.unref();
+  }
+
+  /** A new file's directory entry must reach the disk too, or a power cut can lose the file. */
+  #syncDir(): void {
+    let fd: number | undefined;
     try {
-      return readFileSync(this.#file(seq), 'utf8').split('\n').filter((l) => l !== '').length;
+      fd = this.#fs.openSync(this.dir, 'r');
+      this.#fs.fsyncSync(fd);
+    } catch {
+      // Some filesystems cannot fsync a directory; the data itself is synced regardless.
+    } finally {
+      if (fd !== undefined) this.#closeQuietly(fd);
+    }
+  }
+
+  /** Over the cap: drop the oldest segments that nobody is reading or writing. */
+  #makeRoom(incoming: number): void {
+    if (this.#bytes + incoming <= this.#o.maxBytes) return;
+    const writing = this.#writing();
+    let dropped = 0;
+    for (const seg of [...this.#segments]) {
+      if (this.#bytes + incoming <= this.#o.maxBytes) break;
+      if (seg === writing || seg.seq === this.#reading) continue;
+      dropped += seg.points - seg.delivered;
+      this.#discard(seg, 'spool_full');
+    }
+    const now = this.#now();
+    if (dropped > 0 && now - this.#lastCapLog >= 60_000) {
+      this.#lastCapLog = now;
+      this.#logger.warn(
+        { code: 'E_SPOOL_FULL', dir: this.dir, dropped, maxBytes: this.#o.maxBytes },
+        `spool over its cap of ${this.#o.maxBytes} bytes: dropped the ${dropped} oldest points (raise spoolMaxBytes to keep more)`,
+      );
+    }
+  }
+
+  /** Takes a segment off the books and off the disk, counting its undelivered points as dropped. */
+  #discard(seg: Segment, reason: SpoolDropReason): void {
+    const undelivered = seg.points - seg.delivered;
+    this.#size -= undelivered;
+    if (undelivered > 0) this.#o.onDrop(reason, undelivered);
+    this.#remove(seg);
+  }
+
+  #remove(seg: Segment): void {
+    this.#segments = this.#segments.filter((s) => s !== seg);
+    this.#bytes -= seg.bytes;
+    if (this.#reading === seg.seq) this.#reading = undefined;
+    try {
+      this.#fs.unlinkSync(this.#file(seg.seq));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        // Mark it fully delivered instead, so a restart does not send it again.
+        try {
+          seg.doneFd ??= this.#fs.openSync(this.#doneFile(seg.seq), 'w');
+          this.#writeAll(seg.doneFd, Buffer.from(`${String(seg.points).padStart(DONE_WIDTH, '0')}\n`), 0);
+        } catch {
+          // Nothing more can be done on this disk; the fault is logged below.
+        }
+        this.#failed('remove a delivered segment from', err);
+        this.#closeDone(seg, true);
+        return;
+      }
+    }
+    this.#closeDone(seg, false);
+    this.#unlinkQuietly(this.#doneFile(seg.seq));
+  }
+
+  #closeDone(seg: Segment, sync: boolean): void {
+    if (seg.doneFd === undefined) return;
+    if (sync) {
+      try {
+        this.#fs.fsyncSync(seg.doneFd);
+      } catch {
+        // Best effort at a stop; the segment data itself is intact.
+      }
+    }
+    this.#closeQuietly(seg.doneFd);
+    seg.doneFd = undefined;
+  }
+
+  #readDone(seq: number): number {
+    try {
+      return Number(this.#fs.readFileSync(this.#doneFile(seq), 'utf8')) || 0;
     } catch {
       return 0;
     }
   }
 
-  #delivered(seq: number): number {
+  /** Loops over short writes; at `position` when given (pwrite), else at the end. */
+  #writeAll(fd: number, buf: Buffer, position?: number): void {
+    let off = 0;
+    while (off < buf.length) {
+      const n = this.#fs.writeSync(fd, buf, off, buf.length - off, position === undefined ? null : position + off);
+      if (n <= 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO' });
+      off += n;
+    }
+  }
+
+  #closeQuietly(fd: number): void {
     try {
-      return Number(readFileSync(this.#doneFile(seq), 'utf8')) || 0;
+      this.#fs.closeSync(fd);
     } catch {
-      return 0;
+      // Closing can only fail for a bad fd; nothing to recover.
+    }
+  }
+
+  #unlinkQuietly(file: string): void {
+    try {
+      this.#fs.unlinkSync(file);
+    } catch {
+      // Already gone, or the disk refuses: a stale `.done` for a missing segment is ignored.
     }
   }
 
@@ -163,6 +475,23 @@ function rows(points: readonly MetricPoint[]): string {
   return out;
 }
 
+/** Newline-terminated lines; a tail without its newline is a torn write and is left out. */
+function completeLines(text: string): string[] {
+  const end = text.lastIndexOf('\n');
+  return end < 0 ? [] : text.slice(0, end).split('\n').filter((l) => l !== '');
+}
+
+function countLines(buf: Buffer): number {
+  let n = 0;
+  let prev = 0x0a;
+  for (let i = 0; i < buf.length; i++) {
+    const b = buf[i] as number;
+    if (b === 0x0a && prev !== 0x0a) n++;
+    prev = b;
+  }
+  return n;
+}
+
 function parseRow(line: string): MetricPoint | undefined {
   try {
     const r = JSON.parse(line) as unknown;
@@ -173,13 +502,5 @@ function parseRow(line: string): MetricPoint | undefined {
     return { clientId, source, value, timeMs };
   } catch {
     return undefined;
-  }
-}
-
-function unlinkQuiet(file: string): void {
-  try {
-    unlinkSync(file);
-  } catch {
-    // already gone
   }
 }

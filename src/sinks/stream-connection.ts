@@ -25,20 +25,46 @@ export interface StreamConnectionOptions {
   caFile?: string;
   connectTimeoutMs?: number;
   /** Bytes to send first on every new connection (DalmatinerDB's stream init). */
-  greeting?: () => Buffer;
+  greeting?: Buffer;
+  /**
+   * What was written in the last this-many ms is written again after a reconnect.
+   * Carbon and DalmatinerDB acknowledge nothing, so bytes the kernel took may still die
+   * with the peer (or behind a relay or proxy); both store by timestamp, so a repeat
+   * overwrites the same slot. 0 turns it off. Default 0.
+   */
+  resendWindowMs?: number;
+  /** Bytes kept for re-sending at most. Default 8 MiB. */
+  resendMaxBytes?: number;
+  /** Called with the number of points written again after a reconnect. */
+  onResend?: (points: number) => void;
+  now?: () => number;
+}
+
+interface Written {
+  at: number;
+  bytes: Buffer;
+  points: number;
 }
 
 /**
  * One long-lived TCP or TLS connection to a destination, (re)opened on the next
  * write after it broke. A write resolves once the bytes are handed to the kernel.
  * A peer that closes its side (FIN) is taken as gone at once, so nothing more is
- * written into a socket nobody reads.
+ * written into a socket nobody reads; after such a break the recent writes are
+ * sent again (`resendWindowMs`).
  */
 export class StreamConnection {
   readonly #o: StreamConnectionOptions;
   readonly #ca: Buffer | undefined;
+  readonly #now: () => number;
   #socket: Socket | undefined;
   #connecting: Promise<Socket> | undefined;
+  /** Recent writes, oldest first, for re-sending after a break. */
+  #recent: Written[] = [];
+  #recentBytes = 0;
+  #everConnected = false;
+  /** When the last connection was seen to break: the resend window ends there. */
+  #brokeAt: number | undefined;
 
   constructor(options: StreamConnectionOptions) {
     this.#o = options;
@@ -49,22 +75,19 @@ export class StreamConnection {
         throw new ConfigError('E_CONFIG_INVALID', `cannot read CA file ${options.caFile}: ${errorMessage(err)}`);
       }
     }
+    this.#now = options.now ?? Date.now;
   }
 
   get connected(): boolean {
     return this.#socket !== undefined;
   }
 
-  async write(bytes: Buffer | string): Promise<void> {
+  /** Writes self-contained messages carrying `points` points; rejects with a retryable DeliveryError. */
+  async write(bytes: Buffer | string, points = 0): Promise<void> {
     const socket = this.#socket ?? (await this.#connect());
-    await new Promise<void>((resolve, reject) => {
-      socket.write(bytes, (err) => {
-        if (err) {
-          this.#drop(socket);
-          reject(new DeliveryError(`write to ${this.#label()} failed: ${err.message}`, true, { cause: err }));
-        } else resolve();
-      });
-    });
+    const buf = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+    await this.#writeTo(socket, buf);
+    this.#remember(buf, points);
   }
 
   async close(): Promise<void> {
@@ -101,16 +124,71 @@ export class StreamConnection {
         socket.on('close', () => this.#drop(socket));
         socket.on('data', () => undefined); // replies are not expected in stream mode; keep reading
         this.#socket = socket;
-        const greeting = this.#o.greeting?.();
-        if (greeting) socket.write(greeting);
+        if (this.#o.greeting) socket.write(this.#o.greeting);
+        if (this.#everConnected) this.#resend(socket);
+        this.#everConnected = true;
         resolve(socket);
       });
     }).finally(() => (this.#connecting = undefined));
     return this.#connecting;
   }
 
+  #writeTo(socket: Socket, buf: Buffer): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      socket.write(buf, (err) => {
+        if (err) {
+          this.#drop(socket);
+          reject(new DeliveryError(`write to ${this.#label()} failed: ${err.message}`, true, { cause: err }));
+        } else resolve();
+      });
+    });
+  }
+
+  #remember(bytes: Buffer, points: number): void {
+    const window = this.#o.resendWindowMs ?? 0;
+    if (window <= 0) return;
+    const now = this.#now();
+    this.#recent.push({ at: now, bytes, points });
+    this.#recentBytes += bytes.length;
+    const max = this.#o.resendMaxBytes ?? 8 * 1024 * 1024;
+    let drop = 0;
+    while (drop < this.#recent.length) {
+      const w = this.#recent[drop] as Written;
+      if (w.at >= now - window && this.#recentBytes <= max) break;
+      this.#recentBytes -= w.bytes.length;
+      drop++;
+    }
+    if (drop > 0) this.#recent.splice(0, drop);
+  }
+
+  /**
+   * After a break, writes the recent window again. Entries get the new time: until a
+   * connection has lived a whole window, a flapping peer (a proxy whose upstream is down)
+   * gets them again on every reconnect.
+   */
+  #resend(socket: Socket): void {
+    const window = this.#o.resendWindowMs ?? 0;
+    const now = this.#now();
+    const end = this.#brokeAt ?? now;
+    this.#brokeAt = undefined;
+    const fresh = this.#recent.filter((w) => w.at >= end - window);
+    if (fresh.length === 0) return;
+    let points = 0;
+    for (const w of fresh) {
+      w.at = now;
+      points += w.points;
+    }
+    this.#recent = fresh;
+    this.#recentBytes = fresh.reduce((n, w) => n + w.bytes.length, 0);
+    socket.write(Buffer.concat(fresh.map((w) => w.bytes)));
+    this.#o.onResend?.(points);
+  }
+
   #drop(socket: Socket): void {
-    if (this.#socket === socket) this.#socket = undefined;
+    if (this.#socket === socket) {
+      this.#socket = undefined;
+      this.#brokeAt = this.#now();
+    }
     socket.destroy();
   }
 

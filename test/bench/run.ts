@@ -58,7 +58,7 @@ async function main(): Promise<void> {
       const rx = new DalmatinerReceiver(await freePort());
       await rx.start();
       const r = await benchTcp(100, 300, { destinations: [{ type: 'dalmatinerdb', address: `127.0.0.1:${rx.port}`, bucket: 'bench' }] });
-      console.log(`| DalmatinerDB stream mode (points/s) | 100 × 300 | ${fmt(r.updatesPerSec)} | ${fmt(r.forwardedPerSec ?? NaN)} | ${fmt(rx.points.length)} points |`);
+      console.log(`| DalmatinerDB stream mode (points/s) | 100 × 300 | ${fmt(r.updatesPerSec)} | ${fmt(r.forwardedPerSec ?? NaN)} | ${fmt(rx.received.length)} points |`);
       await rx.stop();
     }
     if (!only || only === 'gottwall') {

@@ -6,14 +6,29 @@ import { gottwallAuthHeader, gottwallBasicAuth } from '../../src/sinks/gottwall/
 // DalmatinerDB and GottWall cannot be installed here: these stand-ins decode what the
 // gateway sends with the KAT-checked codec and check auth with the KAT-checked logic.
 
-/** A DalmatinerDB stand-in: decodes stream mode (doc dialect) with the KAT-checked codec. */
+type DalmatinerPoint = { metric: string; time: number; value: number | null };
+
+/**
+ * A DalmatinerDB stand-in: decodes stream mode (doc dialect) with the KAT-checked codec,
+ * and stores like the server: points become durable at a flush, one value per metric and
+ * second (a repeat overwrites). `crash()` is a kill -9: unflushed points and whatever is
+ * still in the socket buffers are gone; the store survives for the next `start()`.
+ */
 export class DalmatinerReceiver {
   inits: string[] = [];
-  points: Array<{ metric: string; time: number; value: number | null }> = [];
+  /** Every point that arrived, repeats included. */
+  received: DalmatinerPoint[] = [];
   flushes = 0;
+  #pending: DalmatinerPoint[] = [];
+  #store = new Map<string, DalmatinerPoint>();
   #server: Server | undefined;
   #sockets = new Set<Socket>();
   constructor(readonly port: number) {}
+
+  /** What the server would hold: one value per metric and second, in time order. */
+  stored(): DalmatinerPoint[] {
+    return [...this.#store.values()].sort((a, b) => a.time - b.time || a.metric.localeCompare(b.metric));
+  }
 
   async start(): Promise<void> {
     this.#server = createServer((s) => {
@@ -31,6 +46,8 @@ export class DalmatinerReceiver {
             streaming = true;
           } else if (buf[0] === 2) {
             this.flushes++;
+            for (const p of this.#pending) this.#store.set(`${p.metric}@${p.time}`, p);
+            this.#pending = [];
             buf = buf.subarray(1);
           } else if (buf[0] === 1) {
             if (buf.length < 11) return;
@@ -40,7 +57,11 @@ export class DalmatinerReceiver {
             if (buf.length < 13 + ml + dl) return;
             const metric = buf.toString('utf8', 11, 11 + ml);
             const time = Number(buf.readBigUInt64BE(1));
-            for (let o = 0; o < dl; o += 9) this.points.push({ metric, time: time + o / 9, value: decodePoint('doc', buf.subarray(13 + ml + o, 13 + ml + o + 9)) });
+            for (let o = 0; o < dl; o += 9) {
+              const p = { metric, time: time + o / 9, value: decodePoint('doc', buf.subarray(13 + ml + o, 13 + ml + o + 9)) };
+              this.received.push(p);
+              this.#pending.push(p);
+            }
             buf = buf.subarray(13 + ml + dl);
           } else {
             return;
@@ -51,6 +72,18 @@ export class DalmatinerReceiver {
       s.on('close', () => this.#sockets.delete(s));
     });
     await new Promise<void>((r) => this.#server?.listen(this.port, '127.0.0.1', r));
+  }
+
+  /** Stops reading: what the gateway writes now waits in the kernel, unread. */
+  hang(): void {
+    for (const s of this.#sockets) s.pause();
+  }
+
+  /** kill -9: connections reset, unflushed and unread points lost. */
+  async crash(): Promise<void> {
+    this.#pending = [];
+    for (const s of this.#sockets) s.resetAndDestroy();
+    await new Promise((r) => this.#server?.close(r));
   }
 
   async stop(): Promise<void> {

@@ -33,23 +33,27 @@ async function board(port: number): Promise<{ c: RawClient; b: BoardProtocol }> 
 const TEMPS = [21.5, -3.25, 0, 40, 18.06];
 
 describe('DalmatinerDB destination (stream mode, doc dialect)', () => {
-  it('sends scaled points after a stream init, re-inits after a reconnect, loses and repeats nothing', { timeout: 30_000 }, async () => {
+  it('sends scaled points after a stream init, re-inits after a reconnect, and stores each once', { timeout: 30_000 }, async () => {
     const rx = new DalmatinerReceiver(await freePort());
     await rx.start();
     const g = await gatewayWith([{ type: 'dalmatinerdb', name: 'ddb', address: `127.0.0.1:${rx.port}`, bucket: 'sensors', maxDelay: 1, retryMinMs: 50, retryMaxMs: 200 }]);
     const { c, b } = await board(g.port);
     for (const t of TEMPS.slice(0, 2)) c.send(b.updateLine({ temperature: t }));
-    await waitFor(() => rx.points.length === 2, 5000, 'first two points');
+    await waitFor(() => rx.stored().length === 2, 5000, 'first two points');
     await rx.stop(); // down
     for (const t of TEMPS.slice(2)) c.send(b.updateLine({ temperature: t }));
     await waitFor(() => g.gateway.stats.get('dest.ddb.retries') >= 1, 5000, 'a failed attempt');
     await rx.start(); // back
-    await waitFor(() => rx.points.length === 5, 10_000, 'all five points');
-    expect(rx.points.map((p) => p.value)).toEqual([2150, -325, 0, 4000, 1806]);
-    expect(rx.points.every((p) => p.metric === 'example.temperature')).toBe(true);
-    expect(rx.points.map((p) => p.time)).toEqual(g.readings.map((r) => Math.floor(r.timeMs / 1000)));
+    await waitFor(() => rx.stored().length === 5, 10_000, 'all five points');
+    const stored = rx.stored();
+    expect(stored.map((p) => p.value)).toEqual([2150, -325, 0, 4000, 1806]);
+    expect(stored.every((p) => p.metric === 'example.temperature')).toBe(true);
+    expect(stored.map((p) => p.time)).toEqual(g.readings.map((r) => Math.floor(r.timeMs / 1000)));
     expect(rx.inits).toEqual([encodeStreamInit('doc', 'sensors', 1).toString('hex'), encodeStreamInit('doc', 'sensors', 1).toString('hex')]);
-    await waitFor(() => rx.flushes >= 1, 3000, 'a flush after max delay');
+    // The two points of the window before the break came again after the reconnect, and nothing else.
+    expect(g.gateway.stats.get('dest.ddb.resent')).toBe(2);
+    expect(rx.received.length).toBe(5 + 2);
+    expect(g.gateway.stats.get('dest.ddb.sent')).toBe(5);
     c.destroy();
     await rx.stop();
   });
@@ -60,8 +64,9 @@ describe('DalmatinerDB destination (stream mode, doc dialect)', () => {
     const g = await gatewayWith([{ type: 'dalmatinerdb', name: 'ddb', address: `127.0.0.1:${rx.port}`, bucket: 'b', dialect: 'release', scale: 1e15 }]);
     const { c, b } = await board(g.port);
     c.send(b.updateLine({ temperature: 100 })); // 1e17 > 2^55
-    await waitFor(() => g.gateway.stats.get('dest.ddb.out_of_range') === 1, 5000, 'out-of-range count');
-    expect(rx.points).toEqual([]);
+    await waitFor(() => g.gateway.stats.get('dest.ddb.dropped.out_of_range') === 1, 5000, 'out-of-range count');
+    expect(rx.received).toEqual([]);
+    expect(g.gateway.stats.get('dest.ddb.sent')).toBe(0);
     c.destroy();
     await rx.stop();
   });

@@ -5,6 +5,7 @@ import { backoffDelay } from '../../src/sinks/backoff.ts';
 import { DeliveryQueue, type BatchSender } from '../../src/sinks/delivery-queue.ts';
 import type { MetricPoint } from '../../src/sinks/metric-point.ts';
 import { Stats } from '../../src/stats.ts';
+import { accounting, FaultyFs } from '../helpers/faulty-fs.ts';
 import { memoryLogger, tempDir, waitFor } from '../helpers/fixtures.ts';
 
 /** A sender a test can switch between up, down and refusing. */
@@ -130,6 +131,65 @@ describe('DeliveryQueue', () => {
     expect(s.calls).toBe(1);
     expect(stats.get('dest.d.rejected')).toBe(2);
     await q.close();
+  });
+});
+
+describe('DeliveryQueue when the spool’s disk fails', () => {
+  it('survives a spool that cannot record deliveries or remove segments, and delivers every point once', async () => {
+    const s = new FakeSender(2);
+    s.mode = 'down';
+    const f = new FaultyFs();
+    const stats = new Stats();
+    const q = new DeliveryQueue(s, { name: 'd', maxQueue: 0, spoolDir: dir, spoolFs: f.fs, backoff: fast, logger: memoryLogger().logger, stats });
+    q.enqueue(pts(0, 7));
+    await waitFor(() => s.calls >= 2);
+    f.failOn('openSync', 'EROFS', /\.done$/);
+    f.failOn('unlinkSync', 'EROFS');
+    s.mode = 'up';
+    await q.idle();
+    expect(s.received).toEqual([...Array(7).keys()]);
+    const a = accounting(stats, 'd');
+    expect(a.accounted).toBe(a.queued);
+    expect(stats.get('dest.d.sent')).toBe(7);
+    await q.close();
+  });
+
+  it('keeps points in memory while the spool cannot be written, counts the overflow as dropped, and accounts for every point', async () => {
+    const s = new FakeSender(100);
+    s.mode = 'down';
+    const f = new FaultyFs();
+    f.room = 0; // the disk is full from the start
+    const stats = new Stats();
+    const logs = memoryLogger();
+    const q = new DeliveryQueue(s, { name: 'd', maxQueue: 0, spoolDir: dir, spoolFs: f.fs, backoff: { minMs: 60_000, maxMs: 60_000 }, logger: logs.logger, stats });
+    for (let i = 0; i < 12_000; i += 100) q.enqueue(pts(i, 100));
+    expect(stats.get('dest.d.memory')).toBe(10_000);
+    expect(stats.get('dest.d.dropped.spool_unwritable')).toBe(2_000);
+    const a = accounting(stats, 'd');
+    expect(a).toEqual({ queued: 12_000, accounted: 12_000 });
+    expect(logs.lines.filter((l) => l['code'] === 'E_SPOOL')).toHaveLength(1);
+    await q.close(10);
+  });
+
+  it('moves what waits in memory to the spool once the destination is down, so a kill loses nothing (defaults)', async () => {
+    const s = new FakeSender(100);
+    s.mode = 'down';
+    const stats = new Stats();
+    const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, backoff: { minMs: 60_000, maxMs: 60_000 }, logger: memoryLogger().logger, stats });
+    q.enqueue(pts(0, 5)); // memory: nothing has failed yet
+    await waitFor(() => s.calls >= 1);
+    q.enqueue(pts(5, 5)); // down: straight to disk
+    expect(stats.get('dest.d.memory')).toBe(0);
+    expect(stats.get('dest.d.spool_pending')).toBe(10);
+    // A kill: no close. A new process on the same spool sends everything.
+    const s2 = new FakeSender(100);
+    const stats2 = new Stats();
+    const q2 = new DeliveryQueue(s2, { name: 'd', spoolDir: dir, logger: memoryLogger().logger, stats: stats2 });
+    await q2.idle();
+    expect(s2.received).toEqual([...Array(10).keys()]);
+    expect(accounting(stats2, 'd')).toEqual({ queued: 10, accounted: 10 });
+    await q2.close();
+    await q.close(10);
   });
 });
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { CodecError, errorMessage } from '../../errors.ts';
 import type { Stats } from '../../stats.ts';
-import type { BatchSender } from '../delivery-queue.ts';
+import type { BatchSender, SendResult } from '../delivery-queue.ts';
 import type { MetricPoint } from '../metric-point.ts';
 import { StreamConnection, type StreamAddress } from '../stream-connection.ts';
 import { encodeFlush, encodePayload, encodePoint, encodeStreamInit, scaleValue, type Dialect } from './codec.ts';
@@ -11,7 +11,7 @@ export interface DalmatinerOptions {
   address: StreamAddress;
   dialect: Dialect;
   bucket: string;
-  /** Seconds; the server flushes past it, and the gateway sends a flush after it. Default 5. */
+  /** Seconds: the longest the server holds points before it writes them (stream init). Default 5. */
   maxDelay: number;
   /** Readings × scale, rounded, are the integer points. Default 100 (hundredths). */
   scale: number;
@@ -19,52 +19,74 @@ export interface DalmatinerOptions {
   floats: boolean;
   /** Metric name parts in front of `<client_id>.<source>`. */
   prefix: string[];
+  /** Writes of the last this-many ms are sent again after a reconnect (see StreamConnection). */
+  resendWindowMs: number;
   logger: Logger;
   stats: Stats;
 }
 
-/** Streams points to DalmatinerDB: stream init on every (re)connect, payloads, flushes. */
+/**
+ * Streams points to DalmatinerDB: the stream init on every (re)connect, then each batch
+ * as payloads followed by a flush, so the server writes it at once instead of up to
+ * `maxDelay` s later. Stream mode has no acknowledgement: a batch counts as delivered
+ * when its payloads and flush are handed to the kernel, and the recent window is sent
+ * again after a reconnect (the server keeps one value per metric and second).
+ */
 export class DalmatinerSender implements BatchSender {
   readonly maxBatch = 500;
   readonly #o: DalmatinerOptions;
   readonly #conn: StreamConnection;
-  #flushTimer: NodeJS.Timeout | undefined;
+  readonly #flush: Buffer;
+  #lastRangeLog = 0;
 
   constructor(options: DalmatinerOptions) {
     if (options.floats && options.dialect !== 'release') throw new RangeError('floats: true needs dialect "release"');
     this.#o = options;
-    this.#conn = new StreamConnection({ address: options.address, greeting: () => encodeStreamInit(options.dialect, options.bucket, options.maxDelay) });
+    this.#flush = encodeFlush(options.dialect);
+    this.#conn = new StreamConnection({
+      address: options.address,
+      // Built once here: a bucket the codec cannot encode fails at start, not in a socket callback.
+      greeting: encodeStreamInit(options.dialect, options.bucket, options.maxDelay),
+      resendWindowMs: options.resendWindowMs,
+      onResend: (n) => options.stats.count(`dest.${options.name}.resent`, n),
+    });
   }
 
-  async send(points: readonly MetricPoint[]): Promise<void> {
+  async send(points: readonly MetricPoint[]): Promise<SendResult> {
     const { dialect, scale, floats, prefix } = this.#o;
-    const payloads: Buffer[] = [];
+    const parts: Buffer[] = [];
+    let unsent = 0;
     for (const p of points) {
       let point: Buffer;
       try {
         point = floats ? encodePoint(dialect, p.value, true) : encodePoint(dialect, scaleValue(p.value, scale));
       } catch (err) {
         if (!(err instanceof CodecError)) throw err;
-        this.#o.stats.count(`dest.${this.#o.name}.out_of_range`);
-        this.#o.logger.error({ code: err.code, clientId: p.clientId, source: p.source, destination: this.#o.name }, `value not sent to DalmatinerDB: ${errorMessage(err)}`);
+        unsent++;
+        this.#logOutOfRange(p, err);
         continue;
       }
-      payloads.push(encodePayload(dialect, [...prefix, p.clientId, p.source], Math.floor(p.timeMs / 1000), [point]));
+      parts.push(encodePayload(dialect, [...prefix, p.clientId, p.source], Math.floor(p.timeMs / 1000), [point]));
     }
-    if (payloads.length === 0) return;
-    await this.#conn.write(Buffer.concat(payloads));
-    this.#flushTimer ??= setTimeout(() => {
-      this.#flushTimer = undefined;
-      this.#conn.write(encodeFlush(dialect)).catch(() => undefined); // the next batch reconnects
-    }, this.#o.maxDelay * 1000);
+    if (parts.length > 0) {
+      const carried = parts.length;
+      parts.push(this.#flush);
+      await this.#conn.write(Buffer.concat(parts), carried);
+    }
+    return { unsent, reason: 'out_of_range' };
   }
 
-  async close(): Promise<void> {
-    if (this.#flushTimer) {
-      clearTimeout(this.#flushTimer);
-      this.#flushTimer = undefined;
-      if (this.#conn.connected) await this.#conn.write(encodeFlush(this.#o.dialect)).catch(() => undefined);
-    }
-    await this.#conn.close();
+  close(): Promise<void> {
+    return this.#conn.close();
+  }
+
+  #logOutOfRange(p: MetricPoint, err: CodecError): void {
+    const now = Date.now();
+    if (now - this.#lastRangeLog < 10_000) return;
+    this.#lastRangeLog = now;
+    this.#o.logger.error(
+      { code: err.code, clientId: p.clientId, source: p.source, destination: this.#o.name },
+      `value not sent to DalmatinerDB (counted in dest.${this.#o.name}.dropped.out_of_range): ${errorMessage(err)}`,
+    );
   }
 }

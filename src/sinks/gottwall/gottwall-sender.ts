@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { DeliveryError, errorMessage } from '../../errors.ts';
+import { ConfigError, DeliveryError, errorMessage } from '../../errors.ts';
 import type { BatchSender } from '../delivery-queue.ts';
 import type { MetricPoint } from '../metric-point.ts';
 import { gottwallAuthHeader, gottwallBasicAuth } from './auth.ts';
@@ -47,8 +47,13 @@ export class GottwallSender implements BatchSender {
     this.#url = new URL(options.url);
     const https = this.#url.protocol === 'https:';
     this.#agent = https
-      ? new HttpsAgent({ keepAlive: true, maxSockets: 4, ca: options.caFile ? readFileSync(options.caFile) : undefined })
+      ? new HttpsAgent({ keepAlive: true, maxSockets: 4, ca: options.caFile ? readCa(options.caFile) : undefined })
       : new HttpAgent({ keepAlive: true, maxSockets: 4 });
+  }
+
+  /** GottWall counts and averages numbers; an unknown value has nothing to add. */
+  accepts(p: MetricPoint): boolean {
+    return p.value !== null;
   }
 
   async send(points: readonly MetricPoint[]): Promise<void> {
@@ -92,5 +97,13 @@ export class GottwallSender implements BatchSender {
       req.on('error', (err) => reject(new DeliveryError(`GottWall request failed: ${errorMessage(err)}`, true, { cause: err })));
       req.end(body);
     });
+  }
+}
+
+function readCa(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new ConfigError('E_CONFIG_INVALID', `cannot read CA file ${file}: ${errorMessage(err)}`);
   }
 }

@@ -13,12 +13,21 @@ export interface GraphiteOptions {
   /** Hosted Graphite: the account's API key goes in front of every path. */
   apiKey?: string;
   caFile?: string;
+  /** Writes of the last this-many ms are sent again after a reconnect (see StreamConnection). */
+  resendWindowMs: number;
+  /** Counts `resent` points. */
+  onResend?: (points: number) => void;
 }
 
 /** Points per pickle frame: well under carbon's 1 MiB (spec graphite.md). */
 export const PICKLE_BATCH = 500;
 
-/** Sends points to carbon over plaintext or pickle, TCP or TLS. `U` values are not sent. */
+/**
+ * Sends points to carbon over plaintext or pickle, TCP or TLS. `U` values are not
+ * queued (Graphite has no unknown value). Carbon acknowledges nothing: a batch counts
+ * as delivered once the kernel took it, and the recent window is sent again after a
+ * reconnect (whisper keeps one value per slot, so a repeat overwrites itself).
+ */
 export class GraphiteSender implements BatchSender {
   readonly maxBatch: number;
   readonly #o: GraphiteOptions;
@@ -27,7 +36,16 @@ export class GraphiteSender implements BatchSender {
   constructor(options: GraphiteOptions) {
     this.#o = options;
     this.maxBatch = options.protocol === 'pickle' ? PICKLE_BATCH : 2000;
-    this.#conn = new StreamConnection({ address: options.address, caFile: options.caFile });
+    this.#conn = new StreamConnection({
+      address: options.address,
+      caFile: options.caFile,
+      resendWindowMs: options.resendWindowMs,
+      onResend: options.onResend,
+    });
+  }
+
+  accepts(p: MetricPoint): boolean {
+    return p.value !== null;
   }
 
   async send(points: readonly MetricPoint[]): Promise<void> {
@@ -37,7 +55,7 @@ export class GraphiteSender implements BatchSender {
       gp.push([metricPath({ apiKey: this.#o.apiKey, prefix: this.#o.prefix, clientId: p.clientId, source: p.source }), Math.floor(p.timeMs / 1000), p.value]);
     }
     if (gp.length === 0) return;
-    await this.#conn.write(this.#o.protocol === 'pickle' ? framePickle(encodePickle(gp)) : encodePlaintext(gp));
+    await this.#conn.write(this.#o.protocol === 'pickle' ? framePickle(encodePickle(gp)) : encodePlaintext(gp), gp.length);
   }
 
   close(): Promise<void> {

@@ -1,0 +1,56 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { DeliveryError } from '../../src/errors.ts';
+import { DeliveryQueue, type BatchSender } from '../../src/sinks/delivery-queue.ts';
+import type { MetricPoint } from '../../src/sinks/metric-point.ts';
+import { Pipeline } from '../../src/sinks/pipeline.ts';
+import { Stats } from '../../src/stats.ts';
+import { accounting, FaultyFs } from '../helpers/faulty-fs.ts';
+import { memoryLogger, tempDir } from '../helpers/fixtures.ts';
+
+class Collector implements BatchSender {
+  readonly maxBatch = 50;
+  got: MetricPoint[] = [];
+  down = false;
+  async send(points: readonly MetricPoint[]): Promise<void> {
+    if (this.down) throw new DeliveryError('connection refused', true);
+    this.got.push(...points);
+  }
+  async close(): Promise<void> {}
+}
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+afterEach(async () => cleanup());
+
+describe('Pipeline', () => {
+  it('a destination whose spool is read-only and whose server is down does not cost another destination a reading', async () => {
+    const stats = new Stats();
+    const logger = memoryLogger().logger;
+    const broken = new Collector();
+    broken.down = true;
+    const readOnly = new FaultyFs();
+    readOnly.failOn('openSync', 'EROFS');
+    readOnly.failOn('mkdirSync', 'EROFS');
+    const healthy = new Collector();
+    const p = new Pipeline(
+      [
+        new DeliveryQueue(broken, { name: 'carbon', maxQueue: 100, spoolDir: join(dir, 'a'), spoolFs: readOnly.fs, backoff: { minMs: 60_000, maxMs: 60_000 }, logger, stats }),
+        new DeliveryQueue(healthy, { name: 'ddb', spoolDir: join(dir, 'b'), logger, stats }),
+      ],
+      logger,
+    );
+    for (let i = 0; i < 6_000; i++) p.publish({ clientId: 'b', timeMs: i * 1000, values: new Map([['t', i], ['h', 1]]) });
+    await p.destinations[1]?.idle();
+    expect(healthy.got).toHaveLength(12_000);
+    for (const name of ['carbon', 'ddb']) {
+      const a = accounting(stats, name);
+      expect(a.accounted, name).toBe(a.queued);
+    }
+    // The broken one keeps what memory holds when its spool fails, and counts the rest.
+    expect(stats.get('dest.carbon.memory')).toBe(10_000);
+    expect(stats.get('dest.carbon.dropped.spool_unwritable')).toBe(2_000);
+    await p.close();
+  });
+});
