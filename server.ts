@@ -72,13 +72,16 @@ async function serveOptions(raw: RawServe, cmd: Command): Promise<ServeOptions> 
 
 function fail(err: unknown): never {
   console.error(`error: ${errorMessage(err)}`);
-  process.exit(err instanceof ProfileError || err instanceof ConfigError || err instanceof RangeError ? 2 : 1);
+  const usage = err instanceof ProfileError || err instanceof ConfigError || err instanceof RangeError || err instanceof InvalidArgumentError;
+  process.exit(usage ? 2 : 1);
 }
 
 const program = new Command()
   .name('rrduino-gateway')
   .description('Gateway for rrduino sensor boards: verified updates over TCP and serial into rrdtool')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors (unknown option, bad value, missing argument) exit 2, as documented; help exits 0.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
 withServeOptions(program.command('serve').description('run the gateway')).action(async (raw: RawServe, cmd: Command) => {
   const gateway = await serveOptions(raw, cmd).then(startGateway).catch(fail);
@@ -166,7 +169,13 @@ dalmatiner
   .description('points of a metric from a time (slot), one per line; blank slots print as -')
   .action(async (bucket: string, metric: string, from: string, count: string) => {
     const { address, dialect, getPoints } = await dq().catch(fail);
-    const r = await getPoints(address, dialect, { bucket, metric, from: int(0, Number.MAX_SAFE_INTEGER)(from), count: int(1, 1_000_000)(count) }).catch(fail);
+    let range: { from: number; count: number };
+    try {
+      range = { from: int(0, Number.MAX_SAFE_INTEGER)(from), count: int(1, 1_000_000)(count) };
+    } catch (err) {
+      fail(err);
+    }
+    const r = await getPoints(address, dialect, { bucket, metric, ...range }).catch(fail);
     console.log(`# resolution ${r.resolution}`);
     r.points.forEach((p, i) => console.log(`${Number(from) + i}\t${p ?? '-'}`));
   });

@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
-import { ProfileError } from '../errors.ts';
+import { ConfigError, ProfileError, errorMessage } from '../errors.ts';
 import { BaseHandler, type HandlerInit } from './base-handler.ts';
 import { RRDuinoHandler } from './rrduino-handler.ts';
 
@@ -49,7 +49,12 @@ export class HandlerRegistry {
    * under its export name. This is how users add their own handlers (`--handlers`).
    */
   async loadModule(file: string): Promise<string[]> {
-    const mod = (await import(pathToFileURL(resolve(file)).href)) as Record<string, unknown>;
+    let mod: Record<string, unknown>;
+    try {
+      mod = (await import(pathToFileURL(resolve(file)).href)) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError('E_CONFIG_INVALID', `cannot load handler module ${file}: ${errorMessage(err)}`, { cause: err });
+    }
     const added: string[] = [];
     for (const [name, value] of Object.entries(mod)) {
       if (typeof value === 'function' && value.prototype instanceof BaseHandler) {

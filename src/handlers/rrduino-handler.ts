@@ -1,4 +1,4 @@
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, normalize, resolve, sep } from 'node:path';
 import { ajv, describeSchemaError } from '../validation.ts';
 import { ProfileError, ProtocolError, errorCode, errorMessage } from '../errors.ts';
 import { parsePairs, type SignedMessage } from '../protocol/message.ts';
@@ -50,6 +50,13 @@ export class RRDuinoHandler extends BaseHandler {
       throw new ProfileError('E_PROFILE_INVALID', `${field} ${detail}`, { field });
     }
     const o = options as RRDuinoOptions;
+    if (!isAbsolute(o.path) && normalize(o.path).split(sep)[0] === '..') {
+      throw new ProfileError(
+        'E_PROFILE_INVALID',
+        `/handler_options/path '${o.path}' leaves the data dir; use a path inside it, or an absolute path if the file belongs elsewhere`,
+        { field: '/handler_options/path' },
+      );
+    }
     const dsCount = o.create.filter((a) => a.startsWith('DS:')).length;
     if (dsCount === 0 || !o.create.some((a) => a.startsWith('RRA:'))) {
       throw new ProfileError('E_PROFILE_INVALID', 'create needs at least one DS:… and one RRA:… definition', {

@@ -34,6 +34,26 @@ describe('server.ts', { timeout: 30_000 }, () => {
     expect((await cli(['check', '--profiles', dir])).code).toBe(0);
   });
 
+  it('exits 2 on usage errors: a bad value, an unknown option, a missing argument', async () => {
+    for (const args of [['serve', '--port', 'abc'], ['serve', '--no-such-flag'], ['create'], ['dalmatiner', 'get', 'b', 'm', 'notatime', '60']]) {
+      const r = await cli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).not.toMatch(/\n\s+at /); // no stack trace
+    }
+  });
+
+  it('exits 2 naming the file when a config names a CA file or handler module that is missing', async () => {
+    const config = join(dir, 'gw.json');
+    const gottwall = { type: 'gottwall', url: 'https://127.0.0.1:1', project: 'p', publicKey: 'a', privateKey: 'b', caFile: join(dir, 'missing-ca.pem') };
+    await writeFile(config, JSON.stringify({ profiles: dir, data: join(dir, 'data'), port: 0, destinations: [gottwall] }));
+    const r = await cli(['serve', '--config', config]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('missing-ca.pem');
+    const h = await cli(['serve', '--profiles', dir, '--data', join(dir, 'data'), '--port', '0', '--handlers', join(dir, 'missing-handlers.js')]);
+    expect(h.code).toBe(2);
+    expect(h.stderr).toContain('missing-handlers.js');
+  });
+
   it('create refuses to overwrite without --force, and a bad client id', async () => {
     expect((await cli(['create', 'shed', '--profiles', dir, '--key', 'given-key-123'])).code).toBe(0);
     const again = await cli(['create', 'shed', '--profiles', dir]);

@@ -53,6 +53,12 @@ describe('validateProfile', () => {
     expect(err.field).toBe('/handler_options/update');
   });
 
+  it('refuses an rrd path that leaves the data dir, unless it is absolute', () => {
+    const opts = (path: string) => ({ key: 'k'.repeat(12), handler_options: { path, create: ['DS:t:GAUGE:120:U:U', 'RRA:AVERAGE:0.5:1:10'], update: 'N:{t}' } });
+    for (const path of ['../x.rrd', 'a/../../x.rrd', '..//x.rrd']) expect(profileError(opts(path)).field, path).toBe('/handler_options/path');
+    for (const path of ['/var/lib/rrd/x.rrd', 'sub/../x.rrd', 'sub/x.rrd', '..x.rrd']) expect(validateProfile(opts(path), 'b', '/p/b.json', registry).clientId, path).toBe('b');
+  });
+
   it('rejects an unknown handler and unknown fields', () => {
     expect(profileError({ key: 'k'.repeat(12), handler: 'NoSuchHandler' }).code).toBe('E_UNKNOWN_HANDLER');
     expect(profileError({ key: 'k'.repeat(12), extra: 1 }).message).toContain("unknown field 'extra'");

@@ -19,6 +19,27 @@ describe('destination config', () => {
   });
 });
 
+describe('destination config that would fool the schema', () => {
+  it('counts a DalmatinerDB bucket in bytes: 200 × é passes 255 characters but is 400 bytes', () => {
+    expect(() => validateDestinations([{ type: 'dalmatinerdb', address: 'h:5555', bucket: 'é'.repeat(200) }], 'g.json')).toThrow(/\/destinations\/0\/bucket is 400 bytes/);
+    expect(validateDestinations([{ type: 'dalmatinerdb', address: 'h:5555', bucket: 'é'.repeat(127) }])).toHaveLength(1);
+  });
+  it('refuses retryMinMs above retryMaxMs, also against the default maximum', () => {
+    expect(() => validateDestinations([{ type: 'graphite', address: 'h:1', retryMinMs: 5000, retryMaxMs: 1000 }])).toThrow(/retryMinMs \(5000\) is larger than retryMaxMs \(1000\)/);
+    expect(() => validateDestinations([{ type: 'graphite', address: 'h:1', retryMinMs: 60_000 }])).toThrow(/set retryMaxMs too/);
+  });
+  it('refuses destination names that are not a plain directory name', () => {
+    for (const name of ['.', '..', '.hidden', '-x', 'a/b', '']) {
+      expect(() => validateDestinations([{ type: 'graphite', name, address: 'h:1' }]), name).toThrow(/\/destinations\/0\/name/);
+    }
+  });
+  it('names a CA file that cannot be read, for Graphite and GottWall alike', () => {
+    expect(() => validateDestinations([{ type: 'graphite', address: 'tls://h:1', caFile: '/nonexistent/ca.pem' }])).toThrow(/\/destinations\/0\/caFile: cannot read \/nonexistent\/ca\.pem/);
+    const gw = { type: 'gottwall', url: 'https://h:1', project: 'p', publicKey: 'a', privateKey: 'b', caFile: '/nonexistent/ca.pem' };
+    expect(() => validateDestinations([gw])).toThrow(/\/destinations\/0\/caFile: cannot read \/nonexistent\/ca\.pem/);
+  });
+});
+
 describe('parseAddress', () => {
   it('reads host:port, [v6]:port and tls://', () => {
     expect(parseAddress('carbon.lan:2003')).toEqual({ host: 'carbon.lan', port: 2003, tls: false });
