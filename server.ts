@@ -16,7 +16,7 @@ import { ConfigError, ProfileError, errorMessage } from './src/errors.ts';
 import { LOG_LEVELS } from './src/logger.ts';
 import { buildProfile, configHeaderLines, parseSource, writeProfile } from './src/profiles/create-profile.ts';
 import { DEFAULT_MAX_LINE_LENGTH } from './src/transport/line-parser.ts';
-import { DEFAULT_PORT } from './src/transport/tcp-listener.ts';
+import { DEFAULT_MAX_UNVERIFIED_PER_ADDRESS, DEFAULT_PORT } from './src/transport/tcp-listener.ts';
 
 function int(min: number, max: number) {
   return (value: string): number => {
@@ -38,6 +38,7 @@ function withServeOptions(cmd: Command): Command {
     .option('--rrd-processes <n>', 'rrdtool processes to spread files over', int(1, 64), 2)
     .option('--max-line-length <bytes>', 'longest line a board may send', int(16, 1 << 20), DEFAULT_MAX_LINE_LENGTH)
     .option('--max-connections <n>', 'open TCP connections at most', int(1, 1_000_000), 4096)
+    .option('--max-unverified-per-address <n>', 'TCP connections one address may hold before a key verified', int(1, 1_000_000), DEFAULT_MAX_UNVERIFIED_PER_ADDRESS)
     .option('--hello-timeout <s>', 'seconds from connect to hello', int(1, 86400), 30)
     .option('--handshake-timeout <s>', 'seconds from hello to first signed message (≥ 15)', int(15, 86400), 30)
     .option('--idle-timeout <s>', 'seconds without a verified message before hanging up', int(1, 7 * 86400), 600)

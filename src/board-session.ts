@@ -20,6 +20,8 @@ export interface SessionLink {
   /** Stop/start reading while work is backed up. */
   pause(): void;
   resume(): void;
+  /** Told once, at the first verified message: the link now carries a board that holds its key. */
+  verified?(): void;
 }
 
 export interface SessionLimits {
@@ -54,6 +56,8 @@ export interface SessionHub {
   release(clientId: string, session: BoardSession): void;
   sessionClosed(session: BoardSession): void;
   random(bytes: number): Buffer;
+  /** Whether a line about an unauthenticated peer may be logged (rate limit per address and code). */
+  mayLog(remote: string, code: string): boolean;
 }
 
 /**
@@ -88,6 +92,10 @@ export class BoardSession {
   #inFlight = 0;
   #paused = false;
   #closed = false;
+  /** Whether this link has carried a verified message (then a hello may extend its time). */
+  #verifiedOnce = false;
+  /** What the running timer is waiting for. */
+  #deadline: 'hello' | 'handshake' | 'idle' | undefined;
   readonly #work = new Set<Promise<void>>();
 
   constructor(link: SessionLink, hub: SessionHub, limits: SessionLimits) {
@@ -95,7 +103,7 @@ export class BoardSession {
     this.#hub = hub;
     this.#limits = limits;
     this.#logger = hub.logger.child({ transport: link.transport, remote: link.remote });
-    if (link.transport === 'tcp') this.#arm(limits.helloTimeoutMs, 'E_HANDSHAKE_TIMEOUT', 'no hello');
+    if (link.transport === 'tcp') this.#arm('hello', limits.helloTimeoutMs, 'E_HANDSHAKE_TIMEOUT', 'no hello');
   }
 
   get clientId(): string | undefined {
@@ -163,21 +171,34 @@ export class BoardSession {
         state.verified = true;
         this.#hub.claim(state.clientId, this);
       }
-      this.#arm(this.#limits.idleTimeoutMs, 'E_IDLE_TIMEOUT', 'no message');
+      if (!this.#verifiedOnce) {
+        this.#verifiedOnce = true;
+        this.link.verified?.();
+      }
+      this.#arm('idle', this.#limits.idleTimeoutMs, 'E_IDLE_TIMEOUT', 'no message');
     }
     if (result.done) this.#track(result.done);
   }
 
   #startHello(clientId: string): void {
     this.#endSession('new hello');
+    this.#hub.count('hellos');
+    // Spec "Hello and client ids": the 32 bytes go out before any work that depends on
+    // the id (profile read, key derivation), so a known id cannot be told by its timing.
+    const material = this.#hub.random(KEY_MATERIAL_BYTES);
+    this.link.write(material);
+    // Until the link has carried a verified message, another hello does not buy more time
+    // (spec: otherwise one client holds thousands of connections open without any key).
+    // A serial line is never hung up, so there each hello starts its own handshake.
+    if (this.#verifiedOnce || this.#deadline !== 'handshake' || this.link.transport !== 'tcp') {
+      this.#arm('handshake', this.#limits.handshakeTimeoutMs, 'E_HANDSHAKE_TIMEOUT', 'no signed message after hello');
+    }
     this.#helloRunning = true;
     this.#updateFlow();
-    this.#hub.count('hellos');
-    const material = this.#hub.random(KEY_MATERIAL_BYTES);
     this.#hub
       .lookupProfile(clientId)
       .catch((err: unknown) => {
-        // An invalid profile must not make the hello answer differ: log, treat as unknown.
+        // An invalid profile must not make the hello differ: log, treat as unknown.
         this.#hub.count('errors.E_PROFILE_INVALID');
         this.#logger.error({ clientId, code: errorCode(err) }, errorMessage(err));
         return undefined;
@@ -187,7 +208,9 @@ export class BoardSession {
         this.#logger = this.#hub.logger.child({ transport: this.link.transport, remote: this.link.remote, clientId });
         if (profile === undefined) {
           this.#hub.count('hellos.unknown');
-          this.#logger.warn('hello from unknown client id; answering as for a known one and rejecting what follows');
+          if (this.#hub.mayLog(this.link.remote, 'E_UNKNOWN_CLIENT')) {
+            this.#logger.warn({ code: 'E_UNKNOWN_CLIENT' }, 'hello from unknown client id; answered as for a known one, rejecting what follows');
+          }
           this.#state = { kind: 'unknown-client', clientId };
         } else {
           const handler = new profile.handlerClass({
@@ -197,10 +220,8 @@ export class BoardSession {
           });
           handler.hello(material);
           this.#state = { kind: 'active', clientId, handler, verified: false };
-          this.#logger.info('hello');
+          if (this.#verifiedOnce || this.#hub.mayLog(this.link.remote, 'hello')) this.#logger.info('hello');
         }
-        this.link.write(material);
-        this.#arm(this.#limits.handshakeTimeoutMs, 'E_HANDSHAKE_TIMEOUT', 'no signed message after hello');
       })
       .catch((err: unknown) => this.#reject(err))
       .finally(() => {
@@ -255,14 +276,17 @@ export class BoardSession {
       return;
     }
     this.#hub.count(`errors.${code}`);
-    this.#logger.warn({ code }, `protocol error: ${errorMessage(err)}`);
+    // Anyone can cause these before a key has verified: rate-limited per address and code.
+    if (this.#verifiedOnce || this.#hub.mayLog(this.link.remote, code)) this.#logger.warn({ code }, `protocol error: ${errorMessage(err)}`);
     this.#endSession(code);
     if (this.link.transport === 'tcp') this.#hangUp();
   }
 
-  #arm(ms: number, code: 'E_HANDSHAKE_TIMEOUT' | 'E_IDLE_TIMEOUT', what: string): void {
+  #arm(deadline: 'hello' | 'handshake' | 'idle', ms: number, code: 'E_HANDSHAKE_TIMEOUT' | 'E_IDLE_TIMEOUT', what: string): void {
     clearTimeout(this.#timer);
+    this.#deadline = deadline;
     this.#timer = setTimeout(() => {
+      this.#deadline = undefined;
       if (this.#closed) return;
       if (this.link.transport === 'serial' && this.#state.kind === 'idle') return;
       this.#reject(new ProtocolError(code, `${what} within ${Math.round(ms / 1000)} s`));
@@ -275,7 +299,10 @@ export class BoardSession {
     if (state.kind === 'active' && state.verified) this.#hub.release(state.clientId, this);
     if (state.kind !== 'idle') this.#logger.debug({ reason }, 'session ended');
     this.#state = { kind: 'idle' };
-    if (this.#closed || this.link.transport === 'serial') clearTimeout(this.#timer);
+    if (this.#closed || this.link.transport === 'serial') {
+      clearTimeout(this.#timer);
+      this.#deadline = undefined;
+    }
   }
 
   #hangUp(): void {

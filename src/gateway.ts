@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { BoardSession, DEFAULT_LIMITS, secureRandom, type SessionHub, type SessionLimits, type SessionLink } from './board-session.ts';
 import type { HandlerContext } from './handlers/base-handler.ts';
 import { HandlerRegistry } from './handlers/handler-registry.ts';
+import { LogLimiter, hostOf } from './log-limiter.ts';
 import type { Profile } from './profiles/profile-store.ts';
 import { ProfileStore } from './profiles/profile-store.ts';
 import type { Reading } from './reading.ts';
@@ -10,7 +11,7 @@ import { RrdService } from './rrd/rrd-service.ts';
 import { Stats } from './stats.ts';
 import { DEFAULT_MAX_LINE_LENGTH } from './transport/line-parser.ts';
 import { SerialLine } from './transport/serial-line.ts';
-import { DEFAULT_PORT, TcpListener } from './transport/tcp-listener.ts';
+import { DEFAULT_MAX_UNVERIFIED_PER_ADDRESS, DEFAULT_PORT, TcpListener } from './transport/tcp-listener.ts';
 
 /** Look-ahead window on serial lines unless configured: lines do get lost there (spec). */
 export const DEFAULT_SERIAL_LOOKAHEAD = 4;
@@ -43,6 +44,8 @@ export interface GatewayOptions {
   serialRetryMs?: { min: number; max: number };
   maxLineLength?: number;
   maxConnections?: number;
+  /** TCP connections from one address that have not verified yet, at most. Default {@link DEFAULT_MAX_UNVERIFIED_PER_ADDRESS}. */
+  maxUnverifiedPerAddress?: number;
   sink?: ReadingSink;
   /** Counters; pass one in to share it with the destinations. */
   stats?: Stats;
@@ -60,6 +63,7 @@ export class Gateway implements SessionHub {
   readonly rrd: RrdService;
   readonly registry: HandlerRegistry;
   readonly #options: GatewayOptions;
+  readonly #limiter: LogLimiter;
   readonly #tcpLimits: SessionLimits;
   readonly #sessions = new Set<BoardSession>();
   readonly #active = new Map<string, BoardSession>();
@@ -74,6 +78,7 @@ export class Gateway implements SessionHub {
     this.profiles = new ProfileStore(options.profilesDir, this.registry);
     this.rrd = new RrdService({ processes: options.rrdProcesses, logger: options.logger.child({ part: 'rrdtool' }) });
     this.#tcpLimits = checkLimits({ ...DEFAULT_LIMITS, ...options.tcpLimits });
+    this.#limiter = new LogLimiter(options.logger);
   }
 
   /** Boards with a verified session now. */
@@ -87,8 +92,11 @@ export class Gateway implements SessionHub {
         host,
         port,
         maxConnections: this.#options.maxConnections ?? 4096,
+        maxUnverifiedPerAddress: this.#options.maxUnverifiedPerAddress ?? DEFAULT_MAX_UNVERIFIED_PER_ADDRESS,
         maxLineLength: this.#options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
         logger: this.logger,
+        count: (stat) => this.stats.count(stat),
+        mayLog: (remote, code) => this.mayLog(remote, code),
       },
       (link) => this.openSession(link, this.#tcpLimits),
     );
@@ -144,6 +152,7 @@ export class Gateway implements SessionHub {
     await Promise.all([...this.#sessions].map((s) => s.onLinkClosed()));
     await this.rrd.close();
     await this.#options.sink?.close();
+    this.#limiter.close();
     this.logger.info({ stats: this.stats.snapshot() }, 'gateway stopped');
   }
 
@@ -187,6 +196,10 @@ export class Gateway implements SessionHub {
 
   sessionClosed(session: BoardSession): void {
     this.#sessions.delete(session);
+  }
+
+  mayLog(remote: string, code: string): boolean {
+    return this.#limiter.allow(hostOf(remote), code);
   }
 
   random(bytes: number): Buffer {

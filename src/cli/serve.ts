@@ -17,6 +17,7 @@ export interface ServeOptions {
   rrdProcesses: number;
   maxLineLength: number;
   maxConnections: number;
+  maxUnverifiedPerAddress: number;
   helloTimeout: number;
   handshakeTimeout: number;
   idleTimeout: number;
@@ -57,6 +58,7 @@ export async function startGateway(o: ServeOptions, extra: { logger?: Logger; si
     rrdProcesses: o.rrdProcesses,
     maxLineLength: o.maxLineLength,
     maxConnections: o.maxConnections,
+    maxUnverifiedPerAddress: o.maxUnverifiedPerAddress,
     tcpLimits: {
       helloTimeoutMs: o.helloTimeout * 1000,
       handshakeTimeoutMs: o.handshakeTimeout * 1000,

@@ -6,13 +6,25 @@ import { LineParser, type Frame } from './line-parser.ts';
 /** rrduino's port (the original server's default). */
 export const DEFAULT_PORT = 60405;
 
+/**
+ * Unverified connections one address may hold. Boards behind one NAT all reconnect at
+ * once after a power cut and need ~6 s each to verify, so this is not tiny; one address
+ * still cannot fill `maxConnections` and lock the other boards out.
+ */
+export const DEFAULT_MAX_UNVERIFIED_PER_ADDRESS = 64;
+
 export interface TcpListenerOptions {
   host: string;
   port: number;
   /** Open connections at most; more are refused. Default 4096. */
   maxConnections: number;
+  /** Connections from one address that have not carried a verified message yet, at most. */
+  maxUnverifiedPerAddress: number;
   maxLineLength: number;
   logger: Logger;
+  count: (stat: string) => void;
+  /** Rate limit for lines about unauthenticated peers. */
+  mayLog: (remote: string, code: string) => boolean;
 }
 
 /** What the listener needs from whoever runs sessions. */
@@ -29,6 +41,8 @@ export class TcpListener {
   readonly #server: Server;
   readonly #options: TcpListenerOptions;
   readonly #sockets = new Set<Socket>();
+  /** Unverified connections per remote address. */
+  readonly #unverified = new Map<string, number>();
 
   constructor(options: TcpListenerOptions, startSession: (link: SessionLink) => LinkConsumer) {
     this.#options = options;
@@ -36,7 +50,13 @@ export class TcpListener {
       this.#accept(socket, startSession),
     );
     this.#server.maxConnections = options.maxConnections;
-    this.#server.on('drop', (data) => options.logger.warn({ remote: data?.remoteAddress }, 'connection refused: too many connections'));
+    this.#server.on('drop', (data) => {
+      options.count('connections.refused.max');
+      const remote = data?.remoteAddress ?? '?';
+      if (options.mayLog(remote, 'E_TOO_MANY_CONNECTIONS')) {
+        options.logger.warn({ code: 'E_TOO_MANY_CONNECTIONS', remote }, `connection refused: ${options.maxConnections} connections are open (--max-connections)`);
+      }
+    });
   }
 
   listen(): Promise<AddressInfo> {
@@ -63,8 +83,33 @@ export class TcpListener {
   }
 
   #accept(socket: Socket, startSession: (link: SessionLink) => LinkConsumer): void {
+    const address = socket.remoteAddress ?? '?';
+    const remote = `${address}:${socket.remotePort}`;
+    const o = this.#options;
+    const unverified = this.#unverified.get(address) ?? 0;
+    if (unverified >= o.maxUnverifiedPerAddress) {
+      // Spec "Hello and client ids": one address cannot hold the gateway's connections without a key.
+      o.count('connections.refused.unverified');
+      if (o.mayLog(address, 'E_TOO_MANY_UNVERIFIED')) {
+        o.logger.warn(
+          { code: 'E_TOO_MANY_UNVERIFIED', remote: address },
+          `connection refused: ${address} already has ${unverified} connections that have not verified a key (--max-unverified-per-address)`,
+        );
+      }
+      socket.on('error', () => undefined);
+      socket.destroy();
+      return;
+    }
+    this.#unverified.set(address, unverified + 1);
+    let counted = true;
+    const settle = (): void => {
+      if (!counted) return;
+      counted = false;
+      const n = (this.#unverified.get(address) ?? 1) - 1;
+      if (n > 0) this.#unverified.set(address, n);
+      else this.#unverified.delete(address);
+    };
     this.#sockets.add(socket);
-    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     const parser = new LineParser({ maxLineLength: this.#options.maxLineLength });
     const link: SessionLink = {
       transport: 'tcp',
@@ -75,6 +120,7 @@ export class TcpListener {
       hangUp: () => socket.destroy(),
       pause: () => socket.pause(),
       resume: () => socket.resume(),
+      verified: settle,
     };
     const session = startSession(link);
     parser.on('data', (frame: Frame) => session.onFrame(frame));
@@ -83,6 +129,7 @@ export class TcpListener {
     socket.on('end', () => parser.end());
     socket.on('error', (err) => this.#options.logger.debug({ remote, err: err.message }, 'socket error'));
     socket.on('close', () => {
+      settle();
       this.#sockets.delete(socket);
       parser.destroy();
       void session.onLinkClosed();

@@ -1,0 +1,63 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EXAMPLE_KEY, rrduinoProfile, waitFor } from '../helpers/fixtures.ts';
+import { startHarness, type Harness } from '../helpers/gateway-harness.ts';
+import { RawClient } from '../helpers/raw-client.ts';
+import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
+
+let h: Harness;
+beforeEach(async () => {
+  h = await startHarness({ example: rrduinoProfile() }, { maxUnverifiedPerAddress: 5, maxConnections: 8 });
+});
+afterEach(async () => h.close());
+
+async function holder(i: number): Promise<RawClient> {
+  const c = await RawClient.open(h.port);
+  c.send(`h zz${i}\n`);
+  await c.read(32);
+  return c;
+}
+
+describe('TcpListener per-address limit', () => {
+  it('an honest board still connects and stores while one address holds its maximum of unverified connections', { timeout: 10_000 }, async () => {
+    const held = await Promise.all([0, 1, 2, 3, 4].map(holder));
+    const refused = await RawClient.open(h.port);
+    expect(await refused.closedWithin(2000)).toBe(true);
+    expect(refused.received.length).toBe(0);
+    expect(h.gateway.stats.get('connections.refused.unverified')).toBe(1);
+
+    const honest = await RawClient.open(h.port, '127.0.0.1', '127.0.0.2');
+    const board = new BoardProtocol('example', EXAMPLE_KEY);
+    honest.send(board.helloLine());
+    board.acceptKeyMaterial(await honest.read(32));
+    honest.send(board.updateLine({ temperature: 21.5 }));
+    await waitFor(() => h.gateway.stats.get('updates.stored') === 1, 5000, 'the honest board’s update');
+    expect(h.logs.lines.some((l) => l['code'] === 'E_TOO_MANY_UNVERIFIED')).toBe(true);
+    for (const c of [...held, honest]) c.destroy();
+  });
+
+  it('a verified connection no longer counts against its address', { timeout: 10_000 }, async () => {
+    const board = new BoardProtocol('example', EXAMPLE_KEY);
+    const c = await RawClient.open(h.port);
+    c.send(board.helloLine());
+    board.acceptKeyMaterial(await c.read(32));
+    c.send(board.updateLine({ temperature: 1 }));
+    await waitFor(() => h.gateway.stats.get('messages.verified') === 1);
+    const held = await Promise.all([0, 1, 2, 3, 4].map(holder)); // five more from the same address fit
+    expect(h.gateway.stats.get('connections.refused.unverified')).toBe(0);
+    for (const x of [...held, c]) x.destroy();
+  });
+
+  it('logs a few lines per address and code, then one summary of what it held back', { timeout: 20_000 }, async () => {
+    const c = await RawClient.open(h.port);
+    for (let i = 0; i < 2000; i += 100) {
+      c.send(Array.from({ length: 100 }, (_, j) => `h zz${i + j}\n`).join(''));
+      await c.read(32 * (i + 100), 10_000);
+    }
+    c.destroy();
+    await h.close();
+    const unknown = h.logs.lines.filter((l) => l['code'] === 'E_UNKNOWN_CLIENT');
+    expect(unknown.filter((l) => l['suppressed'] === undefined)).toHaveLength(5);
+    expect(unknown.filter((l) => l['suppressed'] === 1995)).toHaveLength(1);
+    h = await startHarness({}); // afterEach closes it
+  });
+});
