@@ -1,6 +1,6 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, stopProcess, waitFor } from './fixtures.ts';
@@ -61,10 +61,19 @@ export class Carbon {
     await waitFor(() => this.#portOpen(this.picklePort) && this.#portOpen(this.linePort), 15_000, 'carbon-cache ports');
   }
 
+  /** kill -9: carbon's cache of points not yet in whisper is lost. */
+  async kill(): Promise<void> {
+    await stopProcess(this.#proc, 'SIGKILL');
+    this.#proc = undefined;
+    await rm(join(this.dir, 'run'), { recursive: true, force: true }); // its stale pid file would stop the restart
+    this.#openPorts.clear();
+  }
+
   /** SIGTERM, and wait for the exit (≈ 2.5 s: carbon flushes its cache). */
   async stop(): Promise<void> {
     await stopProcess(this.#proc);
     this.#proc = undefined;
+    this.#openPorts.clear();
   }
 
   whisperFile(metric: string): string {

@@ -22,12 +22,12 @@ export interface Harness {
 export async function startHarness(
   profiles: Record<string, object> = { example: rrduinoProfile() },
   options: Partial<GatewayOptions> = {},
+  logs = memoryLogger(),
 ): Promise<Harness> {
   const { dir, cleanup } = await tempDir();
   const profilesDir = join(dir, 'profiles');
   const dataDir = join(dir, 'data');
   for (const [id, p] of Object.entries(profiles)) await writeProfileFile(profilesDir, id, p);
-  const logs = memoryLogger();
   const readings: Reading[] = [];
   const gateway = new Gateway({
     profilesDir,
@@ -55,16 +55,18 @@ export async function startHarness(
 
 /**
  * A gateway (profile `example`, sources temperature and humidity) whose readings go to
- * `destinations`. Its clock starts 10 minutes back and steps one second per reading,
- * so each reading has its own one-second slot downstream.
+ * `destinations`. Its clock starts `clockStartAgoS` (default 600) seconds back and steps
+ * one second per reading, so each reading has its own one-second slot downstream
+ * (carbon's test schema keeps an hour of seconds, so stay within it).
  */
-export async function startHarnessWithDestinations(destinations: DestinationConfig[], spoolRoot: string): Promise<Harness> {
+export async function startHarnessWithDestinations(destinations: DestinationConfig[], spoolRoot: string, clockStartAgoS = 600): Promise<Harness> {
   const stats = new Stats();
-  let clock = Math.floor(Date.now() / 1000) * 1000 - 600_000;
+  const logs = memoryLogger();
+  let clock = Math.floor(Date.now() / 1000) * 1000 - clockStartAgoS * 1000;
   const profile = rrduinoProfile(EXAMPLE_KEY, ['temperature', 'humidity']) as { handler_options: { create: string[] } };
   profile.handler_options.create.unshift('--start', String(clock / 1000 - 10)); // the rrd accepts the past-dated clock
-  const sink = buildPipeline(destinations, { dataDir: spoolRoot, logger: memoryLogger().logger, stats });
-  return startHarness({ example: profile }, { stats, sink, now: () => (clock += 1000) });
+  const sink = buildPipeline(destinations, { dataDir: spoolRoot, logger: logs.logger, stats });
+  return startHarness({ example: profile }, { stats, sink, now: () => (clock += 1000) }, logs);
 }
 
 /** A raw TCP board that has said hello and derived its key, ready to sign. */

@@ -1,0 +1,248 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DestinationConfig } from '../../src/sinks/destinations.ts';
+import { Carbon } from '../helpers/carbon.ts';
+import { accounting } from '../helpers/faulty-fs.ts';
+import { EXAMPLE_KEY, freePort, rrduinoProfile, stopProcess, tempDir, waitFor, writeProfileFile } from '../helpers/fixtures.ts';
+import { helloBoard, startHarnessWithDestinations, type Harness } from '../helpers/gateway-harness.ts';
+import { RawClient } from '../helpers/raw-client.ts';
+import { DalmatinerReceiver } from '../helpers/receivers.ts';
+import { SERVER_JS } from '../helpers/spec.ts';
+import { canMount, Tmpfs } from '../helpers/tmpfs.ts';
+import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
+
+// Faults one at a time, against the real parts; every check is made where the readings
+// end up (whisper files, the DalmatinerDB store), and on the accounting identity.
+
+let dir: string;
+let cleanupDir: () => Promise<void>;
+let carbon: Carbon;
+let h: Harness | undefined;
+const mounts: Tmpfs[] = [];
+const children: ChildProcess[] = [];
+
+beforeEach(async () => {
+  ({ dir, cleanup: cleanupDir } = await tempDir('rrduino-faults-'));
+  carbon = new Carbon(join(dir, 'carbon'));
+});
+afterEach(async () => {
+  for (const c of children.splice(0)) await stopProcess(c, 'SIGKILL');
+  await h?.close();
+  h = undefined;
+  await carbon.stop();
+  for (const m of mounts.splice(0)) await m.unmount();
+  await cleanupDir();
+});
+
+const fast = { retryMinMs: 100, retryMaxMs: 300 };
+
+/** Sends `n` readings (temperature i/100, humidity 50) and waits until the gateway took them all. */
+async function sendReadings(g: Harness, n: number, from = 0): Promise<void> {
+  const { c, board } = await helloBoard(g.port);
+  const before = g.readings.length;
+  for (let i = from; i < from + n; i++) c.send(board.updateLine({ temperature: i / 100, humidity: { int: 50 } }));
+  await waitFor(() => g.readings.length === before + n, 20_000, `${n} readings`);
+  c.destroy();
+}
+
+function expectAccounted(g: Harness, name: string): void {
+  const a = accounting(g.gateway.stats, name);
+  expect(a.accounted, `queued = sent + rejected + dropped + memory + spool_pending for ${name}`).toBe(a.queued);
+}
+
+describe.skipIf(!canMount)('spool on a disk that fills up or turns read-only (real tmpfs)', () => {
+  it('keeps readings in memory when the spool disk is full, and delivers every one once carbon is back', { timeout: 90_000 }, async () => {
+    const root = join(dir, 'gw');
+    mounts.push(await Tmpfs.mount(root, 64));
+    await carbon.start();
+    const linePort = carbon.linePort;
+    await carbon.stop();
+    h = await startHarnessWithDestinations([{ type: 'graphite', name: 'carbon', address: `127.0.0.1:${linePort}`, protocol: 'plaintext', prefix: 'f', ...fast }], root, 1800);
+    await sendReadings(h, 1500);
+    expect(h.logs.lines.some((l) => l['code'] === 'E_SPOOL' && l['errno'] === 'ENOSPC')).toBe(true);
+    expect(h.gateway.stats.get('dest.carbon.dropped')).toBe(0);
+    expect(h.gateway.stats.get('dest.carbon.memory')).toBeGreaterThan(0);
+    expectAccounted(h, 'carbon');
+    await carbon.start();
+    const temps = await carbon.waitForPoints('f.example.temperature', 1500, 60_000);
+    expect(temps.map(([, v]) => v)).toEqual(Array.from({ length: 1500 }, (_, i) => i / 100));
+    expect(await carbon.waitForPoints('f.example.humidity', 1500, 10_000)).toHaveLength(1500);
+    await waitFor(() => h?.gateway.stats.get('dest.carbon.sent') === 3000, 10_000, 'every point sent');
+    expectAccounted(h, 'carbon');
+  });
+
+  it('delivers spooled readings when the spool turned read-only, without crashing, and records nothing twice in this run', { timeout: 60_000 }, async () => {
+    const root = join(dir, 'gw');
+    const disk = await Tmpfs.mount(root, 4096);
+    mounts.push(disk);
+    await carbon.start();
+    const linePort = carbon.linePort;
+    await carbon.stop();
+    h = await startHarnessWithDestinations([{ type: 'graphite', name: 'carbon', address: `127.0.0.1:${linePort}`, protocol: 'plaintext', prefix: 'ro', ...fast }], root);
+    await sendReadings(h, 300);
+    await waitFor(() => h?.gateway.stats.get('dest.carbon.spool_pending') === 600, 5000, 'all points spooled');
+    await disk.readOnly();
+    await carbon.start();
+    const temps = await carbon.waitForPoints('ro.example.temperature', 300, 30_000);
+    expect(temps.map(([, v]) => v)).toEqual(Array.from({ length: 300 }, (_, i) => i / 100));
+    await waitFor(() => h?.gateway.stats.get('dest.carbon.sent') === 600, 10_000, 'every point sent once');
+    expect(h.logs.lines.some((l) => l['code'] === 'E_SPOOL' && l['errno'] === 'EROFS')).toBe(true);
+    // New readings still flow while the disk stays read-only.
+    await sendReadings(h, 5, 300);
+    expect(await carbon.waitForPoints('ro.example.temperature', 305, 10_000)).toHaveLength(305);
+    expectAccounted(h, 'carbon');
+    await h.close();
+    h = undefined;
+    await disk.readOnly(false);
+  });
+
+  it('a read-only spool and a dead carbon cost the DalmatinerDB destination nothing', { timeout: 90_000 }, async () => {
+    const root = join(dir, 'gw');
+    const carbonSpool = join(root, 'spool', 'carbon');
+    const disk = await Tmpfs.mount(carbonSpool, 1024);
+    mounts.push(disk);
+    await disk.readOnly();
+    const rx = new DalmatinerReceiver(await freePort());
+    await rx.start();
+    await carbon.start();
+    const linePort = carbon.linePort;
+    await carbon.stop();
+    h = await startHarnessWithDestinations(
+      [
+        { type: 'graphite', name: 'carbon', address: `127.0.0.1:${linePort}`, protocol: 'plaintext', prefix: 'iso', ...fast },
+        { type: 'dalmatinerdb', name: 'ddb', address: `127.0.0.1:${rx.port}`, bucket: 'b' },
+      ],
+      root,
+      3300,
+    );
+    await sendReadings(h, 3000);
+    await waitFor(() => rx.stored().length === 6000, 20_000, 'every point in DalmatinerDB');
+    expect(h.gateway.stats.get('dest.ddb.dropped')).toBe(0);
+    expectAccounted(h, 'ddb');
+    expectAccounted(h, 'carbon');
+    expect(h.gateway.stats.get('dest.carbon.memory')).toBe(6000); // kept, since the spool cannot take them
+    await carbon.start();
+    expect(await carbon.waitForPoints('iso.example.temperature', 3000, 60_000)).toHaveLength(3000);
+    await rx.stop();
+  });
+});
+
+/** A TCP hop (a relay, a proxy) between the gateway and carbon: it closes its client when the upstream goes. */
+async function startProxy(target: () => number): Promise<{ port: number; close: () => Promise<void> }> {
+  const port = await freePort();
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connect(target(), '127.0.0.1');
+    sockets.add(client).add(upstream);
+    client.pipe(upstream).pipe(client);
+    const end = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return {
+    port,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+describe('a destination killed mid-stream', () => {
+  it('carbon killed with SIGKILL behind a TCP proxy, then restarted: every reading lands', { timeout: 60_000 }, async () => {
+    await carbon.start();
+    const proxy = await startProxy(() => carbon.linePort);
+    try {
+      h = await startHarnessWithDestinations([{ type: 'graphite', name: 'carbon', address: `127.0.0.1:${proxy.port}`, protocol: 'plaintext', prefix: 'k9', ...fast }], join(dir, 'gw'));
+      const { c, board } = await helloBoard(h.port);
+      for (let i = 0; i < 300; i++) {
+        c.send(board.updateLine({ temperature: i / 100, humidity: 1 }));
+        if (i === 100) await carbon.kill();
+        if (i === 150) await carbon.start();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const temps = await carbon.waitForPoints('k9.example.temperature', 300, 30_000);
+      expect(temps.map(([, v]) => v)).toEqual(Array.from({ length: 300 }, (_, i) => i / 100));
+      expect(h.gateway.stats.get('dest.carbon.resent')).toBeGreaterThan(0);
+      expectAccounted(h, 'carbon');
+      c.destroy();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('DalmatinerDB that stops reading and is then killed (kill -9): every point is stored after it is back', { timeout: 30_000 }, async () => {
+    const rx = new DalmatinerReceiver(await freePort());
+    await rx.start();
+    h = await startHarnessWithDestinations([{ type: 'dalmatinerdb', name: 'ddb', address: `127.0.0.1:${rx.port}`, bucket: 'b', ...fast }], join(dir, 'gw'));
+    const { c, board } = await helloBoard(h.port);
+    const send = async (from: number, to: number): Promise<void> => {
+      for (let i = from; i < to; i++) {
+        c.send(board.updateLine({ temperature: i, humidity: 1 }));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    await send(0, 100);
+    await waitFor(() => rx.stored().length === 200, 5000, 'first 100 readings stored');
+    rx.hang();
+    await send(100, 150);
+    await waitFor(() => h?.gateway.stats.get('dest.ddb.sent') === 300, 5000, 'counted as sent while unread');
+    await rx.crash();
+    await send(150, 200);
+    await rx.start();
+    await waitFor(() => rx.stored().length === 400, 10_000, 'all 200 readings stored');
+    expect(rx.stored().filter((p) => p.metric === 'example.temperature').map((p) => p.value)).toEqual(Array.from({ length: 200 }, (_, i) => i * 100));
+    expect(h.gateway.stats.get('dest.ddb.resent')).toBeGreaterThan(0);
+    expectAccounted(h, 'ddb');
+    c.destroy();
+    await rx.stop();
+  });
+});
+
+describe('the gateway killed with SIGKILL', () => {
+  it('with the default configuration and carbon down, loses no reading: the restarted gateway delivers all', { timeout: 60_000 }, async () => {
+    await carbon.start();
+    const linePort = carbon.linePort;
+    await carbon.stop();
+    const profiles = join(dir, 'profiles');
+    await writeProfileFile(profiles, 'example', rrduinoProfile());
+    const data = join(dir, 'data');
+    const port = await freePort();
+    const config = join(dir, 'gateway.json');
+    // No queueSize, overflow or retry settings: the defaults a user gets.
+    const destination: DestinationConfig = { type: 'graphite', name: 'carbon', address: `127.0.0.1:${linePort}`, protocol: 'plaintext', prefix: 'sk' };
+    await writeFile(config, JSON.stringify({ host: '127.0.0.1', port, profiles, data, logLevel: 'warn', destinations: [destination] }));
+    const start = async (): Promise<ChildProcess> => {
+      const child = spawn(process.execPath, [SERVER_JS, 'serve', '--config', config], { stdio: 'ignore' });
+      children.push(child);
+      await waitFor(async () => RawClient.open(port).then((c) => (c.destroy(), true), () => false), 15_000, 'gateway up');
+      return child;
+    };
+    const first = await start();
+    const c = await RawClient.open(port);
+    const board = new BoardProtocol('example', EXAMPLE_KEY);
+    c.send(board.helloLine());
+    board.acceptKeyMaterial(await c.read(32));
+    // Each reading has a key of its own, so whisper keeps every one (one file per metric).
+    for (let i = 0; i < 50; i++) c.send(board.updateLine({ temperature: 20, [`s${i}`]: i }));
+    const spoolDir = join(data, 'spool', 'carbon');
+    const spooledLines = async (): Promise<number> => {
+      let n = 0;
+      for (const f of await readdir(spoolDir).catch(() => [])) if (f.endsWith('.jsonl')) n += (await readFile(join(spoolDir, f), 'utf8')).split('\n').filter(Boolean).length;
+      return n;
+    };
+    await waitFor(async () => (await spooledLines()) === 100, 10_000, 'all 100 points in the spool');
+    c.destroy();
+    await stopProcess(first, 'SIGKILL');
+    await carbon.start();
+    await start();
+    for (let i = 0; i < 50; i++) expect(await carbon.waitForPoints(`sk.example.s${i}`, 1, 20_000), `s${i}`).toEqual([[expect.any(Number), i]]);
+  });
+});
