@@ -176,6 +176,7 @@ export class Gateway implements SessionHub {
         onReading?.(reading);
       },
       count: (stat) => this.stats.count(stat),
+      mayLog: (subject, code) => this.#limiter.allow(subject, code),
       now: this.#options.now ?? Date.now,
     };
   }

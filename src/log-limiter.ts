@@ -17,9 +17,10 @@ interface Window {
 }
 
 /**
- * Rate limit for log lines an unauthenticated peer can cause: a few per (remote
- * address, code) and window, then one summary line saying how many were held back.
- * Without it one client sending hellos writes megabytes of log per second.
+ * Rate limit for log lines that repeat: a few per (subject, code) and window, then one
+ * summary line saying how many were held back. Subjects are remote addresses (without
+ * it one client sending hellos writes megabytes of log per second) and files (an rrd
+ * that fails every update).
  */
 export class LogLimiter {
   readonly #logger: Logger;
@@ -34,9 +35,9 @@ export class LogLimiter {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Whether a line for this address and code may be logged now. */
-  allow(address: string, code: string): boolean {
-    const key = `${address} ${code}`;
+  /** Whether a line about this subject (a remote address, a file) and code may be logged now. */
+  allow(subject: string, code: string): boolean {
+    const key = `${subject}\0${code}`;
     const now = this.#now();
     let w = this.#windows.get(key);
     if (w && now - w.start >= this.#o.windowMs) {
@@ -72,10 +73,10 @@ export class LogLimiter {
   #summarise(key: string, w: Window): void {
     this.#windows.delete(key);
     if (w.suppressed === 0) return;
-    const [address, code] = key.split(' ');
+    const [subject, code] = key.split('\0');
     this.#logger.warn(
-      { remote: address, code, suppressed: w.suppressed, windowS: Math.round(this.#o.windowMs / 1000) },
-      `held back ${w.suppressed} more log lines of ${code} from ${address}`,
+      { subject, code, suppressed: w.suppressed, windowS: Math.round(this.#o.windowMs / 1000) },
+      `held back ${w.suppressed} more log lines of ${code} about ${subject}`,
     );
   }
 

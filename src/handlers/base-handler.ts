@@ -22,6 +22,12 @@ export interface HandlerContext {
   publish(reading: Reading): void;
   /** Bumps a gateway counter. */
   count(stat: string): void;
+  /**
+   * Whether an error line about `subject` (an rrd file, a profile) with `code` may be
+   * logged now: a few per minute, then a summary. Errors that repeat with every update
+   * must not fill the disk with log lines.
+   */
+  mayLog(subject: string, code: string): boolean;
   /** Unix milliseconds; a clock tests can control. */
   now(): number;
 }

@@ -104,7 +104,7 @@ export class RRDuinoHandler extends BaseHandler {
     } catch {
       const missing = templateKeys(this.options.update).filter((k) => !reading.values.has(k));
       context.count('errors.E_MISSING_FIELD');
-      context.logger.error(
+      if (context.mayLog(context.profileFile, 'E_MISSING_FIELD')) context.logger.error(
         { code: 'E_MISSING_FIELD', missing, profile: context.profileFile },
         `update lacks ${missing.join(', ')} that the profile's update template needs; not stored in the rrd`,
       );
@@ -115,8 +115,9 @@ export class RRDuinoHandler extends BaseHandler {
       await context.rrd.update(this.rrdPath, value, reading.timeMs);
       context.count('updates.stored');
     } catch (err) {
-      context.count(`errors.${errorCode(err)}`);
-      context.logger.error({ code: errorCode(err), path: this.rrdPath }, `rrd update failed: ${errorMessage(err)}`);
+      const code = errorCode(err);
+      context.count(`errors.${code}`);
+      if (context.mayLog(this.rrdPath, code)) context.logger.error({ code, path: this.rrdPath }, `rrd update failed: ${errorMessage(err)}`);
     }
   }
 }

@@ -1,7 +1,7 @@
 import { access, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { RrdError } from '../errors.ts';
+import { RrdError, errorMessage } from '../errors.ts';
 import { RrdtoolProcess } from './rrdtool-process.ts';
 
 export interface RrdServiceOptions {
@@ -144,7 +144,11 @@ export class RrdService {
     } catch {
       // missing: create it
     }
-    await mkdir(dirname(path), { recursive: true });
+    try {
+      await mkdir(dirname(path), { recursive: true });
+    } catch (err) {
+      throw new RrdError('E_RRD_COMMAND', `cannot make the directory for ${path}: ${errorMessage(err)}; check the profile's path and the data dir's permissions`, { cause: err });
+    }
     try {
       // --no-overwrite: never clobber a file that appeared since the check.
       await this.#run(path, ['create', path, '--no-overwrite', ...createArgs]);

@@ -52,6 +52,19 @@ describe('boards over TCP into rrdtool', () => {
     expect(values).toEqual(expect.arrayContaining([18.06, 19.5, -1.25]));
   });
 
+  it('counts every failed rrd update but logs only a few per file and minute', { timeout: 15_000 }, async () => {
+    await h.close();
+    const profile = rrduinoProfile() as { handler_options: { path: string } };
+    profile.handler_options.path = '/dev/null/board.rrd'; // a directory that cannot exist, even for root
+    h = await startHarness({ example: profile });
+    const { c, board } = await hello();
+    for (let i = 0; i < 20; i++) c.send(board.updateLine({ temperature: i }));
+    await waitFor(() => h.gateway.stats.get('errors.E_RRD_COMMAND') === 20, 10_000, '20 failed updates');
+    const logged = h.logs.lines.filter((l) => l['code'] === 'E_RRD_COMMAND' && l['suppressed'] === undefined);
+    expect(logged).toHaveLength(5);
+    c.destroy();
+  });
+
   it('answers an unknown client id with 32 bytes, then closes on its next line', async () => {
     const { c, board } = await hello('nobody', 'whatever-key');
     expect(c.received.length).toBe(32);
