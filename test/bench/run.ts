@@ -4,6 +4,7 @@
  */
 import { benchRss } from './rss-bench.ts';
 import { benchSerial } from './serial-bench.ts';
+import { benchSegments, benchSqlite } from './spool-bench.ts';
 import { benchTcp } from './tcp-bench.ts';
 import { Carbon } from '../helpers/carbon.ts';
 import { freePort, tempDir } from '../helpers/fixtures.ts';
@@ -69,6 +70,15 @@ async function main(): Promise<void> {
       await rx.stop();
     }
     console.log('\nWarm-up updates (one per board) are forwarded too, so the stand-ins see 100 more than boards × updates.');
+  }
+  if (!only || only === 'spool') {
+    console.log('\n## The spool on disk: 100,000 readings (2 points each) appended one at a time, then drained 500 at a time\n');
+    console.log('| store | appended readings/s | MB written appending | drained points/s | MB written draining |');
+    console.log('| --- | ---: | ---: | ---: | ---: |');
+    for (const r of [benchSegments(), await benchSqlite()]) {
+      if (r) console.log(`| ${r.store} | ${fmt(r.appendPerSec)} | ${fmt(r.appendMB, 1)} | ${fmt(r.drainPerSec)} | ${fmt(r.drainMB, 1)} |`);
+    }
+    console.log('\nMB written: /proc/self/io write_bytes. SQLite is measured only when installed (`npm install --no-save better-sqlite3@12`).');
   }
   if (!only || only === 'serial') {
     console.log('\n## One board on one serial line (socat pty pair) → verified → rrdtool\n');
