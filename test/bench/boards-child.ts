@@ -5,6 +5,7 @@
 import { connect, type Socket } from 'node:net';
 import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
 import { KEY_MATERIAL_BYTES } from '../../src/protocol/key-schedule.ts';
+import { boardAddress } from '../helpers/fixtures.ts';
 
 export type ChildCommand =
   | { cmd: 'connect'; port: number; ids: string[]; keys: string[] }
@@ -20,10 +21,10 @@ interface Board {
 
 let boards: Board[] = [];
 
-function handshake(port: number, id: string, key: string): Promise<Board> {
+function handshake(port: number, id: string, key: string, index: number): Promise<Board> {
   return new Promise((resolve, reject) => {
     const protocol = new BoardProtocol(id, key);
-    const socket = connect({ port, host: '127.0.0.1', noDelay: true });
+    const socket = connect({ port, host: '127.0.0.1', localAddress: boardAddress(index), noDelay: true });
     let got = Buffer.alloc(0);
     socket.on('error', reject);
     socket.on('data', (c: Buffer) => {
@@ -51,7 +52,7 @@ process.on('message', (m: ChildCommand) => {
       const start = performance.now();
       // Connect in waves of 200 so the listen backlog is not the thing measured.
       for (let i = 0; i < m.ids.length; i += 200) {
-        const wave = m.ids.slice(i, i + 200).map((id, j) => handshake(m.port, id, m.keys[i + j] as string));
+        const wave = m.ids.slice(i, i + 200).map((id, j) => handshake(m.port, id, m.keys[i + j] as string, i + j));
         boards.push(...(await Promise.all(wave)));
       }
       process.send?.({ done: 'connect', ms: performance.now() - start });

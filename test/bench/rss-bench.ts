@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
-import { freePort, rrduinoProfile, tempDir, waitFor, writeProfileFile } from '../helpers/fixtures.ts';
+import { boardAddress, freePort, rrduinoProfile, tempDir, waitFor, writeProfileFile } from '../helpers/fixtures.ts';
 import { SERVER_JS } from '../helpers/spec.ts';
 
 async function rssOf(pid: number): Promise<number> {
@@ -53,10 +53,10 @@ export async function benchRss(n: number): Promise<RssResult> {
     for (let i = 0; i < n; i += 100) {
       await Promise.all(
         ids.slice(i, i + 100).map(
-          (id) =>
+          (id, j) =>
             new Promise<void>((resolve, reject) => {
               const board = new BoardProtocol(id, `key-of-${id}`);
-              const s = connect({ port, host: '127.0.0.1' });
+              const s = connect({ port, host: '127.0.0.1', localAddress: boardAddress(i + j) });
               sockets.push(s);
               s.on('error', reject);
               s.once('data', (material: Buffer) => {

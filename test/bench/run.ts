@@ -5,6 +5,7 @@
 import { benchRss } from './rss-bench.ts';
 import { benchSerial } from './serial-bench.ts';
 import { benchSegments, benchSqlite } from './spool-bench.ts';
+import { helloMedians, startGatewayProcess } from '../helpers/hello-timing.ts';
 import { benchTcp } from './tcp-bench.ts';
 import { Carbon } from '../helpers/carbon.ts';
 import { freePort, tempDir } from '../helpers/fixtures.ts';
@@ -70,6 +71,18 @@ async function main(): Promise<void> {
       await rx.stop();
     }
     console.log('\nWarm-up updates (one per board) are forwarded too, so the stand-ins see 100 more than boards × updates.');
+  }
+  if (!only || only === 'hello') {
+    console.log('\n## Hello answer time, known vs unknown client id (a real `serve` process, 500 hellos each, alternating)\n');
+    const g = await startGatewayProcess();
+    try {
+      const { knownUs, unknownUs } = await helloMedians(g.port, 500);
+      console.log('| median known id µs | median unknown id µs | difference |');
+      console.log('| ---: | ---: | ---: |');
+      console.log(`| ${fmt(knownUs)} | ${fmt(unknownUs)} | ${fmt((100 * Math.abs(knownUs - unknownUs)) / Math.min(knownUs, unknownUs), 1)} % |`);
+    } finally {
+      await g.stop();
+    }
   }
   if (!only || only === 'spool') {
     console.log('\n## The spool on disk: 100,000 readings (2 points each) appended one at a time, then drained 500 at a time\n');

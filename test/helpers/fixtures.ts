@@ -77,3 +77,12 @@ export async function stopProcess(proc: import('node:child_process').ChildProces
   proc.kill(signal);
   await exited;
 }
+
+/**
+ * A loopback source address of its own for simulated board `i` (127.1.x.y), as real boards
+ * have: the gateway limits unverified connections per address, so a benchmark's thousand
+ * boards must not all come from 127.0.0.1.
+ */
+export function boardAddress(i: number): string {
+  return `127.1.${Math.floor(i / 250) % 256}.${(i % 250) + 1}`;
+}

@@ -1,0 +1,62 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { freePort, rrduinoProfile, stopProcess, tempDir, waitFor, writeProfileFile } from './fixtures.ts';
+import { RawClient } from './raw-client.ts';
+import { SERVER_JS } from './spec.ts';
+
+/** A real gateway process with one profile (`example`), as a board or an attacker meets it. */
+export async function startGatewayProcess(): Promise<{ port: number; child: ChildProcess; stop: () => Promise<void> }> {
+  const t = await tempDir('rrduino-timing-');
+  await writeProfileFile(join(t.dir, 'profiles'), 'example', rrduinoProfile());
+  const port = await freePort();
+  const args = ['serve', '--host', '127.0.0.1', '--port', String(port), '--profiles', join(t.dir, 'profiles'), '--data', join(t.dir, 'data'), '--log-level', 'error'];
+  const child = spawn(process.execPath, [SERVER_JS, ...args], { stdio: 'ignore' });
+  await waitFor(async () => RawClient.open(port).then((c) => (c.destroy(), true), () => false), 15_000, 'gateway up');
+  return {
+    port,
+    child,
+    stop: async () => {
+      await stopProcess(child);
+      await t.cleanup();
+    },
+  };
+}
+
+/** Microseconds from writing `h <id>` on an open connection to holding all 32 bytes. */
+export function timeHello(port: number, id: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ port, host: '127.0.0.1' }, () => {
+      let got = 0;
+      const t0 = process.hrtime.bigint();
+      s.on('data', (chunk: Buffer) => {
+        got += chunk.length;
+        if (got >= 32) {
+          resolve(Number(process.hrtime.bigint() - t0) / 1000);
+          s.destroy();
+        }
+      });
+      s.write(`h ${id}\n`);
+    });
+    s.on('error', reject);
+  });
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
+
+/**
+ * Median answer time for a known id (`example`) and an unknown one, `tries` each,
+ * alternating, with a pause after each so the known id's key derivation (which runs
+ * after its answer) is over before the next try starts.
+ */
+export async function helloMedians(port: number, tries: number): Promise<{ knownUs: number; unknownUs: number }> {
+  for (let i = 0; i < 20; i++) await timeHello(port, i % 2 ? 'example' : 'nobody'); // warm-up
+  const known: number[] = [];
+  const unknown: number[] = [];
+  for (let i = 0; i < 2 * tries; i++) {
+    if (i % 2 === 0) known.push(await timeHello(port, 'example'));
+    else unknown.push(await timeHello(port, 'nobody'));
+    await new Promise((r) => setTimeout(r, 3));
+  }
+  return { knownUs: median(known), unknownUs: median(unknown) };
+}
