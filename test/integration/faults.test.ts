@@ -80,8 +80,7 @@ describe.skipIf(!canMount)('spool on a disk that fills up or turns read-only (re
     const root = join(dir, 'gw');
     const disk = await Tmpfs.mount(root, 4096);
     mounts.push(disk);
-    await carbon.start();
-    const linePort = carbon.linePort;
+    await carbon.start(); // to learn its ports; it is down until the spool is read-only
     await carbon.stop();
     // Pickle sends 500 points a batch, so the 600 spooled points are delivered in two parts
     // and the first records a partial delivery on the read-only disk.
