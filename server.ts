@@ -7,7 +7,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from './src/config/gateway-config.ts';
 import { parseSerialSpec } from './src/transport/serial-line.ts';
-import type { Dialect } from './src/sinks/dalmatiner/codec.ts';
+import type { Dialect } from './src/destinations/dalmatinerdb/codec.ts';
 import { join, resolve } from 'node:path';
 import { runDemo } from './src/cli/demo.ts';
 import { checkProfiles, listBoards } from './src/cli/list.ts';
@@ -66,7 +66,7 @@ async function serveOptions(raw: RawServe, cmd: Command): Promise<ServeOptions> 
     logLevel: fromCli('logLevel') ? raw.logLevel : ((cfg.logLevel as ServeOptions['logLevel'] | undefined) ?? raw.logLevel),
     serial: [...(cfg.serial ?? []).map((s) => ({ path: s.path, baudRate: s.baud ?? 9600, lookahead: s.lookahead })), ...serial],
     destinations: cfg.destinations?.length
-      ? (await import('./src/sinks/destinations.ts')).validateDestinations(cfg.destinations, raw.config)
+      ? (await import('./src/destinations/destination-config.ts')).validateDestinations(cfg.destinations, raw.config)
       : [],
   };
 }
@@ -153,8 +153,8 @@ const dalmatiner = program
 // The query code is loaded only for these commands.
 const dq = async () => {
   const o = dalmatiner.opts<{ address: string; dialect: Dialect }>();
-  const { parseAddress } = await import('./src/sinks/stream-connection.ts');
-  const query = await import('./src/sinks/dalmatiner/dalmatiner-query.ts');
+  const { parseAddress } = await import('./src/delivery/stream-connection.ts');
+  const query = await import('./src/destinations/dalmatinerdb/dalmatiner-query.ts');
   return { address: parseAddress(o.address), dialect: o.dialect, ...query };
 };
 dalmatiner.command('buckets').description('list buckets').action(async () => {

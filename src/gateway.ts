@@ -6,7 +6,7 @@ import { HandlerRegistry } from './handlers/handler-registry.ts';
 import { LogLimiter, hostOf } from './log-limiter.ts';
 import type { Profile } from './profiles/profile-store.ts';
 import { ProfileStore } from './profiles/profile-store.ts';
-import type { Reading } from './reading.ts';
+import type { Reading, ReadingSink } from './reading.ts';
 import { RrdService } from './rrd/rrd-service.ts';
 import { Stats } from './stats.ts';
 import { DEFAULT_MAX_LINE_LENGTH } from './transport/line-parser.ts';
@@ -21,12 +21,6 @@ export interface SerialSpec {
   baudRate: number;
   /** Keys to look past after lost lines. Default {@link DEFAULT_SERIAL_LOOKAHEAD}. */
   lookahead?: number;
-}
-
-/** Where verified readings go after the rrd: the destinations pipeline. */
-export interface ReadingSink {
-  publish(reading: Reading): void;
-  close(): Promise<void>;
 }
 
 export interface GatewayOptions {

@@ -2,7 +2,7 @@
 export { BaseHandler, type HandlerContext, type HandlerInit, type HandleResult, type MessageFn } from './handlers/base-handler.ts';
 export { RRDuinoHandler, type RRDuinoOptions } from './handlers/rrduino-handler.ts';
 export { HandlerRegistry, type HandlerClass } from './handlers/handler-registry.ts';
-export { Gateway, type GatewayOptions, type ReadingSink } from './gateway.ts';
-export type { Reading } from './reading.ts';
+export { Gateway, type GatewayOptions } from './gateway.ts';
+export type { Reading, ReadingSink } from './reading.ts';
 export type { RawMessage, SignedMessage } from './protocol/message.ts';
 export * from './errors.ts';

@@ -1,11 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { LevelWithSilent } from 'pino';
-import { Gateway, type ReadingSink } from '../gateway.ts';
+import { Gateway } from '../gateway.ts';
+import type { ReadingSink } from '../reading.ts';
 import { HandlerRegistry } from '../handlers/handler-registry.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { errorMessage } from '../errors.ts';
-import type { DestinationConfig } from '../sinks/destinations.ts';
+import type { DestinationConfig } from '../destinations/destination-config.ts';
 import { Stats } from '../stats.ts';
 
 export interface ServeOptions {
@@ -45,8 +46,8 @@ export async function startGateway(o: ServeOptions, extra: { logger?: Logger; si
   let sink = extra.sink;
   if (!sink && destinations.length > 0) {
     // Loaded only when used: the destination code (http, tls, codecs) is memory a plain gateway need not carry.
-    const { buildPipeline, destinationName } = await import('../sinks/destinations.ts');
-    sink = buildPipeline(destinations, { dataDir, logger, stats });
+    const { buildDestinations, destinationName } = await import('../destinations/destination-config.ts');
+    sink = buildDestinations(destinations, { dataDir, logger, stats });
     logger.info({ destinations: destinations.map(destinationName) }, 'destinations');
   }
   const gateway = new Gateway({

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../src/logger.ts';
-import type { MetricPoint } from '../../src/sinks/metric-point.ts';
-import { Spool } from '../../src/sinks/spool.ts';
+import type { MetricPoint } from '../../src/delivery/metric-point.ts';
+import { Spool } from '../../src/delivery/spool.ts';
 
 export interface SpoolBenchResult {
   store: string;

@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Gateway } from '../../src/gateway.ts';
 import { createLogger } from '../../src/logger.ts';
-import { buildPipeline, type DestinationConfig } from '../../src/sinks/destinations.ts';
+import { buildDestinations, type DestinationConfig } from '../../src/destinations/destination-config.ts';
 import { Stats } from '../../src/stats.ts';
 import { rrduinoProfile, tempDir, writeProfileFile } from '../helpers/fixtures.ts';
 import { fileURLToPath } from 'node:url';
@@ -55,7 +55,7 @@ export async function benchTcp(
   const done = new Promise<void>((r) => (resolveDone = r));
   const stats = new Stats();
   const logger = createLogger('warn');
-  const pipeline = options.destinations ? buildPipeline(options.destinations, { dataDir: join(dir, 'data'), logger, stats }) : undefined;
+  const pipeline = options.destinations ? buildDestinations(options.destinations, { dataDir: join(dir, 'data'), logger, stats }) : undefined;
   const gateway = new Gateway({
     stats,
     sink: pipeline,

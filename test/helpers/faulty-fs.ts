@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import type { SpoolFs } from '../../src/sinks/spool.ts';
+import type { SpoolFs } from '../../src/delivery/spool.ts';
 import type { Stats } from '../../src/stats.ts';
 
 type Op = keyof SpoolFs;

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
 import { Gateway, type GatewayOptions } from '../../src/gateway.ts';
 import type { Reading } from '../../src/reading.ts';
-import { buildPipeline, type DestinationConfig } from '../../src/sinks/destinations.ts';
+import { buildDestinations, type DestinationConfig } from '../../src/destinations/destination-config.ts';
 import { Stats } from '../../src/stats.ts';
 import { EXAMPLE_KEY, tempDir, memoryLogger, writeProfileFile, rrduinoProfile } from './fixtures.ts';
 import { RawClient } from './raw-client.ts';
@@ -65,7 +65,7 @@ export async function startHarnessWithDestinations(destinations: DestinationConf
   let clock = Math.floor(Date.now() / 1000) * 1000 - clockStartAgoS * 1000;
   const profile = rrduinoProfile(EXAMPLE_KEY, ['temperature', 'humidity']) as { handler_options: { create: string[] } };
   profile.handler_options.create.unshift('--start', String(clock / 1000 - 10)); // the rrd accepts the past-dated clock
-  const sink = buildPipeline(destinations, { dataDir: spoolRoot, logger: logs.logger, stats });
+  const sink = buildDestinations(destinations, { dataDir: spoolRoot, logger: logs.logger, stats });
   return startHarness({ example: profile }, { stats, sink, now: () => (clock += 1000) }, logs);
 }
 

@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
-import { decodePoint } from '../../src/sinks/dalmatiner/codec.ts';
-import { gottwallAuthHeader, gottwallBasicAuth } from '../../src/sinks/gottwall/auth.ts';
+import { decodePoint } from '../../src/destinations/dalmatinerdb/codec.ts';
+import { gottwallAuthHeader, gottwallBasicAuth } from '../../src/destinations/gottwall/auth.ts';
 
 // DalmatinerDB and GottWall cannot be installed here: these stand-ins decode what the
 // gateway sends with the KAT-checked codec and check auth with the KAT-checked logic.

@@ -3,7 +3,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DestinationConfig } from '../../src/sinks/destinations.ts';
+import type { DestinationConfig } from '../../src/destinations/destination-config.ts';
 import { Carbon } from '../helpers/carbon.ts';
 import { accounting } from '../helpers/faulty-fs.ts';
 import { EXAMPLE_KEY, freePort, rrduinoProfile, stopProcess, tempDir, waitFor, writeProfileFile } from '../helpers/fixtures.ts';

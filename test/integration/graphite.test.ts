@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SimulatedBoard, tcpLink } from '../../firmware-sim/simulated-board.ts';
-import type { DestinationConfig } from '../../src/sinks/destinations.ts';
+import type { DestinationConfig } from '../../src/destinations/destination-config.ts';
 import { Carbon } from '../helpers/carbon.ts';
 import { EXAMPLE_KEY, freePort, rrduinoProfile, tempDir, waitFor, writeProfileFile } from '../helpers/fixtures.ts';
 import { helloBoard, startHarnessWithDestinations, type Harness } from '../helpers/gateway-harness.ts';

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { MetricPoint } from '../../src/sinks/metric-point.ts';
-import { Spool, type SpoolDropReason } from '../../src/sinks/spool.ts';
+import type { MetricPoint } from '../../src/delivery/metric-point.ts';
+import { Spool, type SpoolDropReason } from '../../src/delivery/spool.ts';
 import { FaultyFs } from '../helpers/faulty-fs.ts';
 import { memoryLogger, tempDir } from '../helpers/fixtures.ts';
 

@@ -3,7 +3,7 @@ import { CodecError } from '../../../src/errors.ts';
 import {
   decodeGetReply, decodeListReply, decodePoint, encodeFlush, encodeGet, encodeListBuckets, encodeListMetrics,
   encodePayload, encodePoint, encodeStreamInit, FrameReader, scaleValue, type Dialect,
-} from '../../../src/sinks/dalmatiner/codec.ts';
+} from '../../../src/destinations/dalmatinerdb/codec.ts';
 import { loadKat } from '../../helpers/spec.ts';
 
 interface Case {

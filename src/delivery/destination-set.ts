@@ -1,15 +1,16 @@
-import type { ReadingSink } from '../gateway.ts';
-import type { Reading } from '../reading.ts';
+import type { Reading, ReadingSink } from '../reading.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from 'pino';
 import { DeliveryQueue } from './delivery-queue.ts';
 import { pointsOf } from './metric-point.ts';
 
 /**
- * Hands every reading to every destination's queue. Destinations are independent:
- * whatever one does, the others still get the reading.
+ * The configured destinations, as the gateway's {@link ReadingSink}: hands every verified
+ * reading to every destination's queue, whether or not its rrd write succeeded (the rrd
+ * and each destination are independent stores). Whatever one destination does, the
+ * others still get the reading.
  */
-export class Pipeline implements ReadingSink {
+export class DestinationSet implements ReadingSink {
   readonly destinations: readonly DeliveryQueue[];
   readonly #logger: Logger | undefined;
 

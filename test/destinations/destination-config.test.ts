@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { destinationName, validateDestinations } from '../../src/sinks/destinations.ts';
-import { parseAddress } from '../../src/sinks/stream-connection.ts';
+import { destinationName, validateDestinations } from '../../src/destinations/destination-config.ts';
+import { parseAddress } from '../../src/delivery/stream-connection.ts';
 
 describe('destination config', () => {
   it('accepts Hosted Graphite over TLS and a local carbon', () => {
@@ -13,6 +13,14 @@ describe('destination config', () => {
   it('names the entry and field of an error', () => {
     expect(() => validateDestinations([{ type: 'graphite', address: '127.0.0.1:2004', protocl: 'pickle' }], 'g.json')).toThrow(/g\.json: \/destinations\/0 has unknown field 'protocl'/);
     expect(() => validateDestinations([{ type: 'graphite', address: 'nowhere' }], 'g.json')).toThrow(/\/destinations\/0\/address/);
+  });
+  it('reports an unknown type as such, with the types there are', () => {
+    expect(() => validateDestinations([{ type: 'influxdb' }], 'g.json')).toThrow(/g\.json: \/destinations\/0\/type must be one of graphite, dalmatinerdb, gottwall \(got "influxdb"\)/);
+  });
+  it('reports a wrong field of the kind named by type, not of another kind', () => {
+    const gw = { type: 'gottwall', url: 'http://h:1', project: 'p', publicKey: 'a', privateKey: 'b', base: 0 };
+    expect(() => validateDestinations([gw], 'g.json')).toThrow(/g\.json: \/destinations\/0\/base must be >= 1/);
+    expect(() => validateDestinations([{ type: 'graphite', address: 'h:1', protocol: 'json' }], 'g.json')).toThrow(/\/destinations\/0\/protocol must be one of "plaintext", "pickle"/);
   });
   it('refuses two destinations with the same name (they would share a spool)', () => {
     expect(() => validateDestinations([{ type: 'graphite', address: 'a:1' }, { type: 'graphite', address: 'a:1' }])).toThrow(/used twice/);

@@ -1,14 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { DeliveryError } from '../../src/errors.ts';
-import { DeliveryQueue, type BatchSender } from '../../src/sinks/delivery-queue.ts';
-import type { MetricPoint } from '../../src/sinks/metric-point.ts';
-import { Pipeline } from '../../src/sinks/pipeline.ts';
+import { DeliveryQueue } from '../../src/delivery/delivery-queue.ts';
+import type { Sender } from '../../src/delivery/sender.ts';
+import type { MetricPoint } from '../../src/delivery/metric-point.ts';
+import { DestinationSet } from '../../src/delivery/destination-set.ts';
 import { Stats } from '../../src/stats.ts';
 import { accounting, FaultyFs } from '../helpers/faulty-fs.ts';
 import { memoryLogger, tempDir } from '../helpers/fixtures.ts';
 
-class Collector implements BatchSender {
+class Collector implements Sender {
   readonly maxBatch = 50;
   got: MetricPoint[] = [];
   down = false;
@@ -24,7 +25,7 @@ let cleanup: () => Promise<void>;
 beforeEach(async () => ({ dir, cleanup } = await tempDir()));
 afterEach(async () => cleanup());
 
-describe('Pipeline', () => {
+describe('DestinationSet', () => {
   it('a destination whose spool is read-only and whose server is down does not cost another destination a reading', async () => {
     const stats = new Stats();
     const logs = memoryLogger();
@@ -34,7 +35,7 @@ describe('Pipeline', () => {
     const readOnly = new FaultyFs();
     readOnly.failOn('openSync', 'EROFS'); // the directory is there and readable; nothing can be written
     const healthy = new Collector();
-    const p = new Pipeline(
+    const p = new DestinationSet(
       [
         new DeliveryQueue(broken, { name: 'carbon', maxQueue: 100, spoolDir: join(dir, 'a'), spoolFs: readOnly.fs, backoff: { minMs: 60_000, maxMs: 60_000 }, logger, stats }),
         new DeliveryQueue(healthy, { name: 'ddb', spoolDir: join(dir, 'b'), logger, stats }),

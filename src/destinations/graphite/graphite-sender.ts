@@ -1,6 +1,6 @@
-import type { BatchSender } from '../delivery-queue.ts';
-import type { MetricPoint } from '../metric-point.ts';
-import { StreamConnection, type StreamAddress } from '../stream-connection.ts';
+import type { Sender } from '../../delivery/sender.ts';
+import type { MetricPoint } from '../../delivery/metric-point.ts';
+import { StreamConnection, type StreamAddress } from '../../delivery/stream-connection.ts';
 import { metricPath } from './metric-name.ts';
 import { encodePickle, framePickle } from './pickle.ts';
 import { encodePlaintext, type GraphitePoint } from './plaintext.ts';
@@ -28,7 +28,7 @@ export const PICKLE_BATCH = 500;
  * as delivered once the kernel took it, and the recent window is sent again after a
  * reconnect (whisper keeps one value per slot, so a repeat overwrites itself).
  */
-export class GraphiteSender implements BatchSender {
+export class GraphiteSender implements Sender {
   readonly maxBatch: number;
   readonly #o: GraphiteOptions;
   readonly #conn: StreamConnection;

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { ConfigError, DeliveryError, errorMessage } from '../../errors.ts';
-import type { BatchSender } from '../delivery-queue.ts';
-import type { MetricPoint } from '../metric-point.ts';
+import type { Sender } from '../../delivery/sender.ts';
+import type { MetricPoint } from '../../delivery/metric-point.ts';
 import { gottwallAuthHeader, gottwallBasicAuth } from './auth.ts';
 
 export type GottwallAction = 'incr' | 'decr' | 'avg' | 'gauge';
@@ -35,7 +35,7 @@ export function gottwallBody(p: MetricPoint, project: string): string {
 }
 
 /** POSTs each point to GottWall; 5xx and network errors are retried, other answers are not. */
-export class GottwallSender implements BatchSender {
+export class GottwallSender implements Sender {
   // One point per request: a batch never half-succeeds, so a retry never repeats a point.
   readonly maxBatch = 1;
   readonly #o: GottwallOptions;

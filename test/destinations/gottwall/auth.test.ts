@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gottwallAuthHeader, gottwallBasicAuth, gottwallSolt } from '../../../src/sinks/gottwall/auth.ts';
+import { gottwallAuthHeader, gottwallBasicAuth, gottwallSolt } from '../../../src/destinations/gottwall/auth.ts';
 import { loadKat } from '../../helpers/spec.ts';
 
 interface GottwallKat {

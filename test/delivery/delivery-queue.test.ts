@@ -1,15 +1,16 @@
 import { appendFileSync, readdirSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeliveryError } from '../../src/errors.ts';
-import { backoffDelay } from '../../src/sinks/backoff.ts';
-import { DeliveryQueue, type BatchSender } from '../../src/sinks/delivery-queue.ts';
-import type { MetricPoint } from '../../src/sinks/metric-point.ts';
+import { backoffDelay } from '../../src/backoff.ts';
+import { DeliveryQueue } from '../../src/delivery/delivery-queue.ts';
+import type { Sender } from '../../src/delivery/sender.ts';
+import type { MetricPoint } from '../../src/delivery/metric-point.ts';
 import { Stats } from '../../src/stats.ts';
 import { accounting, FaultyFs } from '../helpers/faulty-fs.ts';
 import { memoryLogger, tempDir, waitFor } from '../helpers/fixtures.ts';
 
 /** A sender a test can switch between up, down and refusing. */
-class FakeSender implements BatchSender {
+class FakeSender implements Sender {
   readonly maxBatch: number;
   received: number[] = [];
   mode: 'up' | 'down' | 'refuse' = 'up';

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import { CodecError, errorMessage } from '../../errors.ts';
 import type { Stats } from '../../stats.ts';
-import type { BatchSender, SendResult } from '../delivery-queue.ts';
-import type { MetricPoint } from '../metric-point.ts';
-import { StreamConnection, type StreamAddress } from '../stream-connection.ts';
+import type { Sender, SendResult } from '../../delivery/sender.ts';
+import type { MetricPoint } from '../../delivery/metric-point.ts';
+import { StreamConnection, type StreamAddress } from '../../delivery/stream-connection.ts';
 import { encodeFlush, encodePayload, encodePoint, encodeStreamInit, scaleValue, type Dialect } from './codec.ts';
 
 export interface DalmatinerOptions {
@@ -32,7 +32,7 @@ export interface DalmatinerOptions {
  * when its payloads and flush are handed to the kernel, and the recent window is sent
  * again after a reconnect (the server keeps one value per metric and second).
  */
-export class DalmatinerSender implements BatchSender {
+export class DalmatinerSender implements Sender {
   readonly maxBatch = 500;
   readonly #o: DalmatinerOptions;
   readonly #conn: StreamConnection;

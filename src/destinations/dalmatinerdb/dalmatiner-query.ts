@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { CodecError, DeliveryError } from '../../errors.ts';
-import type { StreamAddress } from '../stream-connection.ts';
+import type { StreamAddress } from '../../delivery/stream-connection.ts';
 import { decodeGetReply, decodeListReply, encodeGet, encodeListBuckets, encodeListMetrics, listReplyHeaderSize, pointSize, type DalmatinerValue, type Dialect } from './codec.ts';
 
 /** Replies larger than this are refused (a list of every metric of a big bucket fits). */

@@ -3,6 +3,9 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { ConfigError, DeliveryError, errorMessage } from '../errors.ts';
 
+/** Default re-send window of the stream destinations (carbon, DalmatinerDB), ms: docs/delivery.md. */
+export const DEFAULT_RESEND_WINDOW_MS = 5_000;
+
 /** `host:port`, `[v6]:port` or `tls://host:port`. */
 export interface StreamAddress {
   host: string;

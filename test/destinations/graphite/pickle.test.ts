@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { encodePickle, framePickle } from '../../../src/sinks/graphite/pickle.ts';
-import { encodePlaintext, type GraphitePoint } from '../../../src/sinks/graphite/plaintext.ts';
-import { metricPath } from '../../../src/sinks/graphite/metric-name.ts';
+import { encodePickle, framePickle } from '../../../src/destinations/graphite/pickle.ts';
+import { encodePlaintext, type GraphitePoint } from '../../../src/destinations/graphite/plaintext.ts';
+import { metricPath } from '../../../src/destinations/graphite/metric-name.ts';
 import { loadKat } from '../../helpers/spec.ts';
 
 interface GraphiteKat {

@@ -1,9 +1,13 @@
 import type { Logger } from 'pino';
 import { DeliveryError, errorMessage } from '../errors.ts';
 import type { Stats } from '../stats.ts';
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../backoff.ts';
 import type { MetricPoint } from './metric-point.ts';
+import type { Sender, SendResult, UnsentReason } from './sender.ts';
 import { Spool, type SpoolDropReason, type SpoolFs } from './spool.ts';
+
+/** Points in memory while the destination keeps up, unless configured. */
+export const DEFAULT_QUEUE_SIZE = 10_000;
 
 /** Why a point was given up; each has a counter `dest.<name>.dropped.<reason>`. */
 export type DropReason =
@@ -14,26 +18,8 @@ export type DropReason =
   /** still queued at shutdown with no spool to keep it */
   | 'stopped'
   /** a value the destination's wire format cannot carry */
-  | 'out_of_range'
+  | UnsentReason
   | SpoolDropReason;
-
-/** What a sender reports about a batch it carried. */
-export interface SendResult {
-  /** Points of the batch it could not encode and left out (counted as dropped). */
-  unsent?: number;
-  reason?: DropReason;
-}
-
-/** How one destination's wire protocol sends a batch. Throws DeliveryError. */
-export interface BatchSender {
-  /** Points per call at most (pickle: 500). */
-  readonly maxBatch: number;
-  /** Whether the destination carries this point at all (Graphite has no "unknown"); others are never queued. */
-  accepts?(point: MetricPoint): boolean;
-  /** Resolves once the batch counts as delivered for this protocol (see docs/destinations.md). */
-  send(points: readonly MetricPoint[]): Promise<SendResult | void>;
-  close(): Promise<void>;
-}
 
 /** Points kept in memory when the spool cannot be written, at least. */
 const FALLBACK_MEMORY_POINTS = 10_000;
@@ -43,7 +29,7 @@ const SPOOL_RETRY_MS = 5_000;
 export interface DeliveryOptions {
   /** Name for logs, counters and the spool directory. */
   name: string;
-  /** Points held in memory while the destination keeps up. Default 10 000. */
+  /** Points held in memory while the destination keeps up. Default {@link DEFAULT_QUEUE_SIZE}. */
   maxQueue?: number;
   /** What to do past `maxQueue` or while the destination is down: `spool` (default) or `drop`. */
   overflow?: 'spool' | 'drop';
@@ -72,7 +58,7 @@ type Source = { kind: 'memory' } | { kind: 'segment'; seq: number };
  */
 export class DeliveryQueue {
   readonly name: string;
-  readonly #sender: BatchSender;
+  readonly #sender: Sender;
   readonly #o: Required<Omit<DeliveryOptions, 'spoolDir' | 'spoolMaxBytes' | 'spoolFs'>>;
   readonly #logger: Logger;
   readonly #spool: Spool | undefined;
@@ -89,13 +75,13 @@ export class DeliveryQueue {
   #down: { since: number } | undefined;
   #lastDropLog = 0;
 
-  constructor(sender: BatchSender, options: DeliveryOptions) {
+  constructor(sender: Sender, options: DeliveryOptions) {
     this.name = options.name;
     this.#sender = sender;
     // Field by field: a config that says `queueSize: undefined` must still get the default.
     this.#o = {
       ...options,
-      maxQueue: options.maxQueue ?? 10_000,
+      maxQueue: options.maxQueue ?? DEFAULT_QUEUE_SIZE,
       overflow: options.overflow ?? 'spool',
       backoff: options.backoff ?? DEFAULT_BACKOFF,
       now: options.now ?? Date.now,
