@@ -5,51 +5,32 @@ import type { BaseHandler, HandlerContext } from './handlers/base-handler.ts';
 import { KEY_MATERIAL_BYTES } from './protocol/key-schedule.ts';
 import { decodeLine, parseHello, parseLine } from './protocol/message.ts';
 import type { Profile } from './profiles/profile-store.ts';
-import type { Frame } from './transport/line-parser.ts';
+import type { Frame, LinkConsumer, SessionLink } from './link.ts';
 
-export type TransportKind = 'tcp' | 'serial';
-
-/** The line a session talks over: a TCP socket or a serial port. */
-export interface SessionLink {
-  readonly transport: TransportKind;
-  /** For logs: `ip:port` or the device path. */
-  readonly remote: string;
-  write(bytes: Buffer): void;
-  /** TCP: close the connection. Serial: not called (a serial line cannot hang up). */
-  hangUp(): void;
-  /** Stop/start reading while work is backed up. */
-  pause(): void;
-  resume(): void;
-  /** Told once, at the first verified message: the link now carries a board that holds its key. */
-  verified?(): void;
-}
-
+/** Time and work limits of every session, whatever its link (the link's own are in its policy). */
 export interface SessionLimits {
-  /** Connect → hello, TCP only. Default 30 s. */
-  helloTimeoutMs: number;
-  /** Hello → first verified message; a real board needs ~6 s (spec). Default 30 s, at least 15 s. */
+  /** Hello → first verified message; a real board needs ~6 s (docs/protocol.md, "Time limits"). Default 30 s, at least 15 s. */
   handshakeTimeoutMs: number;
   /** Between verified messages. Default 10 min. */
   idleTimeoutMs: number;
-  /** Keys to look past for lost lines: 0 on TCP, small on serial (spec: "Lossy links"). */
-  lookaheadWindow: number;
   /** Messages whose storage is still running before the link is paused. Default 64. */
   maxInFlight: number;
 }
 
 export const DEFAULT_LIMITS: SessionLimits = {
-  helloTimeoutMs: 30_000,
   handshakeTimeoutMs: 30_000,
   idleTimeoutMs: 600_000,
-  lookaheadWindow: 0,
   maxInFlight: 64,
 };
+
+/** Connect → hello on TCP, unless configured. */
+export const DEFAULT_HELLO_TIMEOUT_MS = 30_000;
 
 /** What sessions share: profiles, handler construction, counters, the active-board table. */
 export interface SessionHub {
   readonly logger: Logger;
   lookupProfile(clientId: string): Promise<Profile | undefined>;
-  makeContext(profile: Profile, logger: Logger, lookaheadWindow: number): HandlerContext;
+  makeContext(profile: Profile, logger: Logger): HandlerContext;
   count(stat: string): void;
   /** Called on a session's first verified message; the hub ends an older session of the same board. */
   claim(clientId: string, session: BoardSession): void;
@@ -60,16 +41,6 @@ export interface SessionHub {
   mayLog(remote: string, code: string): boolean;
 }
 
-/**
- * Errors that on serial mean "this line was noise" (boot garbage, a half line after
- * replugging, a corrupted or lost-and-replayed line): skipped and counted, and a
- * good session goes on (issue 4). Everything else ends the session.
- */
-const SERIAL_NOISE = new Set([
-  'E_LINE_TOO_LONG', 'E_NOT_ASCII', 'E_EMPTY_LINE', 'E_MALFORMED', 'E_UNKNOWN_TYPE',
-  'E_MISSING_HMAC', 'E_BAD_HMAC', 'E_NO_SESSION', 'E_UNKNOWN_CLIENT', 'E_BAD_CLIENT_ID',
-]);
-
 type State =
   | { kind: 'idle' }
   | { kind: 'unknown-client'; clientId: string }
@@ -77,9 +48,9 @@ type State =
 
 /**
  * One board's conversation over one link, from frames in to handler calls out.
- * Knows nothing about sockets or ports; never lets an error escape.
+ * Knows nothing about sockets or ports, only the link's policy; never lets an error escape.
  */
-export class BoardSession {
+export class BoardSession implements LinkConsumer {
   readonly link: SessionLink;
   readonly #hub: SessionHub;
   readonly #limits: SessionLimits;
@@ -103,7 +74,8 @@ export class BoardSession {
     this.#hub = hub;
     this.#limits = limits;
     this.#logger = hub.logger.child({ transport: link.transport, remote: link.remote });
-    if (link.transport === 'tcp') this.#arm('hello', limits.helloTimeoutMs, 'E_HANDSHAKE_TIMEOUT', 'no hello');
+    const helloMs = link.policy.helloTimeoutMs;
+    if (helloMs !== undefined) this.#arm('hello', helloMs, 'E_HANDSHAKE_TIMEOUT', 'no hello');
   }
 
   get clientId(): string | undefined {
@@ -122,7 +94,8 @@ export class BoardSession {
     try {
       this.#process(frame);
     } catch (err) {
-      this.#reject(err);
+      // Thrown before any key verified this line (a verified message's errors come back in its result).
+      this.#reject(err, { unverifiedLine: true });
     }
   }
 
@@ -145,7 +118,7 @@ export class BoardSession {
     this.#logger.info('a newer session of this board verified; ending this one');
     this.#hub.count('sessions.superseded');
     this.#endSession('superseded');
-    if (this.link.transport === 'tcp') this.#hangUp();
+    if (this.link.policy.canHangUp) this.#hangUp();
   }
 
   #process(frame: Frame): void {
@@ -177,6 +150,7 @@ export class BoardSession {
       }
       this.#arm('idle', this.#limits.idleTimeoutMs, 'E_IDLE_TIMEOUT', 'no message');
     }
+    if (result.error !== undefined) this.#reject(result.error, { unverifiedLine: !result.verified });
     if (result.done) this.#track(result.done);
   }
 
@@ -188,9 +162,9 @@ export class BoardSession {
     const material = this.#hub.random(KEY_MATERIAL_BYTES);
     this.link.write(material);
     // Until the link has carried a verified message, another hello does not buy more time
-    // (spec: otherwise one client holds thousands of connections open without any key).
-    // A serial line is never hung up, so there each hello starts its own handshake.
-    if (this.#verifiedOnce || this.#deadline !== 'handshake' || this.link.transport !== 'tcp') {
+    // (docs/protocol.md, "Hello and client ids"). A link that cannot hang up (serial) is not
+    // held open by anyone, so there each hello starts its own handshake.
+    if (this.#verifiedOnce || this.#deadline !== 'handshake' || !this.link.policy.canHangUp) {
       this.#arm('handshake', this.#limits.handshakeTimeoutMs, 'E_HANDSHAKE_TIMEOUT', 'no signed message after hello');
     }
     this.#helloRunning = true;
@@ -214,16 +188,16 @@ export class BoardSession {
           this.#state = { kind: 'unknown-client', clientId };
         } else {
           const handler = new profile.handlerClass({
-            context: this.#hub.makeContext(profile, this.#logger, this.#limits.lookaheadWindow),
+            context: this.#hub.makeContext(profile, this.#logger),
             preSharedKey: profile.key,
             options: profile.options,
           });
-          handler.hello(material);
+          handler.hello(material, this.link.policy.lookaheadWindow);
           this.#state = { kind: 'active', clientId, handler, verified: false };
           if (this.#verifiedOnce || this.#hub.mayLog(this.link.remote, 'hello')) this.#logger.info('hello');
         }
       })
-      .catch((err: unknown) => this.#reject(err))
+      .catch((err: unknown) => this.#reject(err, { unverifiedLine: false }))
       .finally(() => {
         this.#helloRunning = false;
         const backlog = this.#backlog;
@@ -263,23 +237,24 @@ export class BoardSession {
     }
   }
 
-  #reject(err: unknown): void {
+  /**
+   * A protocol error (or a bug). Where the policy says unverified lines are noise, such a
+   * line is skipped and the session goes on; otherwise the session ends, and the link is
+   * closed if it can be.
+   */
+  #reject(err: unknown, how: { unverifiedLine: boolean }): void {
     const code = errorCode(err);
-    if (!(err instanceof ProtocolError)) {
-      this.#hub.count('errors.E_INTERNAL');
-      this.#logger.error({ err }, 'internal error in session');
-    }
-    if (this.link.transport === 'serial' && SERIAL_NOISE.has(code)) {
-      this.#hub.count('serial.noise');
-      this.#hub.count(`errors.${code}`);
-      this.#logger.debug({ code }, `skipped serial line: ${errorMessage(err)}`);
+    if (!(err instanceof ProtocolError)) this.#logger.error({ err, code }, 'internal error in session');
+    this.#hub.count(`errors.${code}`);
+    if (how.unverifiedLine && this.link.policy.unverifiedLinesAreNoise) {
+      this.#hub.count('lines.noise');
+      this.#logger.debug({ code }, `skipped a line that did not verify: ${errorMessage(err)}`);
       return;
     }
-    this.#hub.count(`errors.${code}`);
     // Anyone can cause these before a key has verified: rate-limited per address and code.
     if (this.#verifiedOnce || this.#hub.mayLog(this.link.remote, code)) this.#logger.warn({ code }, `protocol error: ${errorMessage(err)}`);
     this.#endSession(code);
-    if (this.link.transport === 'tcp') this.#hangUp();
+    if (this.link.policy.canHangUp) this.#hangUp();
   }
 
   #arm(deadline: 'hello' | 'handshake' | 'idle', ms: number, code: 'E_HANDSHAKE_TIMEOUT' | 'E_IDLE_TIMEOUT', what: string): void {
@@ -288,8 +263,7 @@ export class BoardSession {
     this.#timer = setTimeout(() => {
       this.#deadline = undefined;
       if (this.#closed) return;
-      if (this.link.transport === 'serial' && this.#state.kind === 'idle') return;
-      this.#reject(new ProtocolError(code, `${what} within ${Math.round(ms / 1000)} s`));
+      this.#reject(new ProtocolError(code, `${what} within ${Math.round(ms / 1000)} s`), { unverifiedLine: false });
     }, ms);
     this.#timer.unref();
   }
@@ -299,7 +273,8 @@ export class BoardSession {
     if (state.kind === 'active' && state.verified) this.#hub.release(state.clientId, this);
     if (state.kind !== 'idle') this.#logger.debug({ reason }, 'session ended');
     this.#state = { kind: 'idle' };
-    if (this.#closed || this.link.transport === 'serial') {
+    // A link that stays open without a session (serial) has nothing left to time out.
+    if (this.#closed || !this.link.policy.canHangUp) {
       clearTimeout(this.#timer);
       this.#deadline = undefined;
     }

@@ -1,27 +1,20 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { BoardSession, DEFAULT_LIMITS, secureRandom, type SessionHub, type SessionLimits, type SessionLink } from './board-session.ts';
+import type { BackoffOptions } from './backoff.ts';
+import { BoardSession, DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_LIMITS, secureRandom, type SessionHub, type SessionLimits } from './board-session.ts';
+import { ConfigError } from './errors.ts';
 import type { HandlerContext } from './handlers/base-handler.ts';
 import { HandlerRegistry } from './handlers/handler-registry.ts';
 import { LogLimiter, hostOf } from './log-limiter.ts';
 import type { Profile } from './profiles/profile-store.ts';
 import { ProfileStore } from './profiles/profile-store.ts';
-import type { Reading, ReadingSink } from './reading.ts';
+import type { SessionLink } from './link.ts';
+import type { ReadingSink } from './reading.ts';
 import { RrdService } from './rrd/rrd-service.ts';
 import { Stats } from './stats.ts';
 import { DEFAULT_MAX_LINE_LENGTH } from './transport/line-parser.ts';
-import { SerialLine } from './transport/serial-line.ts';
-import { DEFAULT_MAX_UNVERIFIED_PER_ADDRESS, DEFAULT_PORT, TcpListener } from './transport/tcp-listener.ts';
-
-/** Look-ahead window on serial lines unless configured: lines do get lost there (spec). */
-export const DEFAULT_SERIAL_LOOKAHEAD = 4;
-
-export interface SerialSpec {
-  path: string;
-  baudRate: number;
-  /** Keys to look past after lost lines. Default {@link DEFAULT_SERIAL_LOOKAHEAD}. */
-  lookahead?: number;
-}
+import { SerialLine, type SerialSpec } from './transport/serial-line.ts';
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNVERIFIED_PER_ADDRESS, DEFAULT_PORT, TcpListener } from './transport/tcp-listener.ts';
 
 export interface GatewayOptions {
   profilesDir: string;
@@ -30,21 +23,20 @@ export interface GatewayOptions {
   registry?: HandlerRegistry;
   /** rrdtool processes. Default 2. */
   rrdProcesses?: number;
-  /** Limits for TCP sessions (defaults: {@link DEFAULT_LIMITS}). */
-  tcpLimits?: Partial<SessionLimits>;
-  /** Limits for serial sessions (defaults as TCP; look-ahead per port). */
-  serialLimits?: Partial<SessionLimits>;
-  /** Serial reopen backoff, ms (tests shorten it). */
-  serialRetryMs?: { min: number; max: number };
+  /** Session limits, every link (defaults: {@link DEFAULT_LIMITS}). */
+  limits?: Partial<SessionLimits>;
+  /** TCP: connect → hello, ms. Default {@link DEFAULT_HELLO_TIMEOUT_MS}. */
+  helloTimeoutMs?: number;
+  /** Serial reopen backoff (tests shorten it). */
+  serialRetry?: BackoffOptions;
   maxLineLength?: number;
   maxConnections?: number;
   /** TCP connections from one address that have not verified yet, at most. Default {@link DEFAULT_MAX_UNVERIFIED_PER_ADDRESS}. */
   maxUnverifiedPerAddress?: number;
+  /** Where every verified reading goes besides the rrd (the destinations). */
   sink?: ReadingSink;
   /** Counters; pass one in to share it with the destinations. */
   stats?: Stats;
-  /** Called after each reading was stored and handed on (benchmarks, tests). */
-  onReading?: (reading: Reading) => void;
   now?: () => number;
   random?: (bytes: number) => Buffer;
 }
@@ -58,7 +50,7 @@ export class Gateway implements SessionHub {
   readonly registry: HandlerRegistry;
   readonly #options: GatewayOptions;
   readonly #limiter: LogLimiter;
-  readonly #tcpLimits: SessionLimits;
+  readonly #limits: SessionLimits;
   readonly #sessions = new Set<BoardSession>();
   readonly #active = new Map<string, BoardSession>();
   #tcp: TcpListener | undefined;
@@ -71,7 +63,7 @@ export class Gateway implements SessionHub {
     this.registry = options.registry ?? HandlerRegistry.withBuiltins();
     this.profiles = new ProfileStore(options.profilesDir, this.registry);
     this.rrd = new RrdService({ processes: options.rrdProcesses, logger: options.logger.child({ part: 'rrdtool' }) });
-    this.#tcpLimits = checkLimits({ ...DEFAULT_LIMITS, ...options.tcpLimits });
+    this.#limits = checkLimits({ ...DEFAULT_LIMITS, ...options.limits });
     this.#limiter = new LogLimiter(options.logger);
   }
 
@@ -85,14 +77,15 @@ export class Gateway implements SessionHub {
       {
         host,
         port,
-        maxConnections: this.#options.maxConnections ?? 4096,
+        maxConnections: this.#options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+        helloTimeoutMs: this.#options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS,
         maxUnverifiedPerAddress: this.#options.maxUnverifiedPerAddress ?? DEFAULT_MAX_UNVERIFIED_PER_ADDRESS,
         maxLineLength: this.#options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
         logger: this.logger,
         count: (stat) => this.stats.count(stat),
         mayLog: (remote, code) => this.mayLog(remote, code),
       },
-      (link) => this.openSession(link, this.#tcpLimits),
+      (link) => this.openSession(link),
     );
     const address = await tcp.listen();
     this.#tcp = tcp;
@@ -101,7 +94,7 @@ export class Gateway implements SessionHub {
   }
 
   /** Starts a session on any link (TCP socket, serial port, a test's in-memory pair). */
-  openSession(link: SessionLink, limits: SessionLimits): BoardSession {
+  openSession(link: SessionLink, limits: SessionLimits = this.#limits): BoardSession {
     const session = new BoardSession(link, this, limits);
     this.#sessions.add(session);
     return session;
@@ -109,22 +102,14 @@ export class Gateway implements SessionHub {
 
   /** Serves one board on a serial device; reopens it whenever it comes back. */
   attachSerial(spec: SerialSpec): SerialLine {
-    const limits = checkLimits({
-      ...DEFAULT_LIMITS,
-      ...this.#options.tcpLimits,
-      ...this.#options.serialLimits,
-      lookaheadWindow: spec.lookahead ?? DEFAULT_SERIAL_LOOKAHEAD,
-    });
     const line = new SerialLine(
       {
-        path: spec.path,
-        baudRate: spec.baudRate,
+        ...spec,
         maxLineLength: this.#options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
         logger: this.logger,
-        minRetryMs: this.#options.serialRetryMs?.min,
-        maxRetryMs: this.#options.serialRetryMs?.max,
+        retry: this.#options.serialRetry,
       },
-      (link) => this.openSession(link, limits),
+      (link) => this.openSession(link),
     );
     this.onClose(() => line.stop());
     line.start();
@@ -156,18 +141,16 @@ export class Gateway implements SessionHub {
     return this.profiles.get(clientId);
   }
 
-  makeContext(profile: Profile, logger: Logger, lookaheadWindow: number): HandlerContext {
-    const { sink, onReading } = this.#options;
+  makeContext(profile: Profile, logger: Logger): HandlerContext {
+    const { sink } = this.#options;
     return {
       clientId: profile.clientId,
       logger,
       rrd: this.rrd,
       dataDir: this.#options.dataDir,
       profileFile: profile.file,
-      lookaheadWindow,
       publish: (reading) => {
         sink?.publish(reading);
-        onReading?.(reading);
       },
       count: (stat) => this.stats.count(stat),
       mayLog: (subject, code) => this.#limiter.allow(subject, code),
@@ -202,13 +185,13 @@ export class Gateway implements SessionHub {
   }
 }
 
-/** Checks session limits against the spec's floors. */
+/** Checks session limits against the protocol's floors (docs/protocol.md, "Time limits"). */
 export function checkLimits(limits: SessionLimits): SessionLimits {
   if (limits.handshakeTimeoutMs < 15_000) {
-    throw new RangeError('handshake timeout must be at least 15 s: a real board needs about 6 s to derive its key');
+    throw new ConfigError('E_CONFIG_INVALID', 'handshake timeout must be at least 15 s: a real board needs about 6 s to derive its key');
   }
   for (const [name, v] of Object.entries(limits)) {
-    if (!Number.isFinite(v) || v < 0) throw new RangeError(`${name} must be a non-negative number`);
+    if (!Number.isFinite(v) || v < 0) throw new ConfigError('E_CONFIG_INVALID', `${name} must be a non-negative number`);
   }
   return limits;
 }

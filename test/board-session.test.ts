@@ -1,78 +1,160 @@
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, type SessionLink } from '../src/board-session.ts';
-import { Gateway } from '../src/gateway.ts';
-import type { Frame } from '../src/transport/line-parser.ts';
-import { memoryLogger, rrduinoProfile, tempDir, waitFor, writeProfileFile } from './helpers/fixtures.ts';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BoardProtocol } from '../firmware-sim/board-protocol.ts';
+import { DEFAULT_LIMITS } from '../src/board-session.ts';
+import { MemoryHub, SERIAL_POLICY, TCP_POLICY, type MemoryLink } from './helpers/memory-session.ts';
 
-/** A link a test drives by hand: what the session wrote, whether it hung up. */
-function fakeLink(transport: 'tcp' | 'serial' = 'tcp'): SessionLink & { written: Buffer[]; hungUp: boolean; verifiedCalls: number } {
-  return {
-    transport,
-    remote: '192.0.2.7:4000',
-    written: [],
-    hungUp: false,
-    verifiedCalls: 0,
-    write(b) {
-      this.written.push(b);
-    },
-    hangUp() {
-      this.hungUp = true;
-    },
-    pause() {},
-    resume() {},
-    verified() {
-      this.verifiedCalls++;
-    },
-  };
+// Sessions over in-memory links with fake timers: no sockets, no waiting.
+
+let hub: MemoryHub;
+beforeEach(() => {
+  vi.useFakeTimers();
+  hub = new MemoryHub();
+  hub.addBoard('example', 'secret123');
+});
+afterEach(() => vi.useRealTimers());
+
+/** Lets the hello's profile lookup (a promise) and the backlog run. */
+const settle = async (): Promise<void> => void (await vi.advanceTimersByTimeAsync(0));
+const codes = (): unknown[] => hub.logs.lines.map((l) => l['code']).filter(Boolean);
+
+async function hello(link: MemoryLink, board = new BoardProtocol('example', 'secret123')): Promise<BoardProtocol> {
+  const before = link.received.length;
+  link.send(board.helloLine());
+  await settle();
+  board.acceptKeyMaterial(link.received.subarray(before, before + 32));
+  return board;
 }
-
-const line = (text: string): Frame => ({ kind: 'line', bytes: Buffer.from(text) });
-
-let dir: string;
-let cleanup: () => Promise<void>;
-let gateway: Gateway;
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-  await writeProfileFile(join(dir, 'profiles'), 'example', rrduinoProfile());
-  gateway = new Gateway({ profilesDir: join(dir, 'profiles'), dataDir: join(dir, 'data'), logger: memoryLogger().logger });
-});
-afterEach(async () => {
-  await gateway.close();
-  await cleanup();
-});
 
 describe('BoardSession hellos', () => {
   it('writes the 32 bytes at once, before the profile is read', () => {
-    const link = fakeLink();
-    const session = gateway.openSession(link, DEFAULT_LIMITS);
-    session.onFrame(line('h example'));
-    expect(link.written).toHaveLength(1); // synchronously: no file read or key derivation came first
-    expect(link.written[0]).toHaveLength(32);
+    const { link } = hub.open();
+    link.send('h example\n');
+    expect(link.received).toHaveLength(32); // synchronously: no lookup or key derivation came first
+  });
+
+  it('answers an unknown id with 32 bytes too, and rejects what follows (TCP: hangs up)', async () => {
+    const { link } = hub.open();
+    const board = await hello(link, new BoardProtocol('nobody', 'whatever'));
+    expect(link.received).toHaveLength(32);
+    link.send(board.updateLine({ temperature: 1 }));
+    expect(link.hungUp).toBe(true);
+    expect(codes()).toContain('E_UNKNOWN_CLIENT');
+  });
+
+  it('hangs up a TCP link that says no hello within the hello timeout', async () => {
+    const { link } = hub.open({ ...TCP_POLICY, helloTimeoutMs: 1000 });
+    await vi.advanceTimersByTimeAsync(999);
+    expect(link.hungUp).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(link.hungUp).toBe(true);
+    expect(codes()).toContain('E_HANDSHAKE_TIMEOUT');
   });
 
   it('does not let repeated hellos keep an unverified TCP connection open past the handshake limit', async () => {
-    const link = fakeLink();
-    const session = gateway.openSession(link, { ...DEFAULT_LIMITS, handshakeTimeoutMs: 300 });
-    const started = Date.now();
-    let i = 0;
-    const again = setInterval(() => session.onFrame(line(`h zz${i++}`)), 50);
-    try {
-      await waitFor(() => link.hungUp, 2000, 'hang-up at the handshake limit');
-    } finally {
-      clearInterval(again);
+    const { link } = hub.open(TCP_POLICY, { ...DEFAULT_LIMITS, handshakeTimeoutMs: 15_000 });
+    for (let t = 0; t < 14; t++) {
+      link.send(`h zz${t}\n`);
+      await vi.advanceTimersByTimeAsync(1000);
     }
-    expect(Date.now() - started).toBeLessThan(700);
-    expect(link.written.length).toBeGreaterThan(3); // every hello was answered meanwhile
+    expect(link.hungUp).toBe(false);
+    link.send('h zz-last\n');
+    await vi.advanceTimersByTimeAsync(1000); // 15 s after the first hello
+    expect(link.hungUp).toBe(true);
+    expect(link.received).toHaveLength(15 * 32); // every hello was answered meanwhile
   });
 
   it('on serial, where nothing hangs up, each hello starts its own handshake', async () => {
-    const link = fakeLink('serial');
-    const session = gateway.openSession(link, { ...DEFAULT_LIMITS, handshakeTimeoutMs: 200 });
-    session.onFrame(line('h example'));
-    await new Promise((r) => setTimeout(r, 150));
-    session.onFrame(line('h example'));
-    await new Promise((r) => setTimeout(r, 120));
-    expect(gateway.stats.get('errors.E_HANDSHAKE_TIMEOUT')).toBe(0); // 270 ms after the first hello, 120 after the second
+    const { link } = hub.open(SERIAL_POLICY, { ...DEFAULT_LIMITS, handshakeTimeoutMs: 15_000 });
+    const board = await hello(link);
+    await vi.advanceTimersByTimeAsync(10_000);
+    await hello(link, board); // the board reset and said hello again
+    await vi.advanceTimersByTimeAsync(10_000); // 20 s after the first, 10 after the second
+    link.send(board.updateLine({ temperature: 1 }));
+    await settle();
+    expect(hub.readings).toHaveLength(1);
+    expect(codes()).not.toContain('E_HANDSHAKE_TIMEOUT');
+  });
+});
+
+describe('BoardSession updates', () => {
+  it('yields the same readings whether the input comes whole, split at every offset, or byte by byte', async () => {
+    const board = new BoardProtocol('example', 'secret123');
+    const { link: first } = hub.open();
+    await hello(first, board);
+    const lines = [board.updateLine({ temperature: 21.5 }), board.updateLine({ temperature: -3.25, humidity: 40 })].join('');
+    // Replay the same key material on fresh links: the hub's random source restarts per test hub.
+    const feeds: Array<(l: MemoryLink) => void> = [
+      (l) => l.send(lines),
+      ...[1, 7, 40, lines.length - 1].map((cut) => (l: MemoryLink) => (l.send(lines.slice(0, cut)), l.send(lines.slice(cut)))),
+      (l) => {
+        for (const ch of lines) l.send(ch);
+      },
+    ];
+    const results: string[] = [];
+    for (const feed of feeds) {
+      hub = new MemoryHub();
+      hub.addBoard('example', 'secret123');
+      const { link } = hub.open();
+      const b = await hello(link);
+      expect(b.updateLine({ temperature: 21.5 })).toBe(lines.split('\n')[0] + '\n'); // same key material, same lines
+      feed(link);
+      await settle();
+      results.push(JSON.stringify(hub.readings.map((r) => [...r.values])));
+    }
+    expect(new Set(results).size).toBe(1);
+    expect(JSON.parse(results[0] as string)).toEqual([[['temperature', 21.5]], [['temperature', -3.25], ['humidity', 40]]]);
+  });
+
+  it('tells the link once, at the first verified message', async () => {
+    const { link } = hub.open();
+    const board = await hello(link);
+    link.send(board.updateLine({ temperature: 1 }) + board.updateLine({ temperature: 2 }));
+    await settle();
+    expect(link.verifiedCalls).toBe(1);
+    expect(hub.claimed).toEqual(['example']);
+  });
+
+  it('hangs up a TCP link after a line whose HMAC does not verify', async () => {
+    const { link } = hub.open();
+    await hello(link);
+    link.send(`u temperature 1 ${'0'.repeat(64)}\n`);
+    expect(link.hungUp).toBe(true);
+    expect(codes()).toContain('E_BAD_HMAC');
+  });
+
+  it('on serial, skips a line that did not verify as noise and keeps the session', async () => {
+    const { link } = hub.open(SERIAL_POLICY);
+    const board = await hello(link);
+    link.send(board.updateLine({ temperature: 1 }));
+    link.send(`u temperature 99 ${'0'.repeat(64)}\r\n`);
+    link.send('\x00\xff garbage\r\n');
+    link.send(board.updateLine({ temperature: 2 }));
+    await settle();
+    expect(hub.readings.map((r) => r.values.get('temperature'))).toEqual([1, 2]);
+    expect(hub.stats.get('lines.noise')).toBe(2);
+    expect(link.hungUp).toBe(false);
+  });
+
+  it('on serial, ends the session at a verified message of a bad shape (not noise)', async () => {
+    const { link } = hub.open(SERIAL_POLICY);
+    const board = await hello(link);
+    link.send(board.signedLine('u temperature'));
+    link.send(board.updateLine({ temperature: 2 }));
+    await settle();
+    expect(codes()).toContain('E_BAD_PAIRS');
+    expect(hub.stats.get('lines.noise')).toBe(1); // the next line: no session any more
+    expect(hub.readings).toEqual([]);
+  });
+
+  it('hangs up a TCP link that stays silent for the idle limit after verifying', async () => {
+    const { link } = hub.open(TCP_POLICY, { ...DEFAULT_LIMITS, idleTimeoutMs: 60_000 });
+    const board = await hello(link);
+    link.send(board.updateLine({ temperature: 1 }));
+    await settle();
+    await vi.advanceTimersByTimeAsync(59_999);
+    expect(link.hungUp).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(link.hungUp).toBe(true);
+    expect(codes()).toContain('E_IDLE_TIMEOUT');
   });
 });

@@ -32,8 +32,8 @@ export interface ServeOptions {
 }
 
 /** Builds and starts a gateway from CLI options; logs invalid profiles but serves the rest. */
-export async function startGateway(o: ServeOptions, extra: { logger?: Logger; sink?: ReadingSink } = {}): Promise<Gateway> {
-  const logger = extra.logger ?? createLogger(o.logLevel);
+export async function startGateway(o: ServeOptions): Promise<Gateway> {
+  const logger = createLogger(o.logLevel);
   const registry = HandlerRegistry.withBuiltins();
   for (const file of o.handlers) {
     const added = await registry.loadModule(file);
@@ -43,8 +43,8 @@ export async function startGateway(o: ServeOptions, extra: { logger?: Logger; si
   await mkdir(dataDir, { recursive: true });
   const stats = new Stats();
   const destinations = o.destinations ?? [];
-  let sink = extra.sink;
-  if (!sink && destinations.length > 0) {
+  let sink: ReadingSink | undefined;
+  if (destinations.length > 0) {
     // Loaded only when used: the destination code (http, tls, codecs) is memory a plain gateway need not carry.
     const { buildDestinations, destinationName } = await import('../destinations/destination-config.ts');
     sink = buildDestinations(destinations, { dataDir, logger, stats });
@@ -60,8 +60,8 @@ export async function startGateway(o: ServeOptions, extra: { logger?: Logger; si
     maxLineLength: o.maxLineLength,
     maxConnections: o.maxConnections,
     maxUnverifiedPerAddress: o.maxUnverifiedPerAddress,
-    tcpLimits: {
-      helloTimeoutMs: o.helloTimeout * 1000,
+    helloTimeoutMs: o.helloTimeout * 1000,
+    limits: {
       handshakeTimeoutMs: o.handshakeTimeout * 1000,
       idleTimeoutMs: o.idleTimeout * 1000,
     },

@@ -16,8 +16,6 @@ export interface HandlerContext {
   readonly dataDir: string;
   /** The profile file this handler was built from, for error messages. */
   readonly profileFile: string;
-  /** Keys to look past for lost lines (spec: "Lossy links"); 0 on TCP. */
-  readonly lookaheadWindow: number;
   /** Hands a reading to every configured destination. */
   publish(reading: Reading): void;
   /** Bumps a gateway counter. */
@@ -45,10 +43,15 @@ export interface HandlerInit {
 export type MessageFn = (message: SignedMessage & RawMessage) => void | Promise<void>;
 export type UnsignedMessageFn = (message: RawMessage) => void | Promise<void>;
 
-/** Outcome of one line, for the session: did a key verify, and what work is still running. */
+/**
+ * Outcome of one line, for the session: did a key verify, what work is still running,
+ * and what was wrong with a message that verified (its content is the board's fault,
+ * not line noise).
+ */
 export interface HandleResult {
   readonly verified: boolean;
   readonly done: Promise<void> | undefined;
+  readonly error?: unknown;
 }
 
 interface MessageType {
@@ -95,12 +98,19 @@ export class BaseHandler {
     this.#types.set(type, { fn: fn as (m: RawMessage) => void | Promise<void>, requiresHmac });
   }
 
-  /** Starts a session from the key material the gateway sent in answer to `h`. */
-  hello(keyMaterial: Buffer): void {
-    this.#ratchet = new KeyRatchet(this.#masterKey, keyMaterial, this.context.lookaheadWindow);
+  /**
+   * Starts a session from the key material the gateway sent in answer to `h`.
+   * @param lookaheadWindow keys to look past for lost lines (the link's policy; 0 on TCP).
+   */
+  hello(keyMaterial: Buffer, lookaheadWindow = 0): void {
+    this.#ratchet = new KeyRatchet(this.#masterKey, keyMaterial, lookaheadWindow);
   }
 
-  /** Verifies (when the type requires it) and dispatches one message. Throws ProtocolError. */
+  /**
+   * Verifies (when the type requires it) and dispatches one message. Throws ProtocolError
+   * for a line that did not verify; an error of a verified message's handler comes back
+   * in the result.
+   */
   handle(raw: RawMessage): HandleResult {
     const type = this.#types.get(raw.type);
     if (type === undefined) throw new ProtocolError('E_UNKNOWN_TYPE', `unknown message type '${raw.type.slice(0, 16)}'`);
@@ -113,7 +123,11 @@ export class BaseHandler {
       this.context.count('resyncs');
       this.context.logger.warn({ skipped }, 'resynchronised after lost messages');
     }
-    return { verified: true, done: promiseOf(type.fn(signed)) };
+    try {
+      return { verified: true, done: promiseOf(type.fn(signed)) };
+    } catch (error) {
+      return { verified: true, done: undefined, error };
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 import { isAbsolute, normalize, resolve, sep } from 'node:path';
 import { ajv, describeSchemaError } from '../validation.ts';
-import { ProfileError, ProtocolError, errorCode, errorMessage } from '../errors.ts';
+import { ProfileError, errorCode, errorMessage } from '../errors.ts';
 import { parsePairs, type SignedMessage } from '../protocol/message.ts';
 import type { Reading } from '../reading.ts';
 import { fillTemplate, templateKeys } from '../rrd/rrd-command.ts';
@@ -83,14 +83,7 @@ export class RRDuinoHandler extends BaseHandler {
 
   /** Handles `u k1 v1 [k2 v2 …]`: values are checked now, stored and re-emitted after. */
   protected update(message: SignedMessage): Promise<void> {
-    let pairs;
-    try {
-      pairs = parsePairs(message.body);
-    } catch (err) {
-      // The message verified, so its shape is the board's fault, not line noise.
-      if (err instanceof ProtocolError && err.code === 'E_MALFORMED') throw new ProtocolError('E_BAD_PAIRS', err.message);
-      throw err;
-    }
+    const pairs = parsePairs(message.body);
     const reading: Reading = { clientId: this.clientId, timeMs: this.context.now(), values: new Map(pairs) };
     return this.store(reading).finally(() => this.context.publish(reading));
   }

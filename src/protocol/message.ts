@@ -93,17 +93,20 @@ export function parseValue(text: string): ReadingValue {
   return value;
 }
 
-/** The key/value pairs of an update body: `k1 v1 [k2 v2 ...]`, keys unique. */
+/**
+ * The key/value pairs of a verified update body: `k1 v1 [k2 v2 ...]`, keys unique.
+ * Its errors are E_BAD_PAIRS and E_BAD_VALUE: the board signed a message of a bad shape.
+ */
 export function parsePairs(body: readonly string[]): Array<[string, ReadingValue]> {
   if (body.length === 0 || body.length % 2 !== 0) {
-    throw new ProtocolError('E_MALFORMED', `an update needs key/value pairs, got ${body.length} field(s)`);
+    throw new ProtocolError('E_BAD_PAIRS', `an update needs key/value pairs, got ${body.length} field(s)`);
   }
   const pairs: Array<[string, ReadingValue]> = [];
   const seen = new Set<string>();
   for (let i = 0; i < body.length; i += 2) {
     const key = body[i] as string;
-    if (!FIELD_KEY.test(key)) throw new ProtocolError('E_MALFORMED', `key '${clip(key)}' is not a valid name`);
-    if (seen.has(key)) throw new ProtocolError('E_MALFORMED', `key '${key}' appears twice`);
+    if (!FIELD_KEY.test(key)) throw new ProtocolError('E_BAD_PAIRS', `key '${clip(key)}' is not a valid name`);
+    if (seen.has(key)) throw new ProtocolError('E_BAD_PAIRS', `key '${key}' appears twice`);
     seen.add(key);
     pairs.push([key, parseValue(body[i + 1] as string)]);
   }

@@ -1,13 +1,6 @@
 import { DelimiterParser } from '@serialport/parser-delimiter';
 import type { TransformCallback } from 'node:stream';
-
-/** What the parser emits: a complete line, or the news that a line was too long. */
-export type Frame =
-  | { readonly kind: 'line'; readonly bytes: Buffer }
-  /** A line passed `maxLineLength`; its bytes were dropped up to the next `\n`. */
-  | { readonly kind: 'overflow' }
-  /** The stream ended in the middle of a line; those bytes are not a message. */
-  | { readonly kind: 'truncated'; readonly length: number };
+import type { Frame } from '../link.ts';
 
 export interface LineParserOptions {
   /** Longest line accepted, in bytes, without its `\n`. Default 1024; range 16..1 MiB. */

@@ -1,12 +1,27 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { errorMessage } from '../errors.ts';
-import type { SessionLink } from '../board-session.ts';
-import { LineParser, type Frame } from './line-parser.ts';
-import type { LinkConsumer } from './tcp-listener.ts';
+import { backoffDelay, type BackoffOptions } from '../backoff.ts';
+import { ConfigError, errorMessage } from '../errors.ts';
+import type { Frame, LinkConsumer, LinkPolicy, SessionLink } from '../link.ts';
+import { LineParser } from './line-parser.ts';
 
 /** The firmware's `Serial.begin(9600)`. */
 export const DEFAULT_BAUD = 9600;
+
+/** Keys to look past after lost lines, unless configured: lines do get lost on serial (docs/protocol.md, "Lossy links"). */
+export const DEFAULT_SERIAL_LOOKAHEAD = 4;
+
+/** Reopen backoff after a device vanished: 250 ms doubling to 10 s. */
+export const DEFAULT_SERIAL_RETRY: BackoffOptions = { minMs: 250, maxMs: 10_000 };
+
+/** One serial device and how to talk to it (`--serial`, or the config file's `serial`). */
+export interface SerialSpec {
+  path: string;
+  /** Default {@link DEFAULT_BAUD}. */
+  baudRate?: number;
+  /** Keys to look past after lost lines. Default {@link DEFAULT_SERIAL_LOOKAHEAD}. */
+  lookahead?: number;
+}
 
 /** An open serial port as the line needs it; `SerialPort` in production. */
 export interface OpenPort extends Duplex {
@@ -25,16 +40,11 @@ export const openSerialPort: PortOpener = async (path, baudRate) => {
   });
 };
 
-export interface SerialLineOptions {
-  path: string;
-  /** Default 9600. */
-  baudRate?: number;
+export interface SerialLineOptions extends SerialSpec {
   maxLineLength: number;
   logger: Logger;
-  /** First reopen delay after the device vanished, ms; doubles up to `maxRetryMs`. Default 250. */
-  minRetryMs?: number;
-  /** Longest wait between reopen attempts, ms. Default 10 000. */
-  maxRetryMs?: number;
+  /** Reopen backoff. Default {@link DEFAULT_SERIAL_RETRY}. */
+  retry?: BackoffOptions;
   open?: PortOpener;
 }
 
@@ -49,13 +59,12 @@ export class SerialLine {
   readonly #o: SerialLineOptions;
   readonly #startSession: (link: SessionLink) => LinkConsumer;
   readonly #logger: Logger;
+  readonly #policy: LinkPolicy;
   #port: OpenPort | undefined;
   #stopped = false;
-  #retryMs: number;
+  #attempt = 0;
   #timer: NodeJS.Timeout | undefined;
   #sessionClosed: Promise<void> = Promise.resolve();
-  /** Times the port was opened; tests and `list` read it. */
-  opens = 0;
 
   constructor(options: SerialLineOptions, startSession: (link: SessionLink) => LinkConsumer) {
     this.#o = options;
@@ -63,7 +72,8 @@ export class SerialLine {
     this.baudRate = options.baudRate ?? DEFAULT_BAUD;
     this.#startSession = startSession;
     this.#logger = options.logger.child({ transport: 'serial', remote: options.path });
-    this.#retryMs = options.minRetryMs ?? 250;
+    // A serial line cannot hang up and is never "connected": noise is skipped, lost lines looked past.
+    this.#policy = { canHangUp: false, helloTimeoutMs: undefined, unverifiedLinesAreNoise: true, lookaheadWindow: options.lookahead ?? DEFAULT_SERIAL_LOOKAHEAD };
   }
 
   get isOpen(): boolean {
@@ -89,7 +99,7 @@ export class SerialLine {
     try {
       port = await (this.#o.open ?? openSerialPort)(this.path, this.baudRate);
     } catch (err) {
-      this.#logger.debug({ err: errorMessage(err), retryMs: this.#retryMs }, 'cannot open serial port; will retry');
+      this.#logger.debug({ err: errorMessage(err) }, 'cannot open serial port; will retry');
       this.#scheduleReopen();
       return;
     }
@@ -97,18 +107,18 @@ export class SerialLine {
       port.close();
       return;
     }
-    this.opens++;
-    this.#retryMs = this.#o.minRetryMs ?? 250;
+    this.#attempt = 0;
     this.#port = port;
     this.#logger.info({ baudRate: this.baudRate }, 'serial port open');
     const parser = new LineParser({ maxLineLength: this.#o.maxLineLength });
     const link: SessionLink = {
+      policy: this.#policy,
       transport: 'serial',
       remote: this.path,
       write: (bytes) => {
         if (port.isOpen) port.write(bytes);
       },
-      hangUp: () => undefined, // a serial line cannot hang up
+      hangUp: () => undefined, // never called: the policy says it cannot
       pause: () => port.pause(),
       resume: () => port.resume(),
     };
@@ -127,10 +137,7 @@ export class SerialLine {
 
   #scheduleReopen(): void {
     if (this.#stopped) return;
-    const max = this.#o.maxRetryMs ?? 10_000;
-    const delay = this.#retryMs * (0.8 + Math.random() * 0.4);
-    this.#retryMs = Math.min(max, this.#retryMs * 2);
-    this.#timer = setTimeout(() => void this.#open(), delay);
+    this.#timer = setTimeout(() => void this.#open(), backoffDelay(this.#attempt++, this.#o.retry ?? DEFAULT_SERIAL_RETRY));
   }
 }
 
@@ -140,7 +147,7 @@ export function parseSerialSpec(spec: string): { path: string; baudRate: number 
   const path = m?.[1] ?? '';
   const baudRate = m?.[2] ? Number(m[2]) : DEFAULT_BAUD;
   if (!path.startsWith('/') || !Number.isInteger(baudRate) || baudRate < 50 || baudRate > 4_000_000) {
-    throw new RangeError(`serial port '${spec}' must be an absolute device path, optionally with :baud (50..4000000)`);
+    throw new ConfigError('E_CONFIG_INVALID', `serial port '${spec}' must be an absolute device path, optionally with :baud (50..4000000)`);
   }
   return { path, baudRate };
 }

@@ -10,23 +10,36 @@ export interface PortInfo {
   byId?: string;
 }
 
+/** Where to look; tests point these at a directory tree of their own. */
+export interface PortSources {
+  /** Default `/dev`. */
+  devRoot?: string;
+  /** Default `/sys`. */
+  sysRoot?: string;
+  /** serialport's udev-based listing. */
+  list?: () => Promise<Array<{ path: string; manufacturer?: string; serialNumber?: string }>>;
+}
+
 /**
  * Serial ports on this machine. serialport's list() needs udevadm and rejects
- * without it (REAL-PARTS), so fall back to /dev/serial/by-id and /sys/class/tty.
+ * without it (a rejection Node would die of), so fall back to /sys/class/tty;
+ * /dev/serial/by-id gives each a stable name.
  */
-export async function listSerialPorts(): Promise<PortInfo[]> {
-  const byId = await byIdLinks();
+export async function listSerialPorts(sources: PortSources = {}): Promise<PortInfo[]> {
+  const devRoot = sources.devRoot ?? '/dev';
+  const byId = await byIdLinks(devRoot);
   let ports: PortInfo[];
   try {
-    ports = (await SerialPort.list()).map((p) => ({ path: p.path, manufacturer: p.manufacturer, serialNumber: p.serialNumber }));
+    const list = sources.list ?? (() => SerialPort.list());
+    ports = (await list()).map((p) => ({ path: p.path, manufacturer: p.manufacturer, serialNumber: p.serialNumber }));
   } catch {
-    ports = await fromSysfs();
+    ports = await fromSysfs(sources.sysRoot ?? '/sys', devRoot);
   }
   return ports.map((p) => ({ ...p, byId: byId.get(p.path) })).sort((a, b) => a.path.localeCompare(b.path));
 }
 
-async function byIdLinks(): Promise<Map<string, string>> {
-  const dir = '/dev/serial/by-id';
+async function byIdLinks(devRoot: string): Promise<Map<string, string>> {
+  const dir = join(devRoot, 'serial/by-id');
   const out = new Map<string, string>();
   try {
     for (const name of await readdir(dir)) out.set(await realpath(join(dir, name)), join(dir, name));
@@ -37,17 +50,18 @@ async function byIdLinks(): Promise<Map<string, string>> {
 }
 
 /** USB and ACM serial devices from sysfs: those with a device link (real hardware). */
-async function fromSysfs(): Promise<PortInfo[]> {
+async function fromSysfs(sysRoot: string, devRoot: string): Promise<PortInfo[]> {
   const ports: PortInfo[] = [];
+  const ttys = join(sysRoot, 'class/tty');
   let names: string[] = [];
   try {
-    names = await readdir('/sys/class/tty');
+    names = await readdir(ttys);
   } catch {
     return ports;
   }
   for (const name of names) {
     if (!/^tty(USB|ACM|AMA|S)\d+$/.test(name)) continue;
-    const dev = join('/sys/class/tty', name, 'device');
+    const dev = join(ttys, name, 'device');
     try {
       await readlink(dev);
     } catch {
@@ -55,7 +69,7 @@ async function fromSysfs(): Promise<PortInfo[]> {
     }
     const usb = await findUsbAttrs(dev);
     if (/^ttyS\d+$/.test(name) && !usb.manufacturer) continue; // legacy UARTs, mostly absent
-    ports.push({ path: `/dev/${name}`, ...usb });
+    ports.push({ path: join(devRoot, name), ...usb });
   }
   return ports;
 }

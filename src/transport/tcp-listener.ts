@@ -1,10 +1,13 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { SessionLink } from '../board-session.ts';
-import { LineParser, type Frame } from './line-parser.ts';
+import type { Frame, LinkConsumer, LinkPolicy, SessionLink } from '../link.ts';
+import { LineParser } from './line-parser.ts';
 
 /** rrduino's port (the original server's default). */
 export const DEFAULT_PORT = 60405;
+
+/** Open TCP connections at most, unless configured. */
+export const DEFAULT_MAX_CONNECTIONS = 4096;
 
 /**
  * Unverified connections one address may hold. Boards behind one NAT all reconnect at
@@ -16,8 +19,10 @@ export const DEFAULT_MAX_UNVERIFIED_PER_ADDRESS = 64;
 export interface TcpListenerOptions {
   host: string;
   port: number;
-  /** Open connections at most; more are refused. Default 4096. */
+  /** Open connections at most; more are refused. */
   maxConnections: number;
+  /** Connect → hello, ms. */
+  helloTimeoutMs: number;
   /** Connections from one address that have not carried a verified message yet, at most. */
   maxUnverifiedPerAddress: number;
   maxLineLength: number;
@@ -27,12 +32,6 @@ export interface TcpListenerOptions {
   mayLog: (remote: string, code: string) => boolean;
 }
 
-/** What the listener needs from whoever runs sessions. */
-export interface LinkConsumer {
-  onFrame(frame: Frame): void;
-  onLinkClosed(): Promise<void>;
-}
-
 /**
  * Accepts board connections and turns each socket into a line stream for a session.
  * All socket errors stay here: logged, the connection closed, nothing thrown.
@@ -40,12 +39,15 @@ export interface LinkConsumer {
 export class TcpListener {
   readonly #server: Server;
   readonly #options: TcpListenerOptions;
+  readonly #policy: LinkPolicy;
   readonly #sockets = new Set<Socket>();
   /** Unverified connections per remote address. */
   readonly #unverified = new Map<string, number>();
 
   constructor(options: TcpListenerOptions, startSession: (link: SessionLink) => LinkConsumer) {
     this.#options = options;
+    // A connection can be closed, and is: that is how a board learns to say hello again.
+    this.#policy = { canHangUp: true, helloTimeoutMs: options.helloTimeoutMs, unverifiedLinesAreNoise: false, lookaheadWindow: 0 };
     this.#server = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 }, (socket) =>
       this.#accept(socket, startSession),
     );
@@ -112,6 +114,7 @@ export class TcpListener {
     this.#sockets.add(socket);
     const parser = new LineParser({ maxLineLength: this.#options.maxLineLength });
     const link: SessionLink = {
+      policy: this.#policy,
       transport: 'tcp',
       remote,
       write: (bytes) => {

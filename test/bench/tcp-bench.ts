@@ -58,19 +58,22 @@ export async function benchTcp(
   const pipeline = options.destinations ? buildDestinations(options.destinations, { dataDir: join(dir, 'data'), logger, stats }) : undefined;
   const gateway = new Gateway({
     stats,
-    sink: pipeline,
+    sink: {
+      publish: (r) => {
+        pipeline?.publish(r);
+        const t = now();
+        if (stored < total) latencies[stored] = t - r.timeMs;
+        stored++;
+        lastStoredAt = t;
+        if (measuring && stored === total) resolveDone();
+      },
+      close: () => pipeline?.close() ?? Promise.resolve(),
+    },
     profilesDir: join(dir, 'profiles'),
     dataDir: join(dir, 'data'),
     logger,
     rrdProcesses: options.rrdProcesses ?? 2,
     now,
-    onReading: (r) => {
-      const t = now();
-      if (stored < total) latencies[stored] = t - r.timeMs;
-      stored++;
-      lastStoredAt = t;
-      if (measuring && stored === total) resolveDone();
-    },
   });
   const { port } = await gateway.listenTcp('127.0.0.1', 0);
   // Run from dist/ by `npm run bench`: the child is the compiled boards-child.js beside this file.

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
 import { Gateway, type GatewayOptions } from '../../src/gateway.ts';
-import type { Reading } from '../../src/reading.ts';
+import type { Reading, ReadingSink } from '../../src/reading.ts';
 import { buildDestinations, type DestinationConfig } from '../../src/destinations/destination-config.ts';
 import { Stats } from '../../src/stats.ts';
 import { EXAMPLE_KEY, tempDir, memoryLogger, writeProfileFile, rrduinoProfile } from './fixtures.ts';
@@ -33,8 +33,8 @@ export async function startHarness(
     profilesDir,
     dataDir,
     logger: logs.logger,
-    onReading: (r) => readings.push(r),
     ...options,
+    sink: recordingSink(readings, options.sink),
   });
   const { port } = await gateway.listenTcp('127.0.0.1', 0);
   return {
@@ -67,6 +67,17 @@ export async function startHarnessWithDestinations(destinations: DestinationConf
   profile.handler_options.create.unshift('--start', String(clock / 1000 - 10)); // the rrd accepts the past-dated clock
   const sink = buildDestinations(destinations, { dataDir: spoolRoot, logger: logs.logger, stats });
   return startHarness({ example: profile }, { stats, sink, now: () => (clock += 1000) }, logs);
+}
+
+/** A sink that keeps every reading the gateway hands over, then passes it on to `inner`. */
+export function recordingSink(readings: Reading[], inner?: ReadingSink): ReadingSink {
+  return {
+    publish(reading) {
+      inner?.publish(reading);
+      readings.push(reading);
+    },
+    close: () => inner?.close() ?? Promise.resolve(),
+  };
 }
 
 /** A raw TCP board that has said hello and derived its key, ready to sign. */

@@ -22,7 +22,7 @@ beforeEach(async () => {
   cleanupDir = t.cleanup;
   pty = new PtyPair(t.dir);
   await pty.start();
-  h = await startHarness({ example: rrduinoProfile() }, { random: () => Buffer.from(NASTY_MATERIAL), serialRetryMs: { min: 50, max: 200 } });
+  h = await startHarness({ example: rrduinoProfile() }, { random: () => Buffer.from(NASTY_MATERIAL), serialRetry: { minMs: 50, maxMs: 200 } });
   line = h.gateway.attachSerial({ path: pty.gatewayEnd, baudRate: 115200, lookahead: 3 });
   await waitFor(() => line.isOpen, 5000, 'gateway opens the pty');
   board = new SimulatedBoard({
@@ -55,7 +55,7 @@ describe('boards on serial ptys', () => {
     }
     await waitFor(() => stored() === 5, 5000, 'five updates');
     expect(await fetchValues(join(h.dataDir, 'board.rrd'))).toEqual(expect.arrayContaining([21.5, -3.25]));
-    expect(h.gateway.stats.get('serial.noise')).toBe(0);
+    expect(h.gateway.stats.get('lines.noise')).toBe(0);
   });
 
   it('skips boot noise and half lines without ending the session, and counts them', async () => {
@@ -65,7 +65,7 @@ describe('boards on serial ptys', () => {
     board.writeRaw(Buffer.from('\x07\x1b[0m garbage\r\n'));
     board.send({ temperature: 2 });
     await waitFor(() => stored() === 2, 5000, 'both updates');
-    expect(h.gateway.stats.get('serial.noise')).toBe(3);
+    expect(h.gateway.stats.get('lines.noise')).toBe(3);
   });
 
   it('resynchronises after a lost line inside the look-ahead window', async () => {
@@ -107,7 +107,7 @@ describe('boards on serial ptys', () => {
     await new Promise((r) => setTimeout(r, 500)); // a few failed reopen attempts (ENOENT)
     expect(h.gateway.stats.get('errors.E_INTERNAL')).toBe(0);
     await pty.start(); // plugged back in
-    await waitFor(() => line.isOpen && line.opens === 2, 5000, 'gateway reopens');
+    await waitFor(() => line.isOpen && h.logs.lines.filter((l) => l['msg'] === 'serial port open').length === 2, 5000, 'gateway reopens');
     await board.waitReady();
     board.send({ temperature: 2 });
     await waitFor(() => stored() === 2, 5000, 'update after replug');

@@ -14,7 +14,7 @@ const run = promisify(execFile);
 
 let h: Harness;
 beforeEach(async () => {
-  h = await startHarness({ example: rrduinoProfile(), other: rrduinoProfile('other-key-456') }, { tcpLimits: { helloTimeoutMs: 300 } });
+  h = await startHarness({ example: rrduinoProfile(), other: rrduinoProfile('other-key-456') }, { helloTimeoutMs: 300 });
 });
 afterEach(async () => {
   await h.close();

@@ -87,11 +87,11 @@ describe('parsePairs', () => {
     expect(parsePairs(['temperature', '18.06', 'humidity', '54'])).toEqual([['temperature', 18.06], ['humidity', 54]]);
   });
   it('rejects an odd number of fields', () => {
-    expect(codeOf(() => parsePairs(['temperature', '1', 'humidity']))).toBe('E_MALFORMED');
-    expect(codeOf(() => parsePairs([]))).toBe('E_MALFORMED');
+    expect(codeOf(() => parsePairs(['temperature', '1', 'humidity']))).toBe('E_BAD_PAIRS');
+    expect(codeOf(() => parsePairs([]))).toBe('E_BAD_PAIRS');
   });
   it('rejects a repeated key and an unsafe key', () => {
-    expect(codeOf(() => parsePairs(['t', '1', 't', '2']))).toBe('E_MALFORMED');
-    expect(codeOf(() => parsePairs(['{t}', '1']))).toBe('E_MALFORMED');
+    expect(codeOf(() => parsePairs(['t', '1', 't', '2']))).toBe('E_BAD_PAIRS');
+    expect(codeOf(() => parsePairs(['{t}', '1']))).toBe('E_BAD_PAIRS');
   });
 });

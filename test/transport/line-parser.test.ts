@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LineParser, type Frame } from '../../src/transport/line-parser.ts';
+import type { Frame } from '../../src/link.ts';
+import { LineParser } from '../../src/transport/line-parser.ts';
 
 async function frames(chunks: Buffer[], maxLineLength = 64): Promise<Array<string | Frame['kind']>> {
   const parser = new LineParser({ maxLineLength });

@@ -1,6 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/errors.ts';
 import { parseSerialSpec } from '../../src/transport/serial-line.ts';
 import { listSerialPorts } from '../../src/transport/serial-ports.ts';
+import { tempDir } from '../helpers/fixtures.ts';
 
 describe('parseSerialSpec', () => {
   it('defaults to 9600 baud like Serial.begin(9600)', () => {
@@ -12,15 +16,62 @@ describe('parseSerialSpec', () => {
       baudRate: 115200,
     });
   });
-  it('rejects a relative path and a silly baud rate', () => {
-    expect(() => parseSerialSpec('ttyUSB0')).toThrow(RangeError);
-    expect(() => parseSerialSpec('/dev/ttyUSB0:7')).toThrow(RangeError);
+  it('rejects a relative path and a silly baud rate with a config error', () => {
+    for (const spec of ['ttyUSB0', '/dev/ttyUSB0:7']) {
+      expect(() => parseSerialSpec(spec)).toThrow(ConfigError);
+      expect(() => parseSerialSpec(spec)).toThrow(/absolute device path/);
+    }
   });
 });
 
-describe('listSerialPorts', () => {
-  it('answers without udev instead of rejecting (serialport.list() needs udevadm)', async () => {
-    const ports = await listSerialPorts();
-    expect(Array.isArray(ports)).toBe(true);
+describe('listSerialPorts without udev', () => {
+  let root: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => ({ dir: root, cleanup } = await tempDir()));
+  afterEach(async () => cleanup());
+
+  /** A sysfs tree as Linux makes it for one Arduino Uno (ttyACM0), one FTDI cable (ttyUSB0) and noise. */
+  async function fakeMachine(): Promise<void> {
+    const usb = (n: string) => join(root, 'sys/devices/pci0/usb1', n);
+    for (const [tty, dev, manufacturer, serial] of [
+      ['ttyACM0', '1-1', 'Arduino (www.arduino.cc)', '85735313932351D02191'],
+      ['ttyUSB0', '1-2', 'FTDI', 'A50285BI'],
+    ] as const) {
+      await mkdir(join(usb(dev), `${dev}:1.0`), { recursive: true });
+      await writeFile(join(usb(dev), 'manufacturer'), `${manufacturer}\n`);
+      await writeFile(join(usb(dev), 'serial'), `${serial}\n`);
+      await mkdir(join(root, 'sys/class/tty', tty), { recursive: true });
+      await symlink(join(usb(dev), `${dev}:1.0`), join(root, 'sys/class/tty', tty, 'device'));
+      await mkdir(join(root, 'dev'), { recursive: true });
+      await writeFile(join(root, 'dev', tty), '');
+    }
+    await mkdir(join(root, 'sys/class/tty/tty0'), { recursive: true }); // virtual console: no device
+    await mkdir(join(root, 'sys/devices/platform/serial8250/tty/ttyS0'), { recursive: true });
+    await mkdir(join(root, 'sys/class/tty/ttyS0'), { recursive: true });
+    await symlink(join(root, 'sys/devices/platform/serial8250'), join(root, 'sys/class/tty/ttyS0/device')); // legacy UART, no USB
+    await mkdir(join(root, 'dev/serial/by-id'), { recursive: true });
+    await symlink(join(root, 'dev/ttyACM0'), join(root, 'dev/serial/by-id/usb-Arduino__www.arduino.cc__0043_85735313932351D02191-if00'));
+  }
+
+  it('falls back to sysfs when udev is missing, with manufacturer, serial number and by-id name', async () => {
+    await fakeMachine();
+    const ports = await listSerialPorts({
+      devRoot: join(root, 'dev'),
+      sysRoot: join(root, 'sys'),
+      list: () => Promise.reject(new Error('spawn udevadm ENOENT')),
+    });
+    expect(ports).toEqual([
+      {
+        path: join(root, 'dev/ttyACM0'),
+        manufacturer: 'Arduino (www.arduino.cc)',
+        serialNumber: '85735313932351D02191',
+        byId: join(root, 'dev/serial/by-id/usb-Arduino__www.arduino.cc__0043_85735313932351D02191-if00'),
+      },
+      { path: join(root, 'dev/ttyUSB0'), manufacturer: 'FTDI', serialNumber: 'A50285BI', byId: undefined },
+    ]);
+  });
+
+  it('answers an empty list on a machine with no serial ports at all', async () => {
+    expect(await listSerialPorts({ devRoot: join(root, 'dev'), sysRoot: join(root, 'sys'), list: () => Promise.reject(new Error('no udev')) })).toEqual([]);
   });
 });

@@ -53,6 +53,8 @@ describe('TcpListener per-address limit', () => {
       c.send(Array.from({ length: 100 }, (_, j) => `h zz${i + j}\n`).join(''));
       await c.read(32 * (i + 100), 10_000);
     }
+    // The bytes go out before the profile lookup: wait until every lookup is done too.
+    await waitFor(() => h.gateway.stats.get('hellos.unknown') === 2000, 5000, 'every hello looked up');
     c.destroy();
     await h.close();
     const unknown = h.logs.lines.filter((l) => l['code'] === 'E_UNKNOWN_CLIENT');
