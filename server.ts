@@ -6,7 +6,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from './src/config/gateway-config.ts';
-import { parseSerialSpec } from './src/transport/serial-line.ts';
+import { DEFAULT_BAUD, DEFAULT_SERIAL_LOOKAHEAD, parseSerialSpec } from './src/transport/serial-line.ts';
 import type { Dialect } from './src/destinations/dalmatinerdb/codec.ts';
 import { join, resolve } from 'node:path';
 import { runDemo } from './src/cli/demo.ts';
@@ -16,7 +16,8 @@ import { ConfigError, ProfileError, errorMessage } from './src/errors.ts';
 import { LOG_LEVELS } from './src/logger.ts';
 import { buildProfile, configHeaderLines, parseSource, writeProfile } from './src/profiles/create-profile.ts';
 import { DEFAULT_MAX_LINE_LENGTH } from './src/transport/line-parser.ts';
-import { DEFAULT_MAX_UNVERIFIED_PER_ADDRESS, DEFAULT_PORT } from './src/transport/tcp-listener.ts';
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNVERIFIED_PER_ADDRESS, DEFAULT_PORT } from './src/transport/tcp-listener.ts';
+import { DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_LIMITS } from './src/board-session.ts';
 
 function int(min: number, max: number) {
   return (value: string): number => {
@@ -37,15 +38,15 @@ function withServeOptions(cmd: Command): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--rrd-processes <n>', 'rrdtool processes to spread files over', int(1, 64), 2)
     .option('--max-line-length <bytes>', 'longest line a board may send', int(16, 1 << 20), DEFAULT_MAX_LINE_LENGTH)
-    .option('--max-connections <n>', 'open TCP connections at most', int(1, 1_000_000), 4096)
+    .option('--max-connections <n>', 'open TCP connections at most', int(1, 1_000_000), DEFAULT_MAX_CONNECTIONS)
     .option('--max-unverified-per-address <n>', 'TCP connections one address may hold before a key verified', int(1, 1_000_000), DEFAULT_MAX_UNVERIFIED_PER_ADDRESS)
-    .option('--hello-timeout <s>', 'seconds from connect to hello', int(1, 86400), 30)
-    .option('--handshake-timeout <s>', 'seconds from hello to first signed message (≥ 15)', int(15, 86400), 30)
-    .option('--idle-timeout <s>', 'seconds without a verified message before hanging up', int(1, 7 * 86400), 600)
+    .option('--hello-timeout <s>', 'seconds from connect to hello', int(1, 86400), DEFAULT_HELLO_TIMEOUT_MS / 1000)
+    .option('--handshake-timeout <s>', 'seconds from hello to first signed message (≥ 15)', int(15, 86400), DEFAULT_LIMITS.handshakeTimeoutMs / 1000)
+    .option('--idle-timeout <s>', 'seconds without a verified message before hanging up', int(1, 7 * 86400), DEFAULT_LIMITS.idleTimeoutMs / 1000)
     .option('--handlers <module>', 'load handler classes from a JS/TS module (repeatable)', collect, [])
     .option('--stats-interval <s>', 'log counters every N seconds (0 = never)', int(0, 86400), 60)
-    .option('--serial <path[:baud]>', 'serve a board on a serial device, default 9600 baud (repeatable)', collect, [])
-    .option('--serial-lookahead <n>', 'keys to look past after lost serial lines (default 4)', int(0, 64))
+    .option('--serial <path[:baud]>', `serve a board on a serial device, default ${DEFAULT_BAUD} baud (repeatable)`, collect, [])
+    .option('--serial-lookahead <n>', `keys to look past after lost serial lines (default ${DEFAULT_SERIAL_LOOKAHEAD})`, int(0, 64))
     .option('--config <file>', 'gateway config file (JSON); flags given explicitly win');
 }
 
@@ -64,7 +65,7 @@ async function serveOptions(raw: RawServe, cmd: Command): Promise<ServeOptions> 
     profiles: fromCli('profiles') ? raw.profiles : (cfg.profiles ?? raw.profiles),
     data: fromCli('data') ? raw.data : (cfg.data ?? raw.data),
     logLevel: fromCli('logLevel') ? raw.logLevel : ((cfg.logLevel as ServeOptions['logLevel'] | undefined) ?? raw.logLevel),
-    serial: [...(cfg.serial ?? []).map((s) => ({ path: s.path, baudRate: s.baud ?? 9600, lookahead: s.lookahead })), ...serial],
+    serial: [...(cfg.serial ?? []).map((s) => ({ path: s.path, baudRate: s.baud ?? DEFAULT_BAUD, lookahead: s.lookahead })), ...serial],
     destinations: cfg.destinations?.length
       ? (await import('./src/destinations/destination-config.ts')).validateDestinations(cfg.destinations, raw.config)
       : [],
@@ -73,7 +74,7 @@ async function serveOptions(raw: RawServe, cmd: Command): Promise<ServeOptions> 
 
 function fail(err: unknown): never {
   console.error(`error: ${errorMessage(err)}`);
-  const usage = err instanceof ProfileError || err instanceof ConfigError || err instanceof RangeError || err instanceof InvalidArgumentError;
+  const usage = err instanceof ProfileError || err instanceof ConfigError || err instanceof InvalidArgumentError;
   process.exit(usage ? 2 : 1);
 }
 

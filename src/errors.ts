@@ -24,7 +24,11 @@ export type ErrorCode =
   | 'E_PROFILE_UNREADABLE'
   | 'E_PROFILE_EXISTS'
   | 'E_UNKNOWN_HANDLER'
+  | 'E_BAD_HANDLER'
   | 'E_CONFIG_INVALID'
+  // connections (logged, with the remote address)
+  | 'E_TOO_MANY_CONNECTIONS'
+  | 'E_TOO_MANY_UNVERIFIED'
   // rrdtool
   | 'E_RRD_COMMAND'
   | 'E_RRD_DIED'
@@ -36,7 +40,10 @@ export type ErrorCode =
   | 'E_FRAME_TOO_LARGE'
   | 'E_VALUE_RANGE'
   | 'E_DELIVERY'
-  | 'E_SPOOL';
+  | 'E_SPOOL'
+  | 'E_SPOOL_FULL'
+  // anything else: a bug; logged with its stack
+  | 'E_INTERNAL';
 
 export class GatewayError extends Error {
   readonly code: ErrorCode;
@@ -80,7 +87,7 @@ export class DeliveryError extends GatewayError {
   }
 }
 
-export function errorCode(err: unknown): string {
+export function errorCode(err: unknown): ErrorCode {
   return err instanceof GatewayError ? err.code : 'E_INTERNAL';
 }
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { DeliveryError, errorMessage } from '../errors.ts';
+import { ConfigError, DeliveryError, errorMessage } from '../errors.ts';
 import type { Stats } from '../stats.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../backoff.ts';
 import type { MetricPoint } from './metric-point.ts';
@@ -90,7 +90,7 @@ export class DeliveryQueue {
     const { stats } = options;
     stats.gauge(`dest.${this.name}.memory`, () => this.#memory.length - this.#head);
     if (this.#o.overflow === 'spool') {
-      if (!options.spoolDir) throw new RangeError(`destination ${options.name}: overflow 'spool' needs a spool directory`);
+      if (!options.spoolDir) throw new ConfigError('E_CONFIG_INVALID', `destination ${options.name}: overflow 'spool' needs a spool directory`);
       this.#spool = new Spool({
         dir: options.spoolDir,
         maxBytes: options.spoolMaxBytes,
@@ -112,7 +112,7 @@ export class DeliveryQueue {
     this.#pump();
   }
 
-  /** Points waiting: in memory and on disk. */
+  /** Points waiting, in memory and on disk, including the batch in flight. */
   get backlog(): number {
     return this.#memory.length - this.#head + (this.#spool?.size ?? 0);
   }
@@ -130,16 +130,6 @@ export class DeliveryQueue {
     }
     this.#place(carried);
     this.#pump();
-  }
-
-  /** Resolves when nothing is waiting (tests and benchmarks). */
-  async idle(timeoutMs = 30_000): Promise<boolean> {
-    const end = Date.now() + timeoutMs;
-    while (this.backlog > 0 || this.#sending) {
-      if (Date.now() > end) return false;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    return true;
   }
 
   /**

@@ -32,11 +32,6 @@ export class DestinationSet implements ReadingSink {
     }
   }
 
-  async idle(timeoutMs?: number): Promise<boolean> {
-    const results = await Promise.all(this.destinations.map((d) => d.idle(timeoutMs)));
-    return results.every(Boolean);
-  }
-
   async close(): Promise<void> {
     await Promise.all(this.destinations.map((d) => d.close()));
   }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ProtocolError } from '../errors.ts';
+import { ConfigError, ProtocolError } from '../errors.ts';
 import { KeyRatchet } from '../protocol/key-ratchet.ts';
 import { deriveMasterKey } from '../protocol/key-schedule.ts';
 import { parseSigned, type RawMessage, type SignedMessage } from '../protocol/message.ts';
@@ -87,13 +87,14 @@ export class BaseHandler {
 
   /**
    * Adds a message type. `requiresHmac` types are verified against the session key
-   * (and advance it) before `fn` runs; others run as they come, before any hello too.
+   * (and advance it) before `fn` runs; others run as they come once a hello has started
+   * the session, before any key has verified.
    */
   protected registerMessageType(type: string, fn: MessageFn, requiresHmac: true): void;
   protected registerMessageType(type: string, fn: UnsignedMessageFn, requiresHmac: false): void;
   protected registerMessageType(type: string, fn: MessageFn | UnsignedMessageFn, requiresHmac: boolean): void {
     if (!/^[A-Za-z][A-Za-z0-9_]{0,15}$/.test(type) || type === 'h') {
-      throw new TypeError(`message type '${type}' is reserved or not a short name`);
+      throw new ConfigError('E_BAD_HANDLER', `message type '${type}' is reserved or not a short name (a letter, then up to 15 letters, digits or _)`);
     }
     this.#types.set(type, { fn: fn as (m: RawMessage) => void | Promise<void>, requiresHmac });
   }

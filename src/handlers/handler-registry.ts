@@ -24,7 +24,7 @@ export class HandlerRegistry {
 
   register(cls: HandlerClass, name = cls.name): this {
     if (!(cls.prototype instanceof BaseHandler) && cls !== BaseHandler) {
-      throw new TypeError(`${name} does not extend BaseHandler`);
+      throw new ConfigError('E_BAD_HANDLER', `${name} does not extend BaseHandler; a handler class must`);
     }
     this.#classes.set(name, cls);
     return this;

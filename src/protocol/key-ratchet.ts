@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors.ts';
 import { advanceKey, deriveMasterKey, deriveSessionKey, signText, verifyHmac } from './key-schedule.ts';
 
 /**
@@ -17,7 +18,7 @@ export class KeyRatchet {
    */
   constructor(masterKey: Buffer, keyMaterial: Buffer, window = 0) {
     if (!Number.isInteger(window) || window < 0 || window > 64) {
-      throw new RangeError(`look-ahead window must be an integer from 0 to 64, got ${window}`);
+      throw new ConfigError('E_CONFIG_INVALID', `look-ahead window must be an integer from 0 to 64, got ${window}`);
     }
     this.#master = masterKey;
     this.#current = deriveSessionKey(masterKey, keyMaterial);
@@ -49,10 +50,5 @@ export class KeyRatchet {
     const hmac = signText(this.#current, signedText);
     this.#current = advanceKey(this.#master, this.#current);
     return hmac;
-  }
-
-  /** The current key, for known-answer tests only; never log it. */
-  currentKeyForTests(): Buffer {
-    return Buffer.from(this.#current);
   }
 }

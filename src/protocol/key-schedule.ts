@@ -4,9 +4,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 export const HANDSHAKE_ROUNDS = 128;
 /** Bytes of key material the gateway answers a hello with. */
 export const KEY_MATERIAL_BYTES = 32;
-/** Hex characters of an update's HMAC-SHA256. */
-export const HMAC_HEX_LENGTH = 64;
-
+/** An update's HMAC-SHA256: 64 lowercase hex characters. */
 const HEX64 = /^[0-9a-f]{64}$/;
 
 /** `M = SHA-256(pre_shared_key)`. */

@@ -1,7 +1,7 @@
 import { access, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { RrdError, errorMessage } from '../errors.ts';
+import { ConfigError, RrdError, errorMessage } from '../errors.ts';
 import { RrdtoolProcess } from './rrdtool-process.ts';
 
 export interface RrdServiceOptions {
@@ -60,7 +60,7 @@ export class RrdService {
 
   constructor(options: RrdServiceOptions) {
     const n = options.processes ?? 2;
-    if (!Number.isInteger(n) || n < 1 || n > 64) throw new RangeError(`rrdtool processes must be 1..64, got ${n}`);
+    if (!Number.isInteger(n) || n < 1 || n > 64) throw new ConfigError('E_CONFIG_INVALID', `rrdtool processes must be 1..64, got ${n}`);
     this.#logger = options.logger;
     this.#shards = Array.from({ length: n }, () => new RrdtoolProcess({ binary: options.binary, logger: options.logger }));
   }

@@ -1,5 +1,6 @@
 import { DelimiterParser } from '@serialport/parser-delimiter';
 import type { TransformCallback } from 'node:stream';
+import { ConfigError } from '../errors.ts';
 import type { Frame } from '../link.ts';
 
 export interface LineParserOptions {
@@ -23,7 +24,7 @@ export class LineParser extends DelimiterParser {
     super({ delimiter: '\n', readableObjectMode: true });
     const max = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
     if (!Number.isInteger(max) || max < 16 || max > 1 << 20) {
-      throw new RangeError(`maxLineLength must be an integer from 16 to 1048576, got ${max}`);
+      throw new ConfigError('E_CONFIG_INVALID', `maxLineLength must be an integer from 16 to 1048576, got ${max}`);
     }
     this.maxLineLength = max;
   }

@@ -4,7 +4,7 @@ import { Gateway } from '../../src/gateway.ts';
 import { createLogger } from '../../src/logger.ts';
 import { buildDestinations, type DestinationConfig } from '../../src/destinations/destination-config.ts';
 import { Stats } from '../../src/stats.ts';
-import { rrduinoProfile, tempDir, writeProfileFile } from '../helpers/fixtures.ts';
+import { rrduinoProfile, tempDir, waitFor, writeProfileFile } from '../helpers/fixtures.ts';
 import { fileURLToPath } from 'node:url';
 import type { ChildCommand } from './boards-child.ts';
 
@@ -91,7 +91,7 @@ export async function benchTcp(
     const elapsedS = (lastStoredAt - start) / 1000;
     let forwardedPerSec: number | undefined;
     if (pipeline) {
-      if (!(await pipeline.idle(120_000))) console.error('warning: destination queue not empty after 120 s');
+      await waitFor(() => pipeline.destinations.every((d) => d.backlog === 0), 120_000, 'destination queues empty').catch(() => console.error('warning: destination queue not empty after 120 s'));
       forwardedPerSec = (total * 1000) / (now() - start);
     }
     if (stored < total) console.error(`warning: only ${stored} of ${total} updates stored within 120 s`);

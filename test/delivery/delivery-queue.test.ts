@@ -7,6 +7,7 @@ import type { Sender } from '../../src/delivery/sender.ts';
 import type { MetricPoint } from '../../src/delivery/metric-point.ts';
 import { Stats } from '../../src/stats.ts';
 import { accounting, FaultyFs } from '../helpers/faulty-fs.ts';
+import { drained } from '../helpers/drained.ts';
 import { memoryLogger, tempDir, waitFor } from '../helpers/fixtures.ts';
 
 /** A sender a test can switch between up, down and refusing. */
@@ -40,7 +41,7 @@ describe('DeliveryQueue', () => {
     const s = new FakeSender(3);
     const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, logger: memoryLogger().logger, stats: new Stats() });
     q.enqueue(pts(0, 10));
-    await q.idle();
+    await drained(q);
     expect(s.received).toEqual([...Array(10).keys()]);
     await q.close();
   });
@@ -55,7 +56,7 @@ describe('DeliveryQueue', () => {
     await waitFor(() => s.calls >= 3, 2000, 'retries');
     s.mode = 'up';
     q.enqueue(pts(30, 2));
-    await q.idle();
+    await drained(q);
     expect(s.received).toEqual([...Array(32).keys()]);
     expect(stats.get('dest.d.sent')).toBe(32);
     expect(readdirSync(dir)).toEqual([]);
@@ -72,7 +73,7 @@ describe('DeliveryQueue', () => {
     const s2 = new FakeSender(100);
     const q2 = new DeliveryQueue(s2, { name: 'd', spoolDir: dir, logger: memoryLogger().logger, stats: new Stats() });
     q2.enqueue(pts(6, 1));
-    await q2.idle();
+    await drained(q2);
     expect(s2.received).toEqual([0, 1, 2, 3, 4, 5, 6]);
     await q2.close();
   });
@@ -89,7 +90,7 @@ describe('DeliveryQueue', () => {
     await waitFor(() => s.calls >= 3);
     const s2 = new FakeSender(10);
     const q2 = new DeliveryQueue(s2, { name: 'd', spoolDir: dir, logger: memoryLogger().logger, stats: new Stats() });
-    await q2.idle();
+    await drained(q2);
     expect([...s.received, ...s2.received]).toEqual([0, 1, 2, 3, 4, 5]);
     await q.close(10);
     await q2.close();
@@ -102,7 +103,7 @@ describe('DeliveryQueue', () => {
     const logs = memoryLogger();
     const s = new FakeSender();
     const q2 = new DeliveryQueue(s, { name: 'd', spoolDir: dir, logger: logs.logger, stats: new Stats() });
-    await q2.idle();
+    await drained(q2);
     expect(s.received).toEqual([1]);
     expect(logs.lines.some((l) => l['code'] === 'E_SPOOL')).toBe(true);
     await q2.close();
@@ -128,7 +129,7 @@ describe('DeliveryQueue', () => {
     const stats = new Stats();
     const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, logger: memoryLogger().logger, stats });
     q.enqueue(pts(0, 2));
-    await q.idle();
+    await drained(q);
     expect(s.calls).toBe(1);
     expect(stats.get('dest.d.rejected')).toBe(2);
     await q.close();
@@ -147,7 +148,7 @@ describe('DeliveryQueue when the spool’s disk fails', () => {
     f.failOn('openSync', 'EROFS', /\.done$/);
     f.failOn('unlinkSync', 'EROFS');
     s.mode = 'up';
-    await q.idle();
+    await drained(q);
     expect(s.received).toEqual([...Array(7).keys()]);
     const a = accounting(stats, 'd');
     expect(a.accounted).toBe(a.queued);
@@ -186,7 +187,7 @@ describe('DeliveryQueue when the spool’s disk fails', () => {
     const s2 = new FakeSender(100);
     const stats2 = new Stats();
     const q2 = new DeliveryQueue(s2, { name: 'd', spoolDir: dir, logger: memoryLogger().logger, stats: stats2 });
-    await q2.idle();
+    await drained(q2);
     expect(s2.received).toEqual([...Array(10).keys()]);
     expect(accounting(stats2, 'd')).toEqual({ queued: 10, accounted: 10 });
     await q2.close();

@@ -7,6 +7,7 @@ import type { MetricPoint } from '../../src/delivery/metric-point.ts';
 import { DestinationSet } from '../../src/delivery/destination-set.ts';
 import { Stats } from '../../src/stats.ts';
 import { accounting, FaultyFs } from '../helpers/faulty-fs.ts';
+import { drained } from '../helpers/drained.ts';
 import { memoryLogger, tempDir } from '../helpers/fixtures.ts';
 
 class Collector implements Sender {
@@ -43,7 +44,7 @@ describe('DestinationSet', () => {
       logger,
     );
     for (let i = 0; i < 6_000; i++) p.publish({ clientId: 'b', timeMs: i * 1000, values: new Map([['t', i], ['h', 1]]) });
-    await p.destinations[1]?.idle();
+    await drained(p.destinations[1]);
     expect(healthy.got).toHaveLength(12_000);
     for (const name of ['carbon', 'ddb']) {
       const a = accounting(stats, name);

@@ -53,6 +53,6 @@ describe('custom handlers', () => {
     class NotAHandler {
       static validateOptions(): void {}
     }
-    expect(() => HandlerRegistry.withBuiltins().register(NotAHandler as never)).toThrow(TypeError);
+    expect(() => HandlerRegistry.withBuiltins().register(NotAHandler as never)).toThrow(/does not extend BaseHandler/);
   });
 });

@@ -183,28 +183,3 @@ function metricParts(parts: readonly string[]): Buffer {
     }),
   );
 }
-
-/** Splits a byte stream into `<<Len:32, Body>>` frames, refusing frames over `maxFrame`. */
-export class FrameReader {
-  readonly #max: number;
-  #buf = Buffer.alloc(0);
-  constructor(maxFrame = 16 << 20) {
-    this.#max = maxFrame;
-  }
-  push(chunk: Buffer): Buffer[] {
-    this.#buf = Buffer.concat([this.#buf, chunk]);
-    const out: Buffer[] = [];
-    while (this.#buf.length >= 4) {
-      const len = this.#buf.readUInt32BE(0);
-      if (len > this.#max) throw new CodecError('E_FRAME_TOO_LARGE', `frame of ${len} bytes is over the ${this.#max}-byte limit`);
-      if (this.#buf.length < 4 + len) break;
-      out.push(this.#buf.subarray(4, 4 + len));
-      this.#buf = this.#buf.subarray(4 + len);
-    }
-    return out;
-  }
-  /** At end of stream: throws if a frame was cut off. */
-  end(): void {
-    if (this.#buf.length > 0) throw new CodecError('E_FRAME_TRUNCATED', `stream ended inside a frame (${this.#buf.length} bytes left)`);
-  }
-}

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { CodecError, errorMessage } from '../../errors.ts';
+import { CodecError, ConfigError, errorMessage } from '../../errors.ts';
 import type { Stats } from '../../stats.ts';
 import type { Sender, SendResult } from '../../delivery/sender.ts';
 import type { MetricPoint } from '../../delivery/metric-point.ts';
@@ -40,7 +40,7 @@ export class DalmatinerSender implements Sender {
   #lastRangeLog = 0;
 
   constructor(options: DalmatinerOptions) {
-    if (options.floats && options.dialect !== 'release') throw new RangeError('floats: true needs dialect "release"');
+    if (options.floats && options.dialect !== 'release') throw new ConfigError('E_CONFIG_INVALID', 'floats: true needs dialect "release"');
     this.#o = options;
     this.#flush = encodeFlush(options.dialect);
     this.#conn = new StreamConnection({

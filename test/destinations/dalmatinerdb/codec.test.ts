@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CodecError } from '../../../src/errors.ts';
 import {
   decodeGetReply, decodeListReply, decodePoint, encodeFlush, encodeGet, encodeListBuckets, encodeListMetrics,
-  encodePayload, encodePoint, encodeStreamInit, FrameReader, scaleValue, type Dialect,
+  encodePayload, encodePoint, encodeStreamInit, scaleValue, type Dialect,
 } from '../../../src/destinations/dalmatinerdb/codec.ts';
 import { loadKat } from '../../helpers/spec.ts';
 
@@ -65,22 +65,6 @@ describe('DalmatinerDB decoders', () => {
 
   it('reject a list reply with bytes after its end', () => {
     expect(() => decodeListReply('doc', Buffer.concat([reply, Buffer.from([0])]))).toThrow(/after its end/);
-  });
-
-  it('read frames byte by byte as well as whole', () => {
-    const framed = Buffer.concat([encodeListBuckets(), encodeListMetrics('b')]);
-    const whole = new FrameReader().push(framed);
-    const r = new FrameReader();
-    const bytewise = [...framed].flatMap((b) => r.push(Buffer.from([b])));
-    expect(bytewise.map((f) => f.toString('hex'))).toEqual(whole.map((f) => f.toString('hex')));
-    expect(whole.map((f) => f.toString('hex'))).toEqual(['03', '010162']);
-  });
-
-  it('refuse an oversized frame and a stream cut inside a frame', () => {
-    expect(() => new FrameReader(16).push(Buffer.from('00000100', 'hex'))).toThrow(/limit/);
-    const r = new FrameReader();
-    r.push(Buffer.from('0000000501', 'hex'));
-    expect(() => r.end()).toThrow(/inside a frame/);
   });
 
   it('decode a get reply with resolution and blanks', () => {
