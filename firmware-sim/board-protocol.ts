@@ -42,7 +42,7 @@ export class BoardProtocol {
     return this.#ratchet !== undefined;
   }
 
-  /** A signed `u` line; the key advances whether or not the gateway accepts it (spec). */
+  /** A signed `u` line; the key advances whether or not the gateway accepts it (docs/protocol.md, "Keys"). */
   updateLine(values: Readonly<Record<string, BoardValue>>): string {
     const body = Object.entries(values).map(([k, v]) => `${k} ${formatBoardValue(v)}`).join(' ');
     return this.signedLine(`u ${body}`);

@@ -287,7 +287,7 @@ export class BoardSession implements LinkConsumer {
   }
 }
 
-/** 32 bytes of fresh key material per hello (spec: hello). */
+/** 32 bytes of fresh key material per hello (docs/protocol.md, "Hello"). */
 export function secureRandom(bytes: number): Buffer {
   return randomBytes(bytes);
 }

@@ -54,7 +54,7 @@ export class GatewayError extends Error {
   }
 }
 
-/** A board sent something the protocol does not allow (spec: "Gateway behaviour"). */
+/** A board sent something the protocol does not allow (docs/protocol.md, "Gateway behaviour"). */
 export class ProtocolError extends GatewayError {}
 
 /** A profile file is missing, unreadable or invalid. `file` and `field` say where. */

@@ -6,7 +6,7 @@ import type { Reading } from '../reading.ts';
 import { fillTemplate, templateKeys } from '../rrd/rrd-command.ts';
 import { BaseHandler, type HandlerInit } from './base-handler.ts';
 
-/** `handler_options` of an rrduino board (see the seed's profile example). */
+/** `handler_options` of an rrduino board (README, "Adding a board"). */
 export interface RRDuinoOptions {
   /** The board's rrd file; relative paths resolve under the data dir. */
   path: string;

@@ -3,7 +3,7 @@ import { advanceKey, deriveMasterKey, deriveSessionKey, signText, verifyHmac } f
 
 /**
  * The gateway's side of one session's key schedule: the current key plus an
- * optional look-ahead window for links that lose lines (spec: "Lossy links").
+ * optional look-ahead window for links that lose lines (docs/protocol.md, "Lossy links").
  * Keys only move forward, so a key that verified once is never accepted again.
  */
 export class KeyRatchet {
@@ -14,7 +14,7 @@ export class KeyRatchet {
   /**
    * @param masterKey SHA-256 of the board's pre-shared key.
    * @param keyMaterial the 32 bytes sent in answer to the hello.
-   * @param window how many lost messages to look past (0 = strict; spec default on TCP).
+   * @param window how many lost messages to look past (0 = strict, the default on TCP).
    */
   constructor(masterKey: Buffer, keyMaterial: Buffer, window = 0) {
     if (!Number.isInteger(window) || window < 0 || window > 64) {

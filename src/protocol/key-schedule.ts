@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
-/** Rounds of HMAC applied to the hello key material (spec: "Keys"). */
+/** Rounds of HMAC applied to the hello key material (docs/protocol.md, "Keys"). */
 export const HANDSHAKE_ROUNDS = 128;
 /** Bytes of key material the gateway answers a hello with. */
 export const KEY_MATERIAL_BYTES = 32;

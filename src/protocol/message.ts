@@ -7,7 +7,7 @@ const CLIENT_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/;
 const FIELD_KEY = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
 /** A decimal as Arduino prints it (`21.50`, `-3`, `40`), optionally with an exponent. */
 const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?$/;
-/** Printable ASCII and space only; a line is text (spec: "Text lines, ASCII"). */
+/** Printable ASCII and space only; a line is text (docs/protocol.md, "Wire format"). */
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /** A reading value: a finite number, or null for rrdtool's `U` (unknown). */
@@ -47,7 +47,7 @@ export function decodeLine(bytes: Buffer): string {
   return line;
 }
 
-/** Splits a line on single spaces (spec: "Fields are separated by one space"). */
+/** Splits a line on single spaces (docs/protocol.md, "Wire format"). */
 export function parseLine(line: string): RawMessage {
   const parts = line.split(' ');
   const type = parts[0] ?? '';

@@ -24,7 +24,7 @@ export type ReplyLine = { kind: 'ok' } | { kind: 'error'; message: string } | { 
 
 /**
  * Classifies a line of pipe-mode output. Replies end with `OK u:… s:… r:…` or
- * `ERROR: …`; everything before is the command's output (REAL-PARTS: rrdtool).
+ * `ERROR: …`; everything before is the command's output. A blank or unknown command prints the usage and then `OK`, and rrdtool's exit code is always 0, so replies are parsed strictly.
  */
 export function classifyReplyLine(line: string): ReplyLine {
   if (line === 'OK' || line.startsWith('OK u:')) return { kind: 'ok' };

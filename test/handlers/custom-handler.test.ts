@@ -4,7 +4,7 @@ import { HandlerRegistry } from '../../src/handlers/handler-registry.ts';
 import { BaseHandler } from '../../src/handlers/base-handler.ts';
 import { EXAMPLE_KEY, rrduinoProfile, waitFor } from '../helpers/fixtures.ts';
 import { helloBoard, startHarness, type Harness } from '../helpers/gateway-harness.ts';
-import { REPO_ROOT } from '../helpers/spec.ts';
+import { REPO_ROOT } from '../helpers/repo.ts';
 
 let h: Harness | undefined;
 afterEach(async () => h?.close());

@@ -10,7 +10,7 @@ const run = promisify(execFile);
 
 /**
  * A real carbon-cache (Debian's graphite-carbon) in the foreground, on free loopback
- * ports, storing whisper files under `dir`. Settings from REAL-PARTS.md.
+ * ports, storing whisper files under `dir`. Every directory and port carbon.conf needs is set, and the per-minute create limit and tags are off (tags would call graphite-web on port 80).
  */
 export class Carbon {
   readonly dir: string;

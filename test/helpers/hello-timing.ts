@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { freePort, rrduinoProfile, stopProcess, tempDir, waitFor, writeProfileFile } from './fixtures.ts';
 import { RawClient } from './raw-client.ts';
-import { SERVER_JS } from './spec.ts';
+import { SERVER_JS } from './repo.ts';
 
 /** A real gateway process with one profile (`example`), as a board or an attacker meets it. */
 export async function startGatewayProcess(): Promise<{ port: number; child: ChildProcess; stop: () => Promise<void> }> {

@@ -5,7 +5,7 @@ import { stopProcess, waitFor } from './fixtures.ts';
 
 /**
  * A real pseudo-terminal pair from socat: the gateway opens `gatewayEnd`, the
- * simulated board `boardEnd`. Raw mode passes every byte unaltered (REAL-PARTS).
+ * simulated board `boardEnd`. Raw mode passes every byte (0x00, 0x0a, 0x0d, 0x11, 0x13, 0xff) unaltered.
  */
 export class PtyPair {
   readonly gatewayEnd: string;

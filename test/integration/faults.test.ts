@@ -10,7 +10,7 @@ import { EXAMPLE_KEY, freePort, rrduinoProfile, stopProcess, tempDir, waitFor, w
 import { helloBoard, startHarnessWithDestinations, type Harness } from '../helpers/gateway-harness.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { DalmatinerReceiver } from '../helpers/receivers.ts';
-import { SERVER_JS } from '../helpers/spec.ts';
+import { SERVER_JS } from '../helpers/repo.ts';
 import { canMount, Tmpfs } from '../helpers/tmpfs.ts';
 import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
 

@@ -8,7 +8,7 @@ import { EXAMPLE_KEY, rrduinoProfile, waitFor } from '../helpers/fixtures.ts';
 import { helloBoard, startHarness, type Harness } from '../helpers/gateway-harness.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { fetchValues } from '../helpers/rrd-read.ts';
-import { REPO_ROOT } from '../helpers/spec.ts';
+import { REPO_ROOT } from '../helpers/repo.ts';
 
 const run = promisify(execFile);
 

@@ -11,7 +11,7 @@ import { Carbon } from '../helpers/carbon.ts';
 import { EXAMPLE_KEY, freePort, rrduinoProfile, tempDir, waitFor, writeProfileFile } from '../helpers/fixtures.ts';
 import { helloBoard, startHarnessWithDestinations, type Harness } from '../helpers/gateway-harness.ts';
 import { RawClient } from '../helpers/raw-client.ts';
-import { SERVER_JS } from '../helpers/spec.ts';
+import { SERVER_JS } from '../helpers/repo.ts';
 
 const run = promisify(execFile);
 

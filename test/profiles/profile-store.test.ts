@@ -6,7 +6,7 @@ import { HandlerRegistry } from '../../src/handlers/handler-registry.ts';
 import { buildProfile, configHeaderLines, parseSource, writeProfile } from '../../src/profiles/create-profile.ts';
 import { ProfileStore, validateProfile } from '../../src/profiles/profile-store.ts';
 import { rrduinoProfile, tempDir, writeProfileFile } from '../helpers/fixtures.ts';
-import { REPO_ROOT } from '../helpers/spec.ts';
+import { REPO_ROOT } from '../helpers/repo.ts';
 
 const registry = HandlerRegistry.withBuiltins();
 let dir: string;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { KeyRatchet } from '../../src/protocol/key-ratchet.ts';
 import { advanceKey, deriveMasterKey, deriveSessionKey, signText, verifyHmac } from '../../src/protocol/key-schedule.ts';
 import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
-import { loadKat } from '../helpers/spec.ts';
+import { loadKat } from '../helpers/repo.ts';
 
 interface RrduinoKat {
   rounds: number;

@@ -1,7 +1,7 @@
 import { CodecError } from '../../errors.ts';
 
 /**
- * DalmatinerDB's TCP protocol, both dialects (spec dalmatinerdb.md). Pure functions:
+ * DalmatinerDB's TCP protocol, both dialects (docs/dalmatinerdb.md). Pure functions:
  * values in, bytes out, and back. `doc` is the protocol document's dialect (9-byte
  * points), `release` what tagged releases 0.1–0.3 speak (8-byte points).
  */
@@ -163,7 +163,7 @@ export function decodeGetReply(dialect: Dialect, body: Buffer, count: number): {
   return { resolution: Number(body.readBigUInt64BE(0)), points };
 }
 
-/** Scales a reading into an integer point (spec: "Readings to points"). */
+/** Scales a reading into an integer point (docs/dalmatinerdb.md, "Readings to points"). */
 export function scaleValue(value: number | null, scale: number): DalmatinerValue {
   return value === null ? null : Math.round(value * scale);
 }

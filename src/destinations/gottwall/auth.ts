@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 
 /**
- * GottWall authentication as the real server checks it (spec gottwall.md), not as
+ * GottWall authentication as the real server checks it (docs/gottwall.md, "Authentication"), not as
  * its document says: four fields in the S1 header, public key first in Basic.
  */
 

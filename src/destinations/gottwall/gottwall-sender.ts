@@ -22,14 +22,14 @@ export interface GottwallOptions {
   base: number;
   /** Action per source; others use `defaultAction`. */
   actions: Record<string, GottwallAction>;
-  /** Default `gauge`. Released servers accept only `incr`/`decr` (spec). */
+  /** Default `gauge`. Released servers accept only `incr`/`decr` (docs/gottwall.md). */
   defaultAction: GottwallAction;
   caFile?: string;
   /** Unix ms, for the auth timestamp. */
   now?: () => number;
 }
 
-/** JSON body of one GottWall point (spec gottwall.md). Pure. */
+/** JSON body of one GottWall point (docs/gottwall.md). Pure. */
 export function gottwallBody(p: MetricPoint, project: string): string {
   return JSON.stringify({ n: p.source, ts: Math.floor(p.timeMs / 1000), v: p.value, p: project, f: { board: [p.clientId] } });
 }

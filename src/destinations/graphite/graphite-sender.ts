@@ -19,7 +19,7 @@ export interface GraphiteOptions {
   onResend?: (points: number) => void;
 }
 
-/** Points per pickle frame: well under carbon's 1 MiB (spec graphite.md). */
+/** Points per pickle frame: well under carbon's 1 MiB (docs/graphite.md, "Pickle"). */
 export const PICKLE_BATCH = 500;
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Graphite metric paths (spec graphite.md, "Metric names"):
+ * Graphite metric paths (docs/graphite.md, "Metric names"):
  * `[<api-key>.]<prefix>.<client_id>.<source>`, with everything outside
  * `[A-Za-z0-9_.-]` replaced by `_` so no name can break the line format.
  */

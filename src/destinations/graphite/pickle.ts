@@ -18,7 +18,7 @@ const BINFLOAT = 0x47;
 const TUPLE2 = 0x86;
 const STOP = 0x2e;
 
-/** carbon's pickle receiver refuses frames over 1 MiB (REAL-PARTS). */
+/** carbon's pickle receiver refuses frames over 1 MiB (docs/graphite.md, "Pickle"). */
 export const MAX_PICKLE_FRAME = 1 << 20;
 
 /**

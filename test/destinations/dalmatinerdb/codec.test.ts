@@ -4,7 +4,7 @@ import {
   decodeGetReply, decodeListReply, decodePoint, encodeFlush, encodeGet, encodeListBuckets, encodeListMetrics,
   encodePayload, encodePoint, encodeStreamInit, scaleValue, type Dialect,
 } from '../../../src/destinations/dalmatinerdb/codec.ts';
-import { loadKat } from '../../helpers/spec.ts';
+import { loadKat } from '../../helpers/repo.ts';
 
 interface Case {
   name: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gottwallAuthHeader, gottwallBasicAuth, gottwallSolt } from '../../../src/destinations/gottwall/auth.ts';
-import { loadKat } from '../../helpers/spec.ts';
+import { loadKat } from '../../helpers/repo.ts';
 
 interface GottwallKat {
   public_key: string;

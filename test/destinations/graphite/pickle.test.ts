@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { encodePickle, framePickle } from '../../../src/destinations/graphite/pickle.ts';
 import { encodePlaintext, type GraphitePoint } from '../../../src/destinations/graphite/plaintext.ts';
 import { metricPath } from '../../../src/destinations/graphite/metric-name.ts';
-import { loadKat } from '../../helpers/spec.ts';
+import { loadKat } from '../../helpers/repo.ts';
 
 interface GraphiteKat {
   metrics: Array<[string, [number, number]]>;

@@ -14,10 +14,10 @@ export const REPO_ROOT = ((): string => {
 })();
 /** The CLI as users run it: compiled JavaScript (`npm run build`). */
 export const SERVER_JS = resolve(REPO_ROOT, 'dist/server.js');
-/** `../shared/spec/` beside the checkout: the authority on wire formats. */
-export const SPEC_DIR = resolve(REPO_ROOT, '../shared/spec');
+/** The known-answer vectors (docs/protocol.md, docs/graphite.md, docs/dalmatinerdb.md, docs/gottwall.md). */
+export const VECTORS_DIR = resolve(REPO_ROOT, 'test/vectors');
 
-/** Loads one known-answer file from the shared spec. */
+/** Loads one known-answer file. */
 export function loadKat<T>(name: `${string}-kat.json`): T {
-  return JSON.parse(readFileSync(resolve(SPEC_DIR, name), 'utf8')) as T;
+  return JSON.parse(readFileSync(resolve(VECTORS_DIR, name), 'utf8')) as T;
 }
