@@ -4,6 +4,8 @@ import { RrdError } from '../../src/errors.ts';
 import { RrdService } from '../../src/rrd/rrd-service.ts';
 import { RrdtoolProcess } from '../../src/rrd/rrdtool-process.ts';
 import { memoryLogger, tempDir } from '../helpers/fixtures.ts';
+import { fetchValues } from '../helpers/rrd-read.ts';
+import { stubRrdtool } from '../helpers/stub-rrdtool.ts';
 
 const CREATE = ['--step', '1', 'DS:t:GAUGE:600:-100:1000', 'RRA:LAST:0.5:1:100'];
 let dir: string;
@@ -30,16 +32,24 @@ describe('RrdtoolProcess (real rrdtool -)', () => {
     await p.close();
   });
 
-  it('fails pending commands with E_RRD_DIED when rrdtool dies, then restarts', async () => {
+  it('fails the pending command with E_RRD_DIED when rrdtool dies under it, and starts a new one for the next', async () => {
+    const stub = await stubRrdtool(dir, 'update', 'once');
+    const p = new RrdtoolProcess({ binary: stub.binary, logger: memoryLogger().logger });
+    await expect(p.run(['update', 'x.rrd', 'N:1'])).rejects.toMatchObject({ code: 'E_RRD_DIED' });
+    await expect(p.run(['info', 'x.rrd'])).resolves.toEqual([]);
+    expect(await stub.commands()).toEqual(['update x.rrd N:1', 'info x.rrd']);
+    await p.close();
+  });
+
+  it('restarts after the real rrdtool was killed between commands', async () => {
     const p = new RrdtoolProcess({ logger: memoryLogger().logger });
     const file = join(dir, 'c.rrd');
     await p.run(['create', file, ...CREATE]);
-    const pending = p.run(['update', file, 'N:1']);
-    process.kill(p.pid as number, 'SIGKILL');
-    // Either answered just before the kill, or failed with E_RRD_DIED.
-    await pending.catch((err: unknown) => expect((err as RrdError).code).toBe('E_RRD_DIED'));
-    await new Promise((r) => setTimeout(r, 50));
+    const pid = p.pid as number;
+    process.kill(pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 100)); // let the exit be seen
     await p.run(['update', file, 'N:2']);
+    expect(p.pid).not.toBe(pid);
     await p.close();
   });
 
@@ -72,14 +82,20 @@ describe('RrdService', () => {
     await again.close();
   });
 
-  it('retries an update once when rrdtool died under it', async () => {
-    const rrd = new RrdService({ processes: 1, logger: memoryLogger().logger });
-    const file = join(dir, 'f.rrd');
-    await rrd.ensure(file, CREATE);
-    const update = rrd.update(file, 'N:9');
-    for (const pid of rrd.pids) process.kill(pid, 'SIGKILL');
-    await update; // either it was answered before the kill, or the retry went through
-    expect((await rrd.lastUpdate(file)).values).toEqual({ t: '9' });
+  it('retries an update once, skipping what was written, when rrdtool died under it', async () => {
+    const stub = await stubRrdtool(dir, 'update', 'once');
+    const rrd = new RrdService({ processes: 1, binary: stub.binary, logger: memoryLogger().logger });
+    await rrd.update('f.rrd', 'N:9', 1_700_000_000_000);
+    const updates = (await stub.commands()).filter((c) => c.startsWith('update'));
+    expect(updates).toEqual(['update f.rrd 1700000000.000000:9', 'update f.rrd --skip-past-updates 1700000000.000000:9']);
+    await rrd.close();
+  });
+
+  it('gives up after one retry when rrdtool dies again', async () => {
+    const stub = await stubRrdtool(dir, 'update', 'always');
+    const rrd = new RrdService({ processes: 1, binary: stub.binary, logger: memoryLogger().logger });
+    await expect(rrd.update('f.rrd', 'N:9', 1_700_000_000_000)).rejects.toMatchObject({ code: 'E_RRD_DIED' });
+    expect((await stub.commands()).filter((c) => c.startsWith('update'))).toHaveLength(2);
     await rrd.close();
   });
 });
@@ -94,6 +110,19 @@ describe('RrdService coalescing', () => {
     await Promise.all(Array.from({ length: 300 }, (_, i) => rrd.update(file, `N:${i}`, t0)));
     expect((await rrd.lastUpdate(file)).values).toEqual({ t: '299' });
     await rrd.close();
+  });
+
+  it('stores every value of a burst to one file, in order, one second apart', async () => {
+    const rrd = new RrdService({ processes: 1, logger: memoryLogger().logger });
+    const file = join(dir, 'burst.rrd');
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - 400_000;
+    // Starting one step before the first update: rrdtool fills (start, first update] with the first value.
+    await rrd.ensure(file, ['--start', String(t0 / 1000 - 1), '--step', '1', 'DS:t:GAUGE:600:U:U', 'RRA:LAST:0.5:1:1000']);
+    // A clock one second further for each update; all queued at once, so they are coalesced.
+    const values = Array.from({ length: 300 }, (_, i) => (i * 7919) % 1000);
+    await Promise.all(values.map((v, i) => rrd.update(file, `N:${v}`, t0 + i * 1000)));
+    await rrd.close();
+    expect(await fetchValues(file, 600)).toEqual(values);
   });
 
   it('rejects every update of a batch when the file is broken', async () => {
