@@ -78,7 +78,10 @@ export async function startGateway(o: ServeOptions): Promise<Gateway> {
       o.statsInterval * 1000,
     );
     timer.unref();
-    gateway.onClose(async () => clearInterval(timer));
+    gateway.onClose(() => {
+      clearInterval(timer);
+      return Promise.resolve();
+    });
   }
   return gateway;
 }

@@ -191,12 +191,8 @@ export class DeliveryQueue {
     }
     const { batch, source } = next;
     this.#sending = true;
-    let sent: Promise<SendResult | void>;
-    try {
-      sent = this.#sender.send(batch);
-    } catch (err) {
-      sent = Promise.reject(err as Error);
-    }
+    // Through a then(), so a sender that throws instead of rejecting is handled the same way.
+    const sent: Promise<SendResult | void> = Promise.resolve().then(() => this.#sender.send(batch));
     this.#inFlight = sent
       .then(
         (result) => {

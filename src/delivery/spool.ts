@@ -241,7 +241,7 @@ export class Spool {
   #open(): void {
     try {
       this.#fs.mkdirSync(this.dir, { recursive: true });
-      const names = this.#fs.readdirSync(this.dir) as string[];
+      const names = this.#fs.readdirSync(this.dir);
       const seqs = names
         .map((n) => /^seg-(\d+)\.jsonl$/.exec(n)?.[1])
         .filter((s): s is string => s !== undefined)

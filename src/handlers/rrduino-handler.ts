@@ -1,3 +1,4 @@
+import type { JSONSchemaType } from 'ajv';
 import { isAbsolute, normalize, resolve, sep } from 'node:path';
 import { ajv, describeSchemaError } from '../validation.ts';
 import { ProfileError, errorCode, errorMessage } from '../errors.ts';
@@ -19,7 +20,7 @@ export interface RRDuinoOptions {
 // No blanks, quotes or line breaks: these strings go on an rrdtool command line.
 const RRD_TOKEN = "^[^\\s'\"]+$";
 
-export const rrduinoOptionsSchema = {
+export const rrduinoOptionsSchema: JSONSchemaType<RRDuinoOptions> = {
   type: 'object',
   required: ['path', 'create', 'update'],
   additionalProperties: false,
@@ -28,7 +29,7 @@ export const rrduinoOptionsSchema = {
     create: { type: 'array', minItems: 2, maxItems: 200, items: { type: 'string', minLength: 1, maxLength: 512, pattern: RRD_TOKEN } },
     update: { type: 'string', minLength: 3, maxLength: 1024, pattern: '^(N|\\d+)(:(\\{[A-Za-z_][A-Za-z0-9_.-]{0,63}\\}|U|-?\\d+(\\.\\d+)?))+$' },
   },
-} as const;
+};
 
 const validateShape = ajv.compile(rrduinoOptionsSchema);
 
@@ -49,7 +50,7 @@ export class RRDuinoHandler extends BaseHandler {
       });
       throw new ProfileError('E_PROFILE_INVALID', `${field} ${detail}`, { field });
     }
-    const o = options as RRDuinoOptions;
+    const o = options;
     if (!isAbsolute(o.path) && normalize(o.path).split(sep)[0] === '..') {
       throw new ProfileError(
         'E_PROFILE_INVALID',

@@ -44,14 +44,9 @@ export class RrdtoolProcess {
   }
 
   /** Runs one command; resolves with the output lines before `OK`. */
-  run(args: readonly string[]): Promise<string[]> {
-    if (this.#closed) return Promise.reject(new RrdError('E_RRD_CLOSED', 'rrdtool is shut down'));
-    let line: string;
-    try {
-      line = formatCommand(args);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  async run(args: readonly string[]): Promise<string[]> {
+    if (this.#closed) throw new RrdError('E_RRD_CLOSED', 'rrdtool is shut down');
+    const line = formatCommand(args);
     const child = this.#child ?? this.#start();
     return new Promise<string[]>((resolve, reject) => {
       this.#pending.push({ resolve, reject, lines: [] });

@@ -36,7 +36,7 @@ export const openSerialPort: PortOpener = async (path, baudRate) => {
   const { SerialPort } = await import('serialport');
   return new Promise((resolve, reject) => {
     const port = new SerialPort({ path, baudRate, autoOpen: false });
-    port.open((err) => (err ? reject(err) : resolve(port as unknown as OpenPort)));
+    port.open((err) => (err ? reject(err) : resolve(port)));
   });
 };
 

@@ -28,14 +28,14 @@ export class FaultyFs {
   }
 
   readonly fs: SpoolFs = {
-    mkdirSync: ((...a: Parameters<typeof fs.mkdirSync>) => this.#run('mkdirSync', a[0], () => fs.mkdirSync(...a))) as typeof fs.mkdirSync,
+    mkdirSync: ((...a: Parameters<typeof fs.mkdirSync>) => this.#run('mkdirSync', a[0], () => fs.mkdirSync(...a))),
     readdirSync: ((...a: Parameters<typeof fs.readdirSync>) => this.#run('readdirSync', a[0], () => fs.readdirSync(...a))) as typeof fs.readdirSync,
-    openSync: ((...a: Parameters<typeof fs.openSync>) => this.#run('openSync', a[0], () => fs.openSync(...a))) as typeof fs.openSync,
-    fsyncSync: ((fd: number) => this.#run('fsyncSync', fd, () => fs.fsyncSync(fd))) as typeof fs.fsyncSync,
-    closeSync: ((fd: number) => this.#run('closeSync', fd, () => fs.closeSync(fd))) as typeof fs.closeSync,
+    openSync: ((...a: Parameters<typeof fs.openSync>) => this.#run('openSync', a[0], () => fs.openSync(...a))),
+    fsyncSync: ((fd: number) => this.#run('fsyncSync', fd, () => fs.fsyncSync(fd))),
+    closeSync: ((fd: number) => this.#run('closeSync', fd, () => fs.closeSync(fd))),
     readFileSync: ((...a: Parameters<typeof fs.readFileSync>) => this.#run('readFileSync', a[0], () => fs.readFileSync(...a))) as typeof fs.readFileSync,
-    unlinkSync: ((p: fs.PathLike) => this.#run('unlinkSync', p, () => fs.unlinkSync(p))) as typeof fs.unlinkSync,
-    ftruncateSync: ((fd: number, len?: number) => this.#run('ftruncateSync', fd, () => fs.ftruncateSync(fd, len))) as typeof fs.ftruncateSync,
+    unlinkSync: ((p: fs.PathLike) => this.#run('unlinkSync', p, () => fs.unlinkSync(p))),
+    ftruncateSync: ((fd: number, len?: number) => this.#run('ftruncateSync', fd, () => fs.ftruncateSync(fd, len))),
     writeSync: ((fd: number, buf: Buffer, off: number, len: number, pos: number | null) =>
       this.#run('writeSync', fd, () => {
         if (this.room <= 0) throw errno('ENOSPC');

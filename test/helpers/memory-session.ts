@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { BoardSession, DEFAULT_LIMITS, type SessionHub, type SessionLimits } from '../../src/board-session.ts';
 import { BaseHandler, type HandlerContext, type HandlerInit } from '../../src/handlers/base-handler.ts';
-import type { LinkPolicy, SessionLink } from '../../src/link.ts';
+import type { Frame, LinkPolicy, SessionLink } from '../../src/link.ts';
 import type { Profile } from '../../src/profiles/profile-store.ts';
 import { parsePairs, type SignedMessage } from '../../src/protocol/message.ts';
 import type { Reading } from '../../src/reading.ts';
@@ -44,7 +44,7 @@ export class MemoryLink implements SessionLink {
   }
 
   attach(session: BoardSession): void {
-    this.#parser.on('data', (frame) => session.onFrame(frame));
+    this.#parser.on('data', (frame: Frame) => session.onFrame(frame));
   }
 
   write(bytes: Buffer): void {

@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
-import { encodeStreamInit, type Dialect } from '../../src/destinations/dalmatinerdb/codec.ts';
+import { encodeStreamInit } from '../../src/destinations/dalmatinerdb/codec.ts';
 import { getPoints, listBuckets } from '../../src/destinations/dalmatinerdb/dalmatiner-query.ts';
 import type { DestinationConfig } from '../../src/destinations/destination-config.ts';
 import { freePort, tempDir, waitFor } from '../helpers/fixtures.ts';
@@ -107,7 +107,7 @@ describe('dalmatiner queries against bad replies', () => {
     const len = Buffer.alloc(4);
     len.writeUInt32BE(body.length);
     const s = await fakeServer(Buffer.concat([len, body]));
-    expect(await getPoints(addr(s.port), 'doc' as Dialect, { bucket: 'b', metric: 'm', from: 10, count: 2 })).toEqual({ resolution: 1000, points: [42, null] });
+    expect(await getPoints(addr(s.port), 'doc', { bucket: 'b', metric: 'm', from: 10, count: 2 })).toEqual({ resolution: 1000, points: [42, null] });
     await expect(getPoints(addr(s.port), 'doc', { bucket: 'b', metric: 'm', from: 10, count: 3 })).rejects.toMatchObject({ code: 'E_FRAME_TRUNCATED' });
     await s.stop();
   });

@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RrdError } from '../../src/errors.ts';
 import { RrdService } from '../../src/rrd/rrd-service.ts';
 import { RrdtoolProcess } from '../../src/rrd/rrdtool-process.ts';
 import { memoryLogger, tempDir } from '../helpers/fixtures.ts';

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { Frame } from '../../src/link.ts';
 import { LineParser } from '../../src/transport/line-parser.ts';
 
-async function frames(chunks: Buffer[], maxLineLength = 64): Promise<Array<string | Frame['kind']>> {
+async function frames(chunks: Buffer[], maxLineLength = 64): Promise<string[]> {
   const parser = new LineParser({ maxLineLength });
-  const out: Array<string | Frame['kind']> = [];
+  const out: string[] = []; // a line's text, or the kind of a frame that is not a line
   parser.on('data', (f: Frame) => out.push(f.kind === 'line' ? f.bytes.toString('latin1') : f.kind));
   const ended = new Promise((r) => parser.on('end', r));
   for (const c of chunks) parser.write(c);

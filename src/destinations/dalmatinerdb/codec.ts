@@ -87,7 +87,7 @@ export function encodeFlush(dialect: Dialect): Buffer {
  * `metric` is the name (doc) or its parts (release: `<<Len:8, Part>>` each).
  */
 export function encodePayload(dialect: Dialect, metric: string | readonly string[], time: number, points: readonly Buffer[]): Buffer {
-  const data = Buffer.concat(points as Buffer[]);
+  const data = Buffer.concat(points);
   const m = dialect === 'doc' ? Buffer.from(typeof metric === 'string' ? metric : metric.join('.'), 'utf8') : metricParts(typeof metric === 'string' ? metric.split('.') : metric);
   if (m.length > 0xffff) throw new CodecError('E_VALUE_RANGE', 'metric name too long');
   const head = Buffer.alloc(11); // tag, Time:64, MetricSize:16 in both dialects

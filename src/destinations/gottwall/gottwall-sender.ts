@@ -60,8 +60,9 @@ export class GottwallSender implements Sender {
     for (const p of points) if (p.value !== null) await this.#post(p);
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.#agent.destroy();
+    return Promise.resolve();
   }
 
   #post(p: MetricPoint): Promise<void> {
