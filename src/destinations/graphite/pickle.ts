@@ -70,7 +70,9 @@ export function framePickle(payload: Buffer): Buffer {
 
 function writeNumber(w: ByteWriter, n: number): void {
   if (!Number.isFinite(n)) throw new CodecError('E_CODEC', `cannot pickle ${n} for graphite`);
-  if (!Number.isInteger(n)) {
+  // Past 2^53 a double is no exact integer any more (1e20 may have been written as a
+  // decimal): such values go as the float they are, not as a long of 100 digits.
+  if (!Number.isSafeInteger(n)) {
     w.byte(BINFLOAT).f64be(n);
   } else if (n >= 0 && n < 256) {
     w.bytes(BININT1, n);

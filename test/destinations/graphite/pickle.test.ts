@@ -18,7 +18,8 @@ const katPoints: GraphitePoint[] = kat.metrics.map(([path, [ts, v]]) => [path, t
 /** CPython's own pickle.dumps(..., protocol=2) of the same list, for cases beyond the KAT. */
 function cpython(points: readonly GraphitePoint[]): string {
   const literal = JSON.stringify(points.map(([p, t, v]) => [p, t, v]));
-  const code = `import json,pickle,sys\npts=json.loads(sys.argv[1])\nprint(pickle.dumps([(p,(t,v)) for p,t,v in pts],protocol=2).hex())`;
+  // An integer past 2^53 is a double on the gateway's side, so a float on CPython's too.
+  const code = `import json,pickle,sys\npts=json.loads(sys.argv[1])\nprint(pickle.dumps([(p,(t,float(v) if isinstance(v,int) and abs(v)>2**53-1 else v)) for p,t,v in pts],protocol=2).hex())`;
   return execFileSync('/usr/bin/python3', ['-c', code, literal]).toString().trim();
 }
 
@@ -39,8 +40,8 @@ describe('encodePickle matches CPython', () => {
     const pts: GraphitePoint[] = [['a.b', 1700000000, 1.25]];
     expect(encodePickle(pts).toString('hex')).toBe(cpython(pts));
   });
-  it('for 500 points (memo past 255: LONG_BINPUT) and every int width', () => {
-    const values = [0, 255, 256, 65535, 65536, -1, -2147483648, 2147483647, 2147483648, -2147483649, 2 ** 53, 0.1, -3.25];
+  it('for 500 points (memo past 255: LONG_BINPUT), every int width, and integral doubles past 2^53 as floats', () => {
+    const values = [0, 255, 256, 65535, 65536, -1, -2147483648, 2147483647, 2147483648, -2147483649, 2 ** 53 - 1, 0.1, -3.25, 2 ** 53, 1e20];
     const pts: GraphitePoint[] = Array.from({ length: 500 }, (_, i) => [`rrduino.b${i}.t`, 1700000000 + i, values[i % values.length] as number]);
     expect(encodePickle(pts).toString('hex')).toBe(cpython(pts));
   });
