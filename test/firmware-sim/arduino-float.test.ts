@@ -17,6 +17,22 @@ describe('arduinoPrintFloat', () => {
     expect(arduinoPrintFloat(Number.POSITIVE_INFINITY)).toBe('inf');
     expect(arduinoPrintFloat(5e9)).toBe('ovf');
   });
+  it('prints as the AVR does where 32-bit and 64-bit printing differ', () => {
+    // 36.994999 → 37.00 was measured on an ATmega328P under simavr; the others are the AVR
+    // core's Print::printFloat compiled for the host with float as its double (64-bit
+    // printing gives the second column).
+    const cases: Array<[number, string, string]> = [
+      [36.994999, '37.00', '36.99'],
+      [0.125, '0.12', '0.13'],
+      [2.675, '2.68', '2.67'],
+      [99.994999, '100.00', '99.99'],
+      [1234.565, '1234.56', '1234.57'],
+      [40.924999, '40.93', '40.92'],
+      [16777217, '16777216.00', '16777217.00'],
+    ];
+    for (const [value, avr] of cases) expect(arduinoPrintFloat(value), String(value)).toBe(avr);
+  });
+
   it('shows 32-bit float rounding (0.1 + 0.005 in float32)', () => {
     expect(arduinoPrintFloat(0.1, 3)).toBe('0.100');
     expect(arduinoPrintFloat(18.06)).toBe('18.06');
