@@ -73,7 +73,7 @@ export class DeliveryQueue {
   #inFlight: Promise<void> = Promise.resolve();
   /** Set while the destination is unreachable: since when, and what was sent meanwhile. */
   #down: { since: number } | undefined;
-  #lastDropLog = 0;
+  #lastDropLog = -Infinity;
 
   constructor(sender: Sender, options: DeliveryOptions) {
     this.name = options.name;

@@ -84,7 +84,7 @@ export class Spool {
   #fault: { what: string; since: number; lastTry: number } | undefined;
   #unsynced = false;
   #syncTimer: NodeJS.Timeout | undefined;
-  #lastCapLog = 0;
+  #lastCapLog = -Infinity;
   #ready = false;
 
   constructor(options: SpoolOptions) {

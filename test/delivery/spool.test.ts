@@ -1,6 +1,6 @@
-import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { MetricPoint } from '../../src/delivery/metric-point.ts';
 import { Spool, type SpoolDropReason } from '../../src/delivery/spool.ts';
 import { FaultyFs } from '../helpers/faulty-fs.ts';
@@ -150,5 +150,160 @@ describe('Spool on a disk that fails', () => {
     expect(values(spool)).toEqual([2, 3]);
     expect(drops).toEqual([['spool_lost', 2]]);
     expect(spool.size).toBe(2);
+  });
+});
+
+describe('Spool reading back', () => {
+  it('skips complete lines that are not points, counting their points as spool_corrupt', () => {
+    const { spool } = open();
+    spool.append(pts(0, 1));
+    spool.close();
+    const file = join(dir, readdirSync(dir).find((f) => f.endsWith('.jsonl')) as string);
+    const rows = ['["b","t",1,1]', '["b","t",2]', '{"a":1}', 'not json', '[1,"t",3,1]', '["b",2,3,1]', '["b","t",4,"x"]', '["b","t","5",1]', '["b","t",null,6]', '["b","t",7,7]'];
+    writeFileSync(file, `${rows.join('\n')}\n`);
+    const again = open();
+    expect(again.spool.size).toBe(10);
+    const seg = again.spool.oldest();
+    expect(seg?.points.map((p) => p.value)).toEqual([1, null, 7]);
+    expect(again.drops).toEqual([['spool_corrupt', 7]]);
+    expect(again.spool.size).toBe(3);
+  });
+
+  it('counts a torn last line (a kill mid-write) out of the size at start, and says so', () => {
+    const { spool } = open();
+    spool.append(pts(0, 2));
+    spool.close();
+    const file = join(dir, readdirSync(dir).find((f) => f.endsWith('.jsonl')) as string);
+    appendFileSync(file, '["b","t",9');
+    const again = open();
+    expect(again.spool.size).toBe(2);
+    expect(again.logs.lines.some((l) => l['code'] === 'E_SPOOL' && l['segments'] === 1)).toBe(true);
+    expect(again.spool.oldest()?.points.map((p) => p.value)).toEqual([0, 1]);
+  });
+
+  it('reads segments oldest first, a prepended one (fewer digits) before the rest', () => {
+    const { spool } = open();
+    spool.append(pts(10, 2));
+    spool.prepend(pts(0, 2)); // seq 999999999 sorts after 1000000001 as text
+    spool.close();
+    const again = open().spool;
+    const got: number[] = [];
+    for (let seg = again.oldest(); seg; seg = again.oldest()) {
+      got.push(...seg.points.map((p) => p.value as number));
+      again.markDelivered(seg.seq, seg.points.length, seg.points.length - seg.delivered);
+    }
+    expect(got).toEqual([0, 1, 10, 11]);
+  });
+
+  it('rewrites the delivered count in place, so a restart resumes after the last batch', () => {
+    const { spool } = open();
+    spool.append(pts(0, 10));
+    const seg = spool.oldest();
+    spool.markDelivered(seg?.seq ?? 0, 2, 2);
+    spool.markDelivered(seg?.seq ?? 0, 7, 5);
+    expect(open().spool.oldest()?.delivered).toBe(7);
+  });
+
+  it('ignores a delivery record for a segment it does not have', () => {
+    const { spool } = open();
+    spool.append(pts(0, 3));
+    spool.markDelivered(42, 3, 3);
+    expect(spool.size).toBe(3);
+  });
+
+  it('keeps its byte count equal to the files on disk', () => {
+    const { spool } = open();
+    spool.append(pts(0, 3));
+    spool.prepend(pts(3, 2));
+    const onDisk = (): number => readdirSync(dir).filter((f) => f.endsWith('.jsonl')).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+    expect(spool.bytes).toBe(onDisk());
+    spool.close();
+    expect(open().spool.bytes).toBe(onDisk());
+  });
+});
+
+describe('Spool faults, in detail', () => {
+  it('tries the disk again exactly 5 s after a fault, not before', () => {
+    const f = new FaultyFs();
+    let t = 0;
+    const { spool } = open({ fs: f, now: () => t });
+    f.room = 0;
+    expect(spool.append(pts(0, 1))).toBe(false);
+    f.heal();
+    t = 4_999;
+    expect(spool.append(pts(0, 1))).toBe(false);
+    t = 5_000;
+    expect(spool.append(pts(0, 1))).toBe(true);
+  });
+
+  it('logs how long the disk was faulty when it works again', () => {
+    const f = new FaultyFs();
+    let t = 0;
+    const { spool, logs } = open({ fs: f, now: () => t });
+    f.room = 0;
+    spool.append(pts(0, 1));
+    f.heal();
+    t = 12_000;
+    spool.append(pts(0, 1));
+    expect(logs.lines.find((l) => l['faultySeconds'] !== undefined)?.['faultySeconds']).toBe(12);
+  });
+
+  it('treats a write that makes no progress as a failed append', () => {
+    const f = new FaultyFs();
+    const { spool } = open({ fs: f });
+    f.maxWrite = 0;
+    expect(spool.append(pts(0, 1))).toBe(false);
+    expect(spool.size).toBe(0);
+  });
+
+  it('leaves no partial file when a prepend fails', () => {
+    const f = new FaultyFs();
+    const { spool } = open({ fs: f });
+    f.room = 5;
+    expect(spool.prepend(pts(0, 3))).toBe(false);
+    expect(readdirSync(dir)).toEqual([]);
+    expect(spool.size).toBe(0);
+  });
+
+  it('never drops the segment being read or written to make room', () => {
+    const segment = pts(0, 5000).reduce((n, p) => n + Buffer.byteLength(`${JSON.stringify([p.clientId, p.source, p.value, p.timeMs])}\n`), 0);
+    let t = 0;
+    const { spool, drops, logs } = open({ maxBytes: segment * 3 + 100, now: () => t });
+    for (let i = 0; i < 3; i++) spool.append(pts(0, 5000));
+    const reading = spool.oldest(); // segment 1 is now being read
+    spool.append(pts(0, 5000)); // over the cap: segment 2 goes, not 1 (read) nor 3 (full, not written)
+    expect(drops).toEqual([['spool_full', 5000]]);
+    spool.markDelivered(reading?.seq ?? 0, 5000, 5000);
+    t = 30_000;
+    spool.append(pts(0, 5000));
+    spool.append(pts(0, 5000)); // over again within the minute: counted, not logged again
+    expect(drops.length).toBe(2);
+    expect(logs.lines.filter((l) => l['code'] === 'E_SPOOL_FULL')).toHaveLength(1);
+    t = 61_000;
+    spool.append(pts(0, 5000));
+    spool.append(pts(0, 5000));
+    expect(logs.lines.filter((l) => l['code'] === 'E_SPOOL_FULL')).toHaveLength(2);
+  });
+
+  it('fsyncs what it appended within a second, and the delivery records at close', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    try {
+      const f = new FaultyFs();
+      const { spool } = open({ fs: f });
+      spool.append(pts(0, 3));
+      const syncs = (): number => f.calls.filter((c) => c.op === 'fsyncSync').length;
+      const before = syncs();
+      vi.advanceTimersByTime(1_000);
+      expect(syncs()).toBe(before + 1);
+      vi.advanceTimersByTime(5_000); // nothing new appended: no more syncs
+      expect(syncs()).toBe(before + 1);
+      const seg = spool.oldest();
+      spool.markDelivered(seg?.seq ?? 0, 1, 1);
+      const beforeClose = syncs();
+      spool.close();
+      expect(syncs()).toBeGreaterThanOrEqual(beforeClose + 1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
