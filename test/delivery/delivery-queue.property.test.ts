@@ -37,8 +37,6 @@ class SteeredSender implements Sender {
   async close(): Promise<void> {}
 }
 
-type Op = { op: 'enqueue'; n: number; negative: boolean } | { op: 'mode'; mode: SteeredSender['mode'] } | { op: 'wait'; ms: number } | { op: 'disk'; full: boolean };
-
 const ops = fc.array(
   fc.oneof(
     fc.record({ op: fc.constant('enqueue' as const), n: fc.integer({ min: 1, max: 30 }), negative: fc.boolean() }),
