@@ -99,6 +99,51 @@ describe('RrdService', () => {
   });
 });
 
+describe('RrdService, the details', () => {
+  it('refuses a process count outside 1..64, or not whole', () => {
+    for (const processes of [0, 65, 1.5]) {
+      expect(() => new RrdService({ processes, logger: memoryLogger().logger })).toThrow(expect.objectContaining({ code: 'E_CONFIG_INVALID' }));
+    }
+    for (const processes of [1, 64]) void new RrdService({ processes, logger: memoryLogger().logger }).close();
+  });
+
+  it('reads lastupdate with several data sources and its time', async () => {
+    const rrd = new RrdService({ processes: 1, logger: memoryLogger().logger });
+    const file = join(dir, 'two.rrd');
+    await rrd.ensure(file, ['--start', '1699999990', '--step', '1', 'DS:temperature:GAUGE:600:U:U', 'DS:humidity:GAUGE:600:U:U', 'RRA:LAST:0.5:1:10']);
+    await rrd.update(file, '1700000000:21.5:40');
+    const last = await rrd.lastUpdate(file);
+    expect(last).toEqual({ time: new Date(1_700_000_000_000), values: { temperature: '21.5', humidity: '40' } });
+    await rrd.close();
+  });
+
+  it('sends a value with its own timestamp as it is, not coalesced under the gateway clock', async () => {
+    const stub = await stubRrdtool(dir, 'never', 'always');
+    const rrd = new RrdService({ processes: 1, binary: stub.binary, logger: memoryLogger().logger });
+    await rrd.update('f.rrd', '1700000000:5', 1_800_000_000_000);
+    expect(await stub.commands()).toEqual(['update f.rrd 1700000000:5']);
+    await rrd.close();
+  });
+
+  it('tries to create a file again after a creation failed', async () => {
+    const rrd = new RrdService({ processes: 1, logger: memoryLogger().logger });
+    const file = join(dir, 'again.rrd');
+    await expect(rrd.ensure(file, ['DS:bad'])).rejects.toMatchObject({ code: 'E_RRD_COMMAND' });
+    await rrd.ensure(file, CREATE);
+    await rrd.update(file, 'N:3');
+    expect((await rrd.lastUpdate(file)).values).toEqual({ t: '3' });
+    await rrd.close();
+  });
+
+  it('keeps each file on one process, spread over several', async () => {
+    const stub = await stubRrdtool(dir, 'never', 'always');
+    const rrd = new RrdService({ processes: 4, binary: stub.binary, logger: memoryLogger().logger });
+    await Promise.all(Array.from({ length: 40 }, (_, i) => rrd.update(`f${i % 8}.rrd`, 'N:1', 1_700_000_000_000 + i * 1000)));
+    expect(new Set(rrd.pids).size).toBeGreaterThan(1);
+    await rrd.close();
+  });
+});
+
 describe('RrdService coalescing', () => {
   it('stores every one of many queued updates for one file, in order', async () => {
     const rrd = new RrdService({ processes: 1, logger: memoryLogger().logger });
