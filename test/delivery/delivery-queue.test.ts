@@ -1,5 +1,5 @@
 import { appendFileSync, readdirSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DeliveryError } from '../../src/errors.ts';
 import { backoffDelay } from '../../src/backoff.ts';
 import { DeliveryQueue } from '../../src/delivery/delivery-queue.ts';
@@ -133,6 +133,113 @@ describe('DeliveryQueue', () => {
     expect(s.calls).toBe(1);
     expect(stats.get('dest.d.rejected')).toBe(2);
     await q.close();
+  });
+});
+
+describe('DeliveryQueue bookkeeping', () => {
+  it('counts points queued after close as dropped (stopped)', async () => {
+    const stats = new Stats();
+    const q = new DeliveryQueue(new FakeSender(), { name: 'd', spoolDir: dir, logger: memoryLogger().logger, stats });
+    await q.close(10);
+    q.enqueue(pts(0, 3));
+    expect(stats.get('dest.d.dropped.stopped')).toBe(3);
+    expect(accounting(stats, 'd')).toEqual({ queued: 3, accounted: 3 });
+  });
+
+  it('without a spool, drops what is still queued at close as stopped', async () => {
+    const s = new FakeSender();
+    s.mode = 'down';
+    const stats = new Stats();
+    const q = new DeliveryQueue(s, { name: 'd', overflow: 'drop', backoff: { minMs: 60_000, maxMs: 60_000 }, logger: memoryLogger().logger, stats });
+    q.enqueue(pts(0, 4));
+    await q.close(10);
+    expect(stats.get('dest.d.dropped.stopped')).toBe(4);
+    expect(accounting(stats, 'd')).toEqual({ queued: 4, accounted: 4 });
+  });
+
+  it('puts what is in memory at close in front of the spool, and counts it as queued when restored', async () => {
+    const s = new FakeSender(100);
+    s.mode = 'down';
+    const stats = new Stats();
+    const q = new DeliveryQueue(s, { name: 'd', maxQueue: 3, spoolDir: dir, backoff: { minMs: 60_000, maxMs: 60_000 }, logger: memoryLogger().logger, stats });
+    q.enqueue(pts(0, 2));
+    await waitFor(() => s.calls >= 1);
+    q.enqueue(pts(2, 2));
+    expect(stats.get('dest.d.spool_bytes')).toBeGreaterThan(0);
+    await q.close(10);
+    expect(stats.get('dest.d.memory')).toBe(0);
+    expect(stats.get('dest.d.spool_pending')).toBe(4);
+    const stats2 = new Stats();
+    const logs = memoryLogger();
+    const s2 = new FakeSender(100);
+    s2.mode = 'down';
+    const q2 = new DeliveryQueue(s2, { name: 'd', spoolDir: dir, backoff: { minMs: 60_000, maxMs: 60_000 }, logger: logs.logger, stats: stats2 });
+    expect(stats2.get('dest.d.restored')).toBe(4);
+    expect(stats2.get('dest.d.queued')).toBe(4);
+    expect(logs.lines.some((l) => l['points'] === 4)).toBe(true);
+    await q2.close(10);
+  });
+
+  it('starts with nothing restored from an empty spool', () => {
+    const stats = new Stats();
+    void new DeliveryQueue(new FakeSender(), { name: 'd', spoolDir: dir, logger: memoryLogger().logger, stats }).close(10);
+    expect(stats.get('dest.d.restored')).toBe(0);
+    expect(stats.get('dest.d.queued')).toBe(0);
+  });
+
+  it('logs the outage once at warn, retries at debug, and the recovery with how long it lasted', async () => {
+    const s = new FakeSender(100);
+    s.mode = 'down';
+    let t = 1_000_000;
+    const stats = new Stats();
+    const logs = memoryLogger();
+    const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, backoff: fast, logger: logs.logger, stats, now: () => t });
+    q.enqueue(pts(0, 2));
+    await waitFor(() => s.calls >= 3);
+    expect(stats.get('dest.d.retries')).toBeGreaterThanOrEqual(3);
+    const delivery = logs.lines.filter((l) => l['code'] === 'E_DELIVERY');
+    expect(delivery.filter((l) => l['level'] === 40)).toHaveLength(1);
+    expect(delivery.filter((l) => l['level'] === 20).length).toBeGreaterThanOrEqual(2);
+    expect(delivery.every((l) => typeof l['retryInMs'] === 'number')).toBe(true);
+    t += 42_000;
+    s.mode = 'up';
+    await drained(q);
+    expect(logs.lines.find((l) => l['downSeconds'] !== undefined)?.['downSeconds']).toBe(42);
+    await q.close();
+  });
+
+  it('waits the configured backoff before a retry', async () => {
+    vi.useFakeTimers();
+    try {
+      const s = new FakeSender(100);
+      s.mode = 'down';
+      const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, backoff: { minMs: 10_000, maxMs: 10_000 }, logger: memoryLogger().logger, stats: new Stats() });
+      q.enqueue(pts(0, 1));
+      await vi.advanceTimersByTimeAsync(4_000); // jitter puts the first retry in [5 s, 10 s]
+      expect(s.calls).toBe(1);
+      await vi.advanceTimersByTimeAsync(6_001);
+      expect(s.calls).toBe(2);
+      await q.close(10);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('removes refused points from the spool too, counting them as rejected', async () => {
+    const s = new FakeSender(2);
+    s.mode = 'refuse';
+    const stats = new Stats();
+    const q = new DeliveryQueue(s, { name: 'd', maxQueue: 0, spoolDir: dir, logger: memoryLogger().logger, stats });
+    q.enqueue(pts(0, 5));
+    await drained(q);
+    expect(stats.get('dest.d.rejected')).toBe(5);
+    expect(stats.get('dest.d.spool_pending')).toBe(0);
+    expect(accounting(stats, 'd')).toEqual({ queued: 5, accounted: 5 });
+    await q.close();
+  });
+
+  it('refuses to be built with overflow "spool" and no spool directory', () => {
+    expect(() => new DeliveryQueue(new FakeSender(), { name: 'd', logger: memoryLogger().logger, stats: new Stats() })).toThrow(expect.objectContaining({ code: 'E_CONFIG_INVALID' }));
   });
 });
 

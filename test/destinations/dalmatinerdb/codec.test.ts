@@ -85,3 +85,62 @@ describe('DalmatinerDB decoders', () => {
     expect(scaleValue(null, 100)).toBeNull();
   });
 });
+
+describe('DalmatinerDB codec boundaries and error codes', () => {
+  const code = (f: () => unknown): string | undefined => {
+    try {
+      f();
+      return undefined;
+    } catch (err) {
+      return (err as CodecError).code;
+    }
+  };
+
+  it('carries exactly the 64-bit range in doc points and the 56-bit range in release points', () => {
+    expect(decodePoint('doc', encodePoint('doc', -(2 ** 63)))).toBe(-(2 ** 63));
+    expect(decodePoint('doc', encodePoint('doc', 2 ** 63 - 1024))).toBe(2 ** 63 - 1024);
+    expect(code(() => encodePoint('doc', 2 ** 63))).toBe('E_VALUE_RANGE');
+    expect(code(() => encodePoint('doc', -(2 ** 63) - 2048))).toBe('E_VALUE_RANGE');
+    expect(decodePoint('release', encodePoint('release', -(2 ** 55)))).toBe(-(2 ** 55));
+    expect(decodePoint('release', encodePoint('release', 2 ** 55 - 8))).toBe(2 ** 55 - 8);
+    expect(code(() => encodePoint('release', 2 ** 55))).toBe('E_VALUE_RANGE');
+    expect(code(() => encodePoint('release', -(2 ** 55) - 8))).toBe('E_VALUE_RANGE');
+    expect(code(() => encodePoint('doc', 1.5))).toBe('E_VALUE_RANGE');
+    expect(code(() => encodePoint('doc', 1.5, true))).toBe('E_CODEC'); // floats exist only in release
+  });
+
+  it('refuses points of the wrong size or with an unknown tag', () => {
+    expect(code(() => decodePoint('doc', Buffer.alloc(8)))).toBe('E_FRAME_TRUNCATED');
+    expect(code(() => decodePoint('doc', Buffer.from('020000000000000001', 'hex')))).toBe('E_CODEC');
+    expect(code(() => decodePoint('release', Buffer.from('0200000000000001', 'hex')))).toBe('E_CODEC');
+  });
+
+  it('takes a max delay of 0 to 255 seconds, whole', () => {
+    for (const ok of [0, 255]) expect(code(() => encodeStreamInit('doc', 'b', ok))).toBeUndefined();
+    for (const bad of [-1, 256, 1.5]) expect(code(() => encodeStreamInit('doc', 'b', bad))).toBe('E_VALUE_RANGE');
+  });
+
+  it('takes buckets and metric parts of 1 to 255 bytes, names and data up to 65,535 bytes', () => {
+    expect(code(() => encodeStreamInit('doc', '', 1))).toBe('E_VALUE_RANGE');
+    expect(code(() => encodeStreamInit('release', 'x'.repeat(255), 1))).toBeUndefined();
+    expect(code(() => encodeStreamInit('release', 'x'.repeat(256), 1))).toBe('E_VALUE_RANGE');
+    expect(code(() => encodePayload('release', ['x'.repeat(255)], 1, []))).toBeUndefined();
+    expect(code(() => encodePayload('release', ['x'.repeat(256)], 1, []))).toBe('E_VALUE_RANGE');
+    expect(code(() => encodePayload('doc', 'x'.repeat(0xffff), 1, []))).toBeUndefined();
+    expect(code(() => encodePayload('doc', 'x'.repeat(0x10000), 1, []))).toBe('E_VALUE_RANGE');
+    const point = encodePoint('doc', 1);
+    expect(code(() => encodePayload('doc', 'm', 1, Array.from({ length: 7281 }, () => point)))).toBeUndefined(); // 65,529 bytes
+    expect(code(() => encodePayload('doc', 'm', 1, Array.from({ length: 7282 }, () => point)))).toBe('E_VALUE_RANGE');
+  });
+
+  it('says a reply cut short is truncated, and one too long is garbage', () => {
+    const body = Buffer.concat([Buffer.from('00000000000003e8', 'hex'), encodePoint('doc', 5)]);
+    expect(code(() => decodeGetReply('doc', body.subarray(0, body.length - 1), 1))).toBe('E_FRAME_TRUNCATED');
+    expect(code(() => decodeGetReply('doc', Buffer.concat([body, Buffer.alloc(9)]), 1))).toBe('E_CODEC');
+    expect(code(() => decodeListReply('doc', Buffer.from('00000003000161', 'hex')))).toBeUndefined();
+    expect(code(() => decodeListReply('doc', Buffer.from('00000004000161', 'hex')))).toBe('E_FRAME_TRUNCATED'); // shorter than its total
+    expect(code(() => decodeListReply('doc', Buffer.from('0000000300016100', 'hex')))).toBe('E_CODEC'); // a byte after its end
+    expect(code(() => decodeListReply('doc', Buffer.from('00000003000561', 'hex')))).toBe('E_FRAME_TRUNCATED'); // a name longer than the reply
+    expect(code(() => decodeListReply('doc', Buffer.from('0000000100', 'hex')))).toBe('E_FRAME_TRUNCATED'); // half a length
+  });
+});
