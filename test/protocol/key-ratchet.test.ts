@@ -46,6 +46,7 @@ describe('KeyRatchet', () => {
 
   it('refuses a window outside 0..64', () => {
     expect(() => KeyRatchet.fromPreSharedKey('k', material, 65)).toThrow(/look-ahead window/);
+    expect(() => KeyRatchet.fromPreSharedKey('k', material, 64)).not.toThrow();
     expect(() => KeyRatchet.fromPreSharedKey('k', material, -1)).toThrow(/look-ahead window/);
   });
 });

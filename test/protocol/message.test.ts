@@ -95,3 +95,36 @@ describe('parsePairs', () => {
     expect(codeOf(() => parsePairs(['{t}', '1']))).toBe('E_BAD_PAIRS');
   });
 });
+
+describe('the edges of the line grammar', () => {
+  const codeOf = (f: () => unknown): string | undefined => {
+    try {
+      f();
+      return undefined;
+    } catch (err) {
+      return (err as ProtocolError).code;
+    }
+  };
+
+  it('strips one CR before the newline, and calls a line of only CR empty', () => {
+    expect(decodeLine(Buffer.from('h a\r'))).toBe('h a');
+    expect(codeOf(() => decodeLine(Buffer.from('\r')))).toBe('E_EMPTY_LINE');
+    expect(codeOf(() => decodeLine(Buffer.from('')))).toBe('E_EMPTY_LINE');
+  });
+
+  it('takes an HMAC of exactly 64 lowercase hex characters, nothing around it', () => {
+    const hex = 'a'.repeat(64);
+    expect(parseSigned(parseLine(`u t 1 ${hex}`)).hmac).toBe(hex);
+    for (const bad of [`x${hex}`, `${hex}0`, 'A'.repeat(64), 'a'.repeat(63)]) expect(codeOf(() => parseSigned(parseLine(`u t 1 ${bad}`))), bad).toBe('E_MISSING_HMAC');
+  });
+
+  it('takes keys that are names, nothing around them', () => {
+    expect(parsePairs(['_t.2-x', '1'])).toEqual([['_t.2-x', 1]]);
+    for (const bad of ['t!', '!t', '2t', `t${'x'.repeat(64)}`]) expect(codeOf(() => parsePairs([bad, '1'])), bad).toBe('E_BAD_PAIRS');
+  });
+
+  it('reads every decimal form a board prints, and nothing else', () => {
+    for (const [text, value] of [['.5', 0.5], ['5.', 5], ['+1', 1], ['-0.25', -0.25], ['1e5', 1e5], ['2E-3', 0.002], ['1e+308', 1e308]] as const) expect(parseValue(text), text).toBe(value);
+    for (const bad of ['.', '.e1', '1e', '1e1234', '0x10', '1_000', ' 1', '1.2.3']) expect(codeOf(() => parseValue(bad)), bad).toBe('E_BAD_VALUE');
+  });
+});

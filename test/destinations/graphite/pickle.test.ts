@@ -49,14 +49,21 @@ describe('encodePickle matches CPython', () => {
     const pts: GraphitePoint[] = Array.from({ length: 1001 }, (_, i) => [`x.${i}`, i, i / 2]);
     expect(encodePickle(pts).toString('hex')).toBe(cpython(pts));
   });
-  it('refuses a frame over 1 MiB', () => {
+  it('refuses a frame over 1 MiB, and takes one of exactly 1 MiB', () => {
     expect(() => framePickle(Buffer.alloc((1 << 20) + 1))).toThrow(/1 MiB/);
+    expect(framePickle(Buffer.alloc(1 << 20))).toHaveLength((1 << 20) + 4);
+  });
+  it('refuses a value that is not finite (never sent: boards send finite numbers or U)', () => {
+    expect(() => encodePickle([['a.b', 1, Number.POSITIVE_INFINITY]])).toThrow(expect.objectContaining({ code: 'E_CODEC' }));
   });
 });
 
 describe('metricPath', () => {
   it('joins prefix, board and source', () => {
     expect(metricPath({ prefix: 'boards', clientId: 'greenhouse-2', source: 'temperature' })).toBe('boards.greenhouse-2.temperature');
+  });
+  it('leaves out an empty prefix rather than starting with a dot', () => {
+    expect(metricPath({ prefix: '', clientId: 'b', source: 't' })).toBe('b.t');
   });
   it('puts the Hosted Graphite API key first', () => {
     expect(metricPath({ apiKey: 'abc-123', prefix: 'rrduino', clientId: 'b', source: 't' })).toBe('abc-123.rrduino.b.t');
