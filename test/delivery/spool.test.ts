@@ -159,13 +159,13 @@ describe('Spool reading back', () => {
     spool.append(pts(0, 1));
     spool.close();
     const file = join(dir, readdirSync(dir).find((f) => f.endsWith('.jsonl')) as string);
-    const rows = ['["b","t",1,1]', '["b","t",2]', '{"a":1}', 'not json', '[1,"t",3,1]', '["b",2,3,1]', '["b","t",4,"x"]', '["b","t","5",1]', '["b","t",null,6]', '["b","t",7,7]'];
+    const rows = ['["b","t",1,1]', '["b","t",2]', '{"a":1}', 'not json', '[1,"t",3,1]', '["b",2,3,1]', '["b","t",4,"x"]', '["b","t","5",1]', '["b","t",null,6]', '["b","t",7,7]', '["b","t",8,8,8]'];
     writeFileSync(file, `${rows.join('\n')}\n`);
     const again = open();
-    expect(again.spool.size).toBe(10);
+    expect(again.spool.size).toBe(11);
     const seg = again.spool.oldest();
     expect(seg?.points.map((p) => p.value)).toEqual([1, null, 7]);
-    expect(again.drops).toEqual([['spool_corrupt', 7]]);
+    expect(again.drops).toEqual([['spool_corrupt', 8]]);
     expect(again.spool.size).toBe(3);
   });
 
@@ -179,6 +179,45 @@ describe('Spool reading back', () => {
     expect(again.spool.size).toBe(2);
     expect(again.logs.lines.some((l) => l['code'] === 'E_SPOOL' && l['segments'] === 1)).toBe(true);
     expect(again.spool.oldest()?.points.map((p) => p.value)).toEqual([0, 1]);
+  });
+
+  it('counts only the segments whose last line is torn, and a wholly torn file as empty', () => {
+    const { spool } = open();
+    spool.append(pts(0, 2));
+    spool.oldest(); // closes the first segment
+    spool.append(pts(2, 2));
+    spool.close();
+    const files = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort();
+    appendFileSync(join(dir, files[1] as string), '["b","t",9');
+    writeFileSync(join(dir, 'seg-0000999999999.jsonl'), '["b","t",8');
+    const again = open();
+    expect(again.logs.lines.find((l) => l['segments'] !== undefined)?.['segments']).toBe(2);
+    expect(again.spool.size).toBe(4);
+    expect(again.spool.oldest()?.points).toEqual([]);
+  });
+
+  it('keeps appending to the open segment when there are older ones to read', () => {
+    const { spool } = open();
+    spool.append(pts(0, 2));
+    spool.oldest();
+    spool.append(pts(2, 1)); // a second segment, being written
+    spool.oldest(); // still the first: the second stays open
+    spool.append(pts(3, 1));
+    expect(readdirSync(dir).filter((f) => f.endsWith('.jsonl'))).toHaveLength(2);
+  });
+
+  it('treats a read error other than a missing file as a fault, and reads the segment later', () => {
+    const f = new FaultyFs();
+    let t = 0;
+    const { spool, drops } = open({ fs: f, now: () => t });
+    spool.append(pts(0, 2));
+    f.failOn('readFileSync', 'EIO', /\.jsonl$/);
+    expect(spool.oldest()).toBeUndefined();
+    expect(spool.size).toBe(2);
+    expect(drops).toEqual([]);
+    f.heal();
+    t = 5_000;
+    expect(spool.oldest()?.points.map((p) => p.value)).toEqual([0, 1]);
   });
 
   it('reads segments oldest first, a prepended one (fewer digits) before the rest', () => {

@@ -6,7 +6,12 @@ import { join } from 'node:path';
  * answering, at a command containing `dieOn`: the first time only (`once`), or every
  * time. Every command it read is appended to its log, so a test sees what was retried.
  */
-export async function stubRrdtool(dir: string, dieOn: string, mode: 'once' | 'always'): Promise<{ binary: string; commands: () => Promise<string[]> }> {
+export async function stubRrdtool(
+  dir: string,
+  dieOn: string,
+  mode: 'once' | 'always',
+  extra: { trailer?: string; stderr?: string } = {},
+): Promise<{ binary: string; commands: () => Promise<string[]> }> {
   const binary = join(dir, 'rrdtool-stub.sh');
   const log = join(dir, 'rrdtool-stub.log');
   const marker = join(dir, 'rrdtool-stub.died');
@@ -15,10 +20,12 @@ export async function stubRrdtool(dir: string, dieOn: string, mode: 'once' | 'al
     binary,
     [
       '#!/bin/sh',
+      ...(extra.stderr ? [`echo '${extra.stderr}' >&2`] : []),
       'while IFS= read -r line; do',
       `  printf '%s\\n' "$line" >> '${log}'`,
       `  case "$line" in *'${dieOn}'*) ${dies};; esac`,
       "  echo 'OK u:0.00 s:0.00 r:0.00'",
+      ...(extra.trailer ? [`  echo '${extra.trailer}'`] : []),
       'done',
       '',
     ].join('\n'),

@@ -40,6 +40,34 @@ describe('RrdtoolProcess (real rrdtool -)', () => {
     await p.close();
   });
 
+  it('logs what rrdtool writes to stderr, output nobody asked for, and an exit nobody asked for', async () => {
+    const stub = await stubRrdtool(dir, 'update', 'always', { trailer: 'more than asked', stderr: 'a warning' });
+    const logs = memoryLogger();
+    const p = new RrdtoolProcess({ binary: stub.binary, logger: logs.logger });
+    await p.run(['info', 'x.rrd']);
+    await expect(p.run(['update', 'x.rrd', 'N:1'])).rejects.toMatchObject({ code: 'E_RRD_DIED' });
+    expect(logs.lines.some((l) => l['stderr'] === 'a warning')).toBe(true);
+    expect(logs.lines.some((l) => l['line'] === 'more than asked')).toBe(true);
+    expect(logs.lines.some((l) => l['level'] === 50 && l['code'] === 1)).toBe(true); // exited with code 1
+    await p.close();
+  });
+
+  it('does not log the exit it asked for at close', async () => {
+    const logs = memoryLogger();
+    const p = new RrdtoolProcess({ logger: logs.logger });
+    await p.run(['info', join(dir, 'none.rrd')]).catch(() => undefined);
+    await p.close();
+    expect(logs.lines.filter((l) => l['level'] === 50)).toEqual([]);
+  });
+
+  it('fails commands with E_RRD_DIED when rrdtool cannot be started at all', async () => {
+    const logs = memoryLogger();
+    const p = new RrdtoolProcess({ binary: join(dir, 'no-such-rrdtool'), logger: logs.logger });
+    await expect(p.run(['info', 'x.rrd'])).rejects.toMatchObject({ code: 'E_RRD_DIED' });
+    expect(logs.lines.some((l) => /cannot run rrdtool/.test(String(l['msg'])))).toBe(true);
+    await p.close();
+  });
+
   it('restarts after the real rrdtool was killed between commands', async () => {
     const p = new RrdtoolProcess({ logger: memoryLogger().logger });
     const file = join(dir, 'c.rrd');
