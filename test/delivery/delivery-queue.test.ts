@@ -243,6 +243,148 @@ describe('DeliveryQueue bookkeeping', () => {
   });
 });
 
+describe('DeliveryQueue, the details', () => {
+  /** A sender whose sends the test resolves or fails by hand. */
+  class ManualSender implements Sender {
+    readonly maxBatch = 2;
+    delivered: number[] = [];
+    pending: Array<{ points: readonly MetricPoint[]; ok: () => void; fail: () => void }> = [];
+    send(points: readonly MetricPoint[]): Promise<void> {
+      return new Promise((resolve, reject) => {
+        this.pending.push({
+          points,
+          ok: () => {
+            this.delivered.push(...points.map((p) => p.value as number));
+            resolve();
+          },
+          fail: () => reject(new DeliveryError('connection reset', true)),
+        });
+      });
+    }
+    async close(): Promise<void> {}
+  }
+
+  it('keeps points in memory while they fit, counting what was already sent as gone', async () => {
+    const s = new FakeSender(4);
+    const stats = new Stats();
+    const q = new DeliveryQueue(s, { name: 'd', maxQueue: 4, spoolDir: dir, logger: memoryLogger().logger, stats });
+    q.enqueue(pts(0, 4)); // exactly the queue size
+    await drained(q);
+    q.enqueue(pts(4, 4));
+    await drained(q);
+    expect(stats.get('dest.d.spooled')).toBe(0);
+    expect(s.received).toEqual([...Array(8).keys()]);
+    await q.close();
+  });
+
+  it('spills only what was not sent yet when the destination goes down mid-queue', async () => {
+    const s = new ManualSender();
+    const stats = new Stats();
+    const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, backoff: { minMs: 10, maxMs: 20 }, logger: memoryLogger().logger, stats });
+    q.enqueue(pts(0, 6));
+    await waitFor(() => s.pending.length === 1);
+    s.pending.shift()?.ok(); // 0, 1 delivered
+    await waitFor(() => s.pending.length === 1);
+    s.pending.shift()?.fail(); // down: 2..5 go to disk
+    await waitFor(() => stats.get('dest.d.spool_pending') === 4);
+    expect(stats.get('dest.d.spooled')).toBe(4);
+    for (;;) {
+      await waitFor(() => s.pending.length > 0 || q.backlog === 0);
+      if (q.backlog === 0) break;
+      s.pending.shift()?.ok();
+    }
+    expect(s.delivered).toEqual([0, 1, 2, 3, 4, 5]);
+    await q.close();
+  });
+
+  it('at close, spools only what was not sent, and does not count a batch that finishes after it', async () => {
+    const s = new ManualSender();
+    const stats = new Stats();
+    const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, logger: memoryLogger().logger, stats });
+    q.enqueue(pts(0, 5));
+    await waitFor(() => s.pending.length === 1);
+    s.pending.shift()?.ok(); // 0, 1 delivered
+    await waitFor(() => s.pending.length === 1); // 2, 3 in flight
+    await q.close(10);
+    s.pending.shift()?.ok(); // too late: already in the spool
+    await new Promise((r) => setTimeout(r, 20));
+    expect(stats.get('dest.d.sent')).toBe(2);
+    expect(stats.get('dest.d.spool_pending')).toBe(3);
+    expect(accounting(stats, 'd')).toEqual({ queued: 5, accounted: 5 });
+  });
+
+  it('counts a sender’s unsent points without a reason as out_of_range', async () => {
+    const stats = new Stats();
+    const sender: Sender = { maxBatch: 10, send: async () => ({ unsent: 1 }), close: async () => undefined };
+    const q = new DeliveryQueue(sender, { name: 'd', spoolDir: dir, logger: memoryLogger().logger, stats });
+    q.enqueue(pts(0, 3));
+    await drained(q);
+    expect(stats.get('dest.d.dropped.out_of_range')).toBe(1);
+    expect(stats.get('dest.d.sent')).toBe(2);
+    await q.close();
+  });
+
+  it('counts drops at the spool cap, and accounts for them', async () => {
+    const s = new FakeSender(100);
+    s.mode = 'down';
+    const stats = new Stats();
+    const q = new DeliveryQueue(s, { name: 'd', maxQueue: 0, spoolDir: dir, spoolMaxBytes: 30_000, backoff: { minMs: 60_000, maxMs: 60_000 }, logger: memoryLogger().logger, stats });
+    for (let i = 0; i < 30; i++) q.enqueue(pts(i * 1000, 1000));
+    expect(stats.get('dest.d.dropped.spool_full')).toBeGreaterThan(0);
+    expect(accounting(stats, 'd').accounted).toBe(accounting(stats, 'd').queued);
+    await q.close(10);
+  });
+
+  it('logs a drop at most every 10 s, counting every one', () => {
+    let t = 0;
+    const stats = new Stats();
+    const logs = memoryLogger();
+    const s = new FakeSender();
+    s.mode = 'down';
+    const q = new DeliveryQueue(s, { name: 'd', maxQueue: 1, overflow: 'drop', backoff: { minMs: 60_000, maxMs: 60_000 }, logger: logs.logger, stats, now: () => t });
+    q.enqueue(pts(0, 2));
+    t = 9_999;
+    q.enqueue(pts(0, 1));
+    t = 10_000;
+    q.enqueue(pts(0, 1));
+    expect(stats.get('dest.d.dropped.queue_full')).toBe(3);
+    expect(logs.lines.filter((l) => l['reason'] === 'queue_full')).toHaveLength(2);
+    void q.close(10);
+  });
+
+  it('backs off longer after each failure', async () => {
+    vi.useFakeTimers();
+    try {
+      const s = new FakeSender(100);
+      s.mode = 'down';
+      const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, backoff: { minMs: 1_000, maxMs: 100_000 }, logger: memoryLogger().logger, stats: new Stats() });
+      q.enqueue(pts(0, 1));
+      await vi.advanceTimersByTimeAsync(3_400); // retries at ≤ 1 s, ≤ 3 s, then not before 3.5 s
+      expect(s.calls).toBeLessThanOrEqual(3);
+      await vi.advanceTimersByTimeAsync(4_000);
+      expect(s.calls).toBeGreaterThanOrEqual(4);
+      await q.close(10);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('does not send a segment an earlier run delivered completely, and says nothing restored', async () => {
+    const first = new Stats();
+    const q = new DeliveryQueue(new FakeSender(), { name: 'd', maxQueue: 0, spoolDir: dir, logger: memoryLogger().logger, stats: first });
+    q.enqueue(pts(0, 3));
+    await drained(q);
+    await q.close();
+    const s = new FakeSender();
+    const logs = memoryLogger();
+    const q2 = new DeliveryQueue(s, { name: 'd', spoolDir: dir, logger: logs.logger, stats: new Stats() });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(s.calls).toBe(0);
+    expect(logs.lines.some((l) => l['points'] !== undefined)).toBe(false);
+    await q2.close();
+  });
+});
+
 describe('DeliveryQueue when the spool’s disk fails', () => {
   it('survives a spool that cannot record deliveries or remove segments, and delivers every point once', async () => {
     const s = new FakeSender(2);

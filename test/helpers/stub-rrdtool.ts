@@ -10,7 +10,7 @@ export async function stubRrdtool(
   dir: string,
   dieOn: string,
   mode: 'once' | 'always',
-  extra: { trailer?: string; stderr?: string } = {},
+  extra: { trailer?: string; stderr?: string; errorOn?: string } = {},
 ): Promise<{ binary: string; commands: () => Promise<string[]> }> {
   const binary = join(dir, 'rrdtool-stub.sh');
   const log = join(dir, 'rrdtool-stub.log');
@@ -24,6 +24,7 @@ export async function stubRrdtool(
       'while IFS= read -r line; do',
       `  printf '%s\\n' "$line" >> '${log}'`,
       `  case "$line" in *'${dieOn}'*) ${dies};; esac`,
+      ...(extra.errorOn ? [`  case "$line" in *'${extra.errorOn}'*) echo 'ERROR: refused'; continue;; esac`] : []),
       "  echo 'OK u:0.00 s:0.00 r:0.00'",
       ...(extra.trailer ? [`  echo '${extra.trailer}'`] : []),
       'done',

@@ -172,6 +172,35 @@ describe('RrdService, the details', () => {
   });
 });
 
+describe('RrdService, more details', () => {
+  it('keeps taking updates for a file after its earlier ones were written', async () => {
+    const rrd = new RrdService({ processes: 1, logger: memoryLogger().logger });
+    const file = join(dir, 'later.rrd');
+    await rrd.ensure(file, CREATE);
+    const t = Math.floor(Date.now() / 1000) * 1000;
+    await rrd.update(file, 'N:1', t + 1000);
+    await rrd.update(file, 'N:2', t + 2000);
+    await rrd.update(file, 'N:3', t + 3000);
+    expect((await rrd.lastUpdate(file)).values).toEqual({ t: '3' });
+    await rrd.close();
+  });
+
+  it('does not retry an update rrdtool refused (only one that died with it)', async () => {
+    const stub = await stubRrdtool(dir, 'never', 'always', { errorOn: 'update' });
+    const rrd = new RrdService({ processes: 1, binary: stub.binary, logger: memoryLogger().logger });
+    await expect(rrd.update('f.rrd', 'N:1', 1_700_000_000_000)).rejects.toMatchObject({ code: 'E_RRD_COMMAND' });
+    expect((await stub.commands()).filter((c) => c.startsWith('update'))).toHaveLength(1);
+    await rrd.close();
+  });
+
+  it('says E_RRD_COMMAND when lastupdate has no data line', async () => {
+    const stub = await stubRrdtool(dir, 'never', 'always');
+    const rrd = new RrdService({ processes: 1, binary: stub.binary, logger: memoryLogger().logger });
+    await expect(rrd.lastUpdate('f.rrd')).rejects.toMatchObject({ code: 'E_RRD_COMMAND' });
+    await rrd.close();
+  });
+});
+
 describe('RrdService coalescing', () => {
   it('stores every one of many queued updates for one file, in order', async () => {
     const rrd = new RrdService({ processes: 1, logger: memoryLogger().logger });
