@@ -26,3 +26,9 @@ export function checkReadableFile(file: string, where: string): void {
 export function nameFrom(...parts: Array<string | number>): string {
   return parts.join('-').replace(/[^A-Za-z0-9_.-]/g, '_');
 }
+
+/** The default name of a stream destination: `<kind>-[tls-]<host>-<port>`. */
+export function nameFromAddress(kind: string, address: string): string {
+  const a = parseAddress(address);
+  return nameFrom(kind, ...(a.tls ? ['tls'] : []), a.host, a.port);
+}

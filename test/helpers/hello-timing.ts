@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { freePort, rrduinoProfile, stopProcess, tempDir, waitFor, writeProfileFile } from './fixtures.ts';
-import { RawClient } from './raw-client.ts';
-import { SERVER_JS } from './repo.ts';
+import { freePort, rrduinoProfile, stopProcess, tempDir, writeProfileFile } from './fixtures.ts';
+import { spawnGateway } from './gateway-process.ts';
 
 /** A real gateway process with one profile (`example`), as a board or an attacker meets it. */
 export async function startGatewayProcess(): Promise<{ port: number; child: ChildProcess; stop: () => Promise<void> }> {
@@ -11,8 +10,7 @@ export async function startGatewayProcess(): Promise<{ port: number; child: Chil
   await writeProfileFile(join(t.dir, 'profiles'), 'example', rrduinoProfile());
   const port = await freePort();
   const args = ['serve', '--host', '127.0.0.1', '--port', String(port), '--profiles', join(t.dir, 'profiles'), '--data', join(t.dir, 'data'), '--log-level', 'error'];
-  const child = spawn(process.execPath, [SERVER_JS, ...args], { stdio: 'ignore' });
-  await waitFor(async () => RawClient.open(port).then((c) => (c.destroy(), true), () => false), 15_000, 'gateway up');
+  const child = await spawnGateway(args, port);
   return {
     port,
     child,

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { EXAMPLE_KEY, freePort, rrduinoProfile, stopProcess, tempDir, waitFor, w
 import { helloBoard, startHarnessWithDestinations, type Harness } from '../helpers/gateway-harness.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { DalmatinerReceiver } from '../helpers/receivers.ts';
-import { SERVER_JS } from '../helpers/repo.ts';
+import { spawnGateway } from '../helpers/gateway-process.ts';
 import { canMount, Tmpfs } from '../helpers/tmpfs.ts';
 import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
 
@@ -223,9 +223,8 @@ describe('the gateway killed with SIGKILL', () => {
     const destination: DestinationConfig = { type: 'graphite', name: 'carbon', address: `127.0.0.1:${linePort}`, protocol: 'plaintext', prefix: 'sk' };
     await writeFile(config, JSON.stringify({ host: '127.0.0.1', port, profiles, data, logLevel: 'warn', destinations: [destination] }));
     const start = async (): Promise<ChildProcess> => {
-      const child = spawn(process.execPath, [SERVER_JS, 'serve', '--config', config], { stdio: 'ignore' });
+      const child = await spawnGateway(['serve', '--config', config], port);
       children.push(child);
-      await waitFor(async () => RawClient.open(port).then((c) => (c.destroy(), true), () => false), 15_000, 'gateway up');
       return child;
     };
     const first = await start();

@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
@@ -10,8 +10,7 @@ import type { DestinationConfig } from '../../src/destinations/destination-confi
 import { Carbon } from '../helpers/carbon.ts';
 import { EXAMPLE_KEY, freePort, rrduinoProfile, tempDir, waitFor, writeProfileFile } from '../helpers/fixtures.ts';
 import { helloBoard, startHarnessWithDestinations, type Harness } from '../helpers/gateway-harness.ts';
-import { RawClient } from '../helpers/raw-client.ts';
-import { SERVER_JS } from '../helpers/repo.ts';
+import { spawnGateway } from '../helpers/gateway-process.ts';
 
 const run = promisify(execFile);
 
@@ -123,11 +122,7 @@ describe('Graphite destinations against a real carbon-cache', () => {
         destinations: [{ type: 'graphite', name: 'carbon', address: `127.0.0.1:${carbon.linePort}`, protocol: 'plaintext', prefix: 'k', queueSize: 0, retryMinMs: 100, retryMaxMs: 300 }],
       }),
     );
-    const start = async (): Promise<ReturnType<typeof spawn>> => {
-      const child = spawn(process.execPath, [SERVER_JS, 'serve', '--config', config], { stdio: 'ignore' });
-      await waitFor(async () => RawClient.open(port).then((c) => (c.destroy(), true), () => false), 15_000, 'gateway up');
-      return child;
-    };
+    const start = (): Promise<ChildProcess> => spawnGateway(['serve', '--config', config], port);
     const first = await start();
     const board = new SimulatedBoard({ clientId: 'example', key: EXAMPLE_KEY, connect: tcpLink('127.0.0.1', port), intervalMs: 0 });
     board.start();

@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ProtocolError } from '../../src/errors.ts';
+import { codeOf } from '../helpers/error-code.ts';
 import { decodeLine, isValidClientId, parseHello, parseLine, parsePairs, parseSigned, parseValue } from '../../src/protocol/message.ts';
 
 const HMAC = 'bf7154abbc7c7b2f0d1e72464e7249eb8d4ac4b9576b375d89b22d40e3aa12c4';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ProtocolError) return err.code;
-    throw err;
-  }
-  return undefined;
-}
 
 describe('decodeLine', () => {
   it('strips one trailing CR', () => {
@@ -97,15 +88,6 @@ describe('parsePairs', () => {
 });
 
 describe('the edges of the line grammar', () => {
-  const codeOf = (f: () => unknown): string | undefined => {
-    try {
-      f();
-      return undefined;
-    } catch (err) {
-      return (err as ProtocolError).code;
-    }
-  };
-
   it('strips one CR before the newline, and calls a line of only CR empty', () => {
     expect(decodeLine(Buffer.from('h a\r'))).toBe('h a');
     expect(codeOf(() => decodeLine(Buffer.from('\r')))).toBe('E_EMPTY_LINE');

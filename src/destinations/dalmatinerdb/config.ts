@@ -2,7 +2,7 @@ import type { JSONSchemaType } from 'ajv';
 import { checkDelivery, deliverySchemaProperties, type DeliveryConfig } from '../../delivery/delivery-config.ts';
 import { DEFAULT_RESEND_WINDOW_MS, parseAddress } from '../../delivery/stream-connection.ts';
 import { ConfigError } from '../../errors.ts';
-import { checkAddress, nameFrom } from '../config-checks.ts';
+import { checkAddress, nameFromAddress } from '../config-checks.ts';
 import type { DestinationKind } from '../destination-kind.ts';
 import type { Dialect } from './codec.ts';
 import { DalmatinerSender } from './dalmatiner-sender.ts';
@@ -56,8 +56,7 @@ export const dalmatinerKind: DestinationKind<DalmatinerDestinationConfig> = {
     checkDelivery(d, at);
   },
   defaultName(d) {
-    const a = parseAddress(d.address);
-    return nameFrom('dalmatinerdb', ...(a.tls ? ['tls'] : []), a.host, a.port);
+    return nameFromAddress('dalmatinerdb', d.address);
   },
   createSender(d, deps) {
     return new DalmatinerSender({

@@ -1,7 +1,7 @@
 import type { JSONSchemaType } from 'ajv';
 import { checkDelivery, deliverySchemaProperties, type DeliveryConfig } from '../../delivery/delivery-config.ts';
 import { DEFAULT_RESEND_WINDOW_MS, parseAddress } from '../../delivery/stream-connection.ts';
-import { checkAddress, checkReadableFile, nameFrom } from '../config-checks.ts';
+import { checkAddress, checkReadableFile, nameFromAddress } from '../config-checks.ts';
 import type { DestinationKind } from '../destination-kind.ts';
 import { GraphiteSender } from './graphite-sender.ts';
 
@@ -47,8 +47,7 @@ export const graphiteKind: DestinationKind<GraphiteDestinationConfig> = {
     checkDelivery(d, at);
   },
   defaultName(d) {
-    const a = parseAddress(d.address);
-    return nameFrom('graphite', ...(a.tls ? ['tls'] : []), a.host, a.port);
+    return nameFromAddress('graphite', d.address);
   },
   createSender(d, deps) {
     return new GraphiteSender({

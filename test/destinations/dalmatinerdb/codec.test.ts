@@ -4,6 +4,7 @@ import {
   decodeGetReply, decodeListReply, decodePoint, encodeFlush, encodeGet, encodeListBuckets, encodeListMetrics,
   encodePayload, encodePoint, encodeStreamInit, scaleValue, type Dialect,
 } from '../../../src/destinations/dalmatinerdb/codec.ts';
+import { codeOf } from '../../helpers/error-code.ts';
 import { loadKat } from '../../helpers/repo.ts';
 
 interface Case {
@@ -87,14 +88,7 @@ describe('DalmatinerDB decoders', () => {
 });
 
 describe('DalmatinerDB codec boundaries and error codes', () => {
-  const code = (f: () => unknown): string | undefined => {
-    try {
-      f();
-      return undefined;
-    } catch (err) {
-      return (err as CodecError).code;
-    }
-  };
+  const code = codeOf;
 
   it('carries exactly the 64-bit range in doc points and the 56-bit range in release points', () => {
     expect(decodePoint('doc', encodePoint('doc', -(2 ** 63)))).toBe(-(2 ** 63));
