@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { waitFor } from './fixtures.ts';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DestinationConfig } from '../../src/destinations/destination-config.ts';
+import { freePort, rrduinoProfile, waitFor, writeProfileFile } from './fixtures.ts';
 import { RawClient } from './raw-client.ts';
 import { SERVER_JS } from './repo.ts';
 
@@ -8,4 +11,18 @@ export async function spawnGateway(args: string[], port: number): Promise<ChildP
   const child = spawn(process.execPath, [SERVER_JS, ...args], { stdio: 'ignore' });
   await waitFor(async () => RawClient.open(port).then((c) => (c.destroy(), true), () => false), 15_000, 'gateway up');
   return child;
+}
+
+/**
+ * A config file for a gateway process in `dir`: profile `example`, a free loopback port,
+ * data under `dir/data`, and these destinations.
+ */
+export async function writeGatewayConfig(dir: string, destinations: DestinationConfig[]): Promise<{ config: string; port: number; data: string }> {
+  const profiles = join(dir, 'profiles');
+  await writeProfileFile(profiles, 'example', rrduinoProfile());
+  const data = join(dir, 'data');
+  const port = await freePort();
+  const config = join(dir, 'gateway.json');
+  await writeFile(config, JSON.stringify({ host: '127.0.0.1', port, profiles, data, logLevel: 'warn', destinations }));
+  return { config, port, data };
 }

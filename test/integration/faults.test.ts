@@ -1,16 +1,15 @@
 import type { ChildProcess } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DestinationConfig } from '../../src/destinations/destination-config.ts';
 import { Carbon } from '../helpers/carbon.ts';
 import { accounting } from '../helpers/faulty-fs.ts';
-import { EXAMPLE_KEY, freePort, rrduinoProfile, stopProcess, tempDir, waitFor, writeProfileFile } from '../helpers/fixtures.ts';
+import { EXAMPLE_KEY, freePort, stopProcess, tempDir, waitFor } from '../helpers/fixtures.ts';
 import { helloBoard, startHarnessWithDestinations, type Harness } from '../helpers/gateway-harness.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { DalmatinerReceiver } from '../helpers/receivers.ts';
-import { spawnGateway } from '../helpers/gateway-process.ts';
+import { spawnGateway, writeGatewayConfig } from '../helpers/gateway-process.ts';
 import { canMount, Tmpfs } from '../helpers/tmpfs.ts';
 import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
 
@@ -214,14 +213,8 @@ describe('the gateway killed with SIGKILL', () => {
     await carbon.start();
     const linePort = carbon.linePort;
     await carbon.stop();
-    const profiles = join(dir, 'profiles');
-    await writeProfileFile(profiles, 'example', rrduinoProfile());
-    const data = join(dir, 'data');
-    const port = await freePort();
-    const config = join(dir, 'gateway.json');
     // No queueSize, overflow or retry settings: the defaults a user gets.
-    const destination: DestinationConfig = { type: 'graphite', name: 'carbon', address: `127.0.0.1:${linePort}`, protocol: 'plaintext', prefix: 'sk' };
-    await writeFile(config, JSON.stringify({ host: '127.0.0.1', port, profiles, data, logLevel: 'warn', destinations: [destination] }));
+    const { config, port, data } = await writeGatewayConfig(dir, [{ type: 'graphite', name: 'carbon', address: `127.0.0.1:${linePort}`, protocol: 'plaintext', prefix: 'sk' }]);
     const start = async (): Promise<ChildProcess> => {
       const child = await spawnGateway(['serve', '--config', config], port);
       children.push(child);

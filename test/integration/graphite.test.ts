@@ -1,5 +1,5 @@
 import { execFile, type ChildProcess } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { join } from 'node:path';
@@ -8,9 +8,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SimulatedBoard, tcpLink } from '../../firmware-sim/simulated-board.ts';
 import type { DestinationConfig } from '../../src/destinations/destination-config.ts';
 import { Carbon } from '../helpers/carbon.ts';
-import { EXAMPLE_KEY, freePort, rrduinoProfile, tempDir, waitFor, writeProfileFile } from '../helpers/fixtures.ts';
+import { EXAMPLE_KEY, freePort, tempDir, waitFor } from '../helpers/fixtures.ts';
 import { helloBoard, startHarnessWithDestinations, type Harness } from '../helpers/gateway-harness.ts';
-import { spawnGateway } from '../helpers/gateway-process.ts';
+import { spawnGateway, writeGatewayConfig } from '../helpers/gateway-process.ts';
 
 const run = promisify(execFile);
 
@@ -106,22 +106,9 @@ describe('Graphite destinations against a real carbon-cache', () => {
 
   it('delivers spooled points after the gateway was killed with SIGKILL', { timeout: 60_000 }, async () => {
     await carbon.stop();
-    const profiles = join(dir, 'profiles');
-    await writeProfileFile(profiles, 'example', rrduinoProfile());
-    const data = join(dir, 'data');
-    const port = await freePort();
-    const config = join(dir, 'gateway.json');
-    await writeFile(
-      config,
-      JSON.stringify({
-        host: '127.0.0.1',
-        port,
-        profiles,
-        data,
-        logLevel: 'warn',
-        destinations: [{ type: 'graphite', name: 'carbon', address: `127.0.0.1:${carbon.linePort}`, protocol: 'plaintext', prefix: 'k', queueSize: 0, retryMinMs: 100, retryMaxMs: 300 }],
-      }),
-    );
+    const { config, port, data } = await writeGatewayConfig(dir, [
+      { type: 'graphite', name: 'carbon', address: `127.0.0.1:${carbon.linePort}`, protocol: 'plaintext', prefix: 'k', queueSize: 0, retryMinMs: 100, retryMaxMs: 300 },
+    ]);
     const start = (): Promise<ChildProcess> => spawnGateway(['serve', '--config', config], port);
     const first = await start();
     const board = new SimulatedBoard({ clientId: 'example', key: EXAMPLE_KEY, connect: tcpLink('127.0.0.1', port), intervalMs: 0 });
