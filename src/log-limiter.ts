@@ -100,3 +100,17 @@ export function hostOf(remote: string): string {
   const i = remote.lastIndexOf(':');
   return i > 0 && /^\d+$/.test(remote.slice(i + 1)) ? remote.slice(0, i) : remote;
 }
+
+/**
+ * "At most once every `intervalMs`" for one log line that repeats (a drop, a cap): the
+ * returned function answers true the first time and then once the interval has passed.
+ */
+export function logThrottle(intervalMs: number, now: () => number = Date.now): () => boolean {
+  let last = -Infinity;
+  return () => {
+    const t = now();
+    if (t - last < intervalMs) return false;
+    last = t;
+    return true;
+  };
+}

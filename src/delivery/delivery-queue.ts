@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { ConfigError, DeliveryError, errorMessage } from '../errors.ts';
+import { logThrottle } from '../log-limiter.ts';
 import type { Stats } from '../stats.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../backoff.ts';
 import type { MetricPoint } from './metric-point.ts';
@@ -73,7 +74,9 @@ export class DeliveryQueue {
   #inFlight: Promise<void> = Promise.resolve();
   /** Set while the destination is unreachable: since when, and what was sent meanwhile. */
   #down: { since: number } | undefined;
-  #lastDropLog = -Infinity;
+  readonly #mayLogDrop: () => boolean;
+  /** The sender's `accepts`, bound once: enqueue runs for every reading. */
+  readonly #accepts: ((p: MetricPoint) => boolean) | undefined;
 
   constructor(sender: Sender, options: DeliveryOptions) {
     this.name = options.name;
@@ -87,6 +90,8 @@ export class DeliveryQueue {
       now: options.now ?? Date.now,
     };
     this.#logger = options.logger.child({ destination: options.name });
+    this.#mayLogDrop = logThrottle(10_000, this.#o.now);
+    this.#accepts = sender.accepts?.bind(sender);
     const { stats } = options;
     stats.gauge(`dest.${this.name}.memory`, () => this.#memory.length - this.#head);
     if (this.#o.overflow === 'spool') {
@@ -119,8 +124,8 @@ export class DeliveryQueue {
 
   /** Queues points; never blocks and never throws. */
   enqueue(points: readonly MetricPoint[]): void {
-    const accepts = this.#sender.accepts?.bind(this.#sender);
-    const carried = accepts ? points.filter((p) => accepts(p)) : points;
+    const accepts = this.#accepts;
+    const carried = accepts ? points.filter(accepts) : points;
     if (carried.length < points.length) this.#count('skipped', points.length - carried.length);
     if (carried.length === 0) return;
     this.#count('queued', carried.length);
@@ -285,9 +290,7 @@ export class DeliveryQueue {
   #drop(reason: DropReason, n: number): void {
     this.#count('dropped', n);
     this.#count(`dropped.${reason}`, n);
-    const now = this.#o.now();
-    if (now - this.#lastDropLog >= 10_000) {
-      this.#lastDropLog = now;
+    if (this.#mayLogDrop()) {
       this.#logger.error(
         { code: 'E_DELIVERY', reason, dropped: this.#o.stats.get(`dest.${this.name}.dropped`) },
         `dropping points (${reason}); the count so far is in dest.${this.name}.dropped`,

@@ -2,6 +2,7 @@ import * as nodeFs from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.ts';
+import { logThrottle } from '../log-limiter.ts';
 import type { MetricPoint } from './metric-point.ts';
 
 /** Points per segment file before a new one is started. */
@@ -84,14 +85,15 @@ export class Spool {
   #fault: { what: string; since: number; lastTry: number } | undefined;
   #unsynced = false;
   #syncTimer: NodeJS.Timeout | undefined;
-  #lastCapLog = -Infinity;
   #ready = false;
+  readonly #mayLogCap: () => boolean;
 
   constructor(options: SpoolOptions) {
     this.dir = options.dir;
     this.#o = { ...options, maxBytes: options.maxBytes ?? DEFAULT_SPOOL_MAX_BYTES };
     this.#fs = options.fs ?? nodeFs;
     this.#now = options.now ?? Date.now;
+    this.#mayLogCap = logThrottle(60_000, this.#now);
     this.#logger = options.logger;
     this.#open();
   }
@@ -371,9 +373,7 @@ export class Spool {
       dropped += seg.points - seg.delivered;
       this.#discard(seg, 'spool_full');
     }
-    const now = this.#now();
-    if (dropped > 0 && now - this.#lastCapLog >= 60_000) {
-      this.#lastCapLog = now;
+    if (dropped > 0 && this.#mayLogCap()) {
       this.#logger.warn(
         { code: 'E_SPOOL_FULL', dir: this.dir, dropped, maxBytes: this.#o.maxBytes },
         `spool over its cap of ${this.#o.maxBytes} bytes: dropped the ${dropped} oldest points (raise spoolMaxBytes to keep more)`,

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { CodecError, ConfigError, errorMessage } from '../../errors.ts';
+import { logThrottle } from '../../log-limiter.ts';
 import type { Stats } from '../../stats.ts';
 import type { Sender, SendResult } from '../../delivery/sender.ts';
 import type { MetricPoint } from '../../delivery/metric-point.ts';
@@ -37,7 +38,7 @@ export class DalmatinerSender implements Sender {
   readonly #o: DalmatinerOptions;
   readonly #conn: StreamConnection;
   readonly #flush: Buffer;
-  #lastRangeLog = 0;
+  readonly #mayLogRange = logThrottle(10_000);
 
   constructor(options: DalmatinerOptions) {
     if (options.floats && options.dialect !== 'release') throw new ConfigError('E_CONFIG_INVALID', 'floats: true needs dialect "release"');
@@ -81,9 +82,7 @@ export class DalmatinerSender implements Sender {
   }
 
   #logOutOfRange(p: MetricPoint, err: CodecError): void {
-    const now = Date.now();
-    if (now - this.#lastRangeLog < 10_000) return;
-    this.#lastRangeLog = now;
+    if (!this.#mayLogRange()) return;
     this.#o.logger.error(
       { code: err.code, clientId: p.clientId, source: p.source, destination: this.#o.name },
       `value not sent to DalmatinerDB (counted in dest.${this.#o.name}.dropped.out_of_range): ${errorMessage(err)}`,

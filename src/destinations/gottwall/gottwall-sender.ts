@@ -57,7 +57,7 @@ export class GottwallSender implements Sender {
   }
 
   async send(points: readonly MetricPoint[]): Promise<void> {
-    for (const p of points) if (p.value !== null) await this.#post(p);
+    for (const p of points) if (this.accepts(p)) await this.#post(p);
   }
 
   close(): Promise<void> {

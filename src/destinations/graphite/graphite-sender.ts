@@ -44,14 +44,14 @@ export class GraphiteSender implements Sender {
     });
   }
 
-  accepts(p: MetricPoint): boolean {
+  accepts(p: MetricPoint): p is MetricPoint & { value: number } {
     return p.value !== null;
   }
 
   async send(points: readonly MetricPoint[]): Promise<void> {
     const gp: GraphitePoint[] = [];
     for (const p of points) {
-      if (p.value === null) continue;
+      if (!this.accepts(p)) continue;
       gp.push([metricPath({ apiKey: this.#o.apiKey, prefix: this.#o.prefix, clientId: p.clientId, source: p.source }), Math.floor(p.timeMs / 1000), p.value]);
     }
     if (gp.length === 0) return;
