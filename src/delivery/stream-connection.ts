@@ -6,6 +6,15 @@ import { ConfigError, DeliveryError, errorMessage } from '../errors.ts';
 /** Default re-send window of the stream destinations (carbon, DalmatinerDB), ms: docs/delivery.md. */
 export const DEFAULT_RESEND_WINDOW_MS = 5_000;
 
+/** A PEM CA bundle for TLS; a file that cannot be read is a configuration error naming it. */
+export function readCaFile(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new ConfigError('E_CONFIG_INVALID', `cannot read CA file ${file}: ${errorMessage(err)}`);
+  }
+}
+
 /** `host:port`, `[v6]:port` or `tls://host:port`. */
 export interface StreamAddress {
   host: string;
@@ -71,13 +80,7 @@ export class StreamConnection {
 
   constructor(options: StreamConnectionOptions) {
     this.#o = options;
-    if (options.caFile) {
-      try {
-        this.#ca = readFileSync(options.caFile);
-      } catch (err) {
-        throw new ConfigError('E_CONFIG_INVALID', `cannot read CA file ${options.caFile}: ${errorMessage(err)}`);
-      }
-    }
+    if (options.caFile) this.#ca = readCaFile(options.caFile);
     this.#now = options.now ?? Date.now;
   }
 

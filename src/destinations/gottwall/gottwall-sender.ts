@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { ConfigError, DeliveryError, errorMessage } from '../../errors.ts';
+import { readCaFile } from '../../delivery/stream-connection.ts';
+import { DeliveryError, errorMessage } from '../../errors.ts';
 import type { Sender } from '../../delivery/sender.ts';
 import type { MetricPoint } from '../../delivery/metric-point.ts';
 import { gottwallAuthHeader, gottwallBasicAuth } from './auth.ts';
@@ -47,7 +47,7 @@ export class GottwallSender implements Sender {
     this.#url = new URL(options.url);
     const https = this.#url.protocol === 'https:';
     this.#agent = https
-      ? new HttpsAgent({ keepAlive: true, maxSockets: 4, ca: options.caFile ? readCa(options.caFile) : undefined })
+      ? new HttpsAgent({ keepAlive: true, maxSockets: 4, ca: options.caFile ? readCaFile(options.caFile) : undefined })
       : new HttpAgent({ keepAlive: true, maxSockets: 4 });
   }
 
@@ -101,10 +101,3 @@ export class GottwallSender implements Sender {
   }
 }
 
-function readCa(file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new ConfigError('E_CONFIG_INVALID', `cannot read CA file ${file}: ${errorMessage(err)}`);
-  }
-}
