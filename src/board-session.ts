@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { ProtocolError, errorCode, errorMessage } from './errors.ts';
 import type { BaseHandler, HandlerContext } from './handlers/base-handler.ts';
 import { KEY_MATERIAL_BYTES } from './protocol/key-schedule.ts';
-import { decodeLine, parseHello, parseLine } from './protocol/message.ts';
+import { clip, decodeLine, helloClientId, isUsableClientId, parseLine } from './protocol/message.ts';
 import type { Profile } from './profiles/profile-store.ts';
 import type { Frame, LinkConsumer, SessionLink } from './link.ts';
 
@@ -11,7 +11,7 @@ import type { Frame, LinkConsumer, SessionLink } from './link.ts';
 export interface SessionLimits {
   /** Hello → first verified message; a real board needs ~6 s (docs/protocol.md, "Time limits"). Default 30 s, at least 15 s. */
   handshakeTimeoutMs: number;
-  /** Between verified messages. Default 10 min. */
+  /** Between verified messages. Default 2 h: boards that report every 15 or 60 minutes keep their session. */
   idleTimeoutMs: number;
   /** Messages whose storage is still running before the link is paused. Default 64. */
   maxInFlight: number;
@@ -19,7 +19,7 @@ export interface SessionLimits {
 
 export const DEFAULT_LIMITS: SessionLimits = {
   handshakeTimeoutMs: 30_000,
-  idleTimeoutMs: 600_000,
+  idleTimeoutMs: 7_200_000,
   maxInFlight: 64,
 };
 
@@ -128,14 +128,14 @@ export class BoardSession implements LinkConsumer {
       return;
     }
     if (frame.kind === 'overflow') throw new ProtocolError('E_LINE_TOO_LONG', 'line longer than the limit');
-    const line = decodeLine(frame.bytes);
-    const raw = parseLine(line);
-    if (raw.type === 'h') {
-      this.#startHello(parseHello(raw));
+    const helloId = helloClientId(frame.bytes);
+    if (helloId !== undefined) {
+      this.#startHello(helloId);
       return;
     }
+    const raw = parseLine(decodeLine(frame.bytes));
     const state = this.#state;
-    if (state.kind === 'unknown-client') throw new ProtocolError('E_UNKNOWN_CLIENT', `unknown client '${state.clientId}'`);
+    if (state.kind === 'unknown-client') throw new ProtocolError('E_UNKNOWN_CLIENT', `unknown client '${clip(state.clientId)}'`);
     if (state.kind === 'idle') throw new ProtocolError('E_NO_SESSION', `'${raw.type.slice(0, 16)}' before hello`);
     const result = state.handler.handle(raw);
     if (result.verified) {
@@ -150,7 +150,10 @@ export class BoardSession implements LinkConsumer {
       }
       this.#arm('idle', this.#limits.idleTimeoutMs, 'E_IDLE_TIMEOUT', 'no message');
     }
-    if (result.error !== undefined) this.#reject(result.error, { unverifiedLine: !result.verified });
+    if (result.error !== undefined) {
+      if (result.verified) this.#authenticFailed(result.error);
+      else this.#reject(result.error, { unverifiedLine: true });
+    }
     if (result.done) this.#track(result.done);
   }
 
@@ -166,6 +169,18 @@ export class BoardSession implements LinkConsumer {
     // held open by anyone, so there each hello starts its own handshake.
     if (this.#verifiedOnce || this.#deadline !== 'handshake' || !this.link.policy.canHangUp) {
       this.#arm('handshake', this.#limits.handshakeTimeoutMs, 'E_HANDSHAKE_TIMEOUT', 'no signed message after hello');
+    }
+    if (!isUsableClientId(clientId)) {
+      // Answered all the same (a board waiting for its 32 bytes must not hang); what follows is rejected.
+      this.#hub.count('hellos.unusable');
+      if (this.#hub.mayLog(this.link.remote, 'E_BAD_CLIENT_ID')) {
+        this.#logger.warn(
+          { code: 'E_BAD_CLIENT_ID', clientId: clip(clientId) },
+          'hello with a client id that cannot name a profile (1-64 printable characters, no space, / or \\, not starting with .); answered, rejecting what follows',
+        );
+      }
+      this.#state = { kind: 'unknown-client', clientId };
+      return;
     }
     this.#helloRunning = true;
     this.#updateFlow();
@@ -224,6 +239,17 @@ export class BoardSession implements LinkConsumer {
         this.#updateFlow();
       });
     this.#work.add(p);
+  }
+
+  /**
+   * A message that verified but that its handler could not take: logged and counted, and the
+   * session goes on (docs/protocol.md, "Updates": an authentic message never ends its session).
+   */
+  #authenticFailed(err: unknown): void {
+    const code = errorCode(err);
+    this.#hub.count(`errors.${code}`);
+    if (err instanceof ProtocolError) this.#logger.warn({ code }, `verified message not taken: ${errorMessage(err)}`);
+    else this.#logger.error({ err, code }, 'message handler failed on a verified message');
   }
 
   #updateFlow(): void {

@@ -50,6 +50,8 @@ export class Gateway implements SessionHub {
   readonly registry: HandlerRegistry;
   readonly #options: GatewayOptions;
   readonly #limiter: LogLimiter;
+  /** Profiles whose warnings were logged; a changed file is a new object, so it warns again. */
+  readonly #warned = new WeakSet<Profile>();
   readonly #limits: SessionLimits;
   readonly #sessions = new Set<BoardSession>();
   readonly #active = new Map<string, BoardSession>();
@@ -138,7 +140,17 @@ export class Gateway implements SessionHub {
   // SessionHub
 
   lookupProfile(clientId: string): Promise<Profile | undefined> {
-    return this.profiles.get(clientId);
+    return this.profiles.get(clientId).then((p) => {
+      if (p) this.warnAbout(p);
+      return p;
+    });
+  }
+
+  /** Logs a profile's warnings (a short key) once per version of its file. */
+  warnAbout(profile: Profile): void {
+    if (profile.warnings.length === 0 || this.#warned.has(profile)) return;
+    this.#warned.add(profile);
+    for (const w of profile.warnings) this.logger.warn({ code: w.code, clientId: profile.clientId, file: profile.file }, w.message);
   }
 
   makeContext(profile: Profile, logger: Logger): HandlerContext {

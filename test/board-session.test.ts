@@ -135,15 +135,31 @@ describe('BoardSession updates', () => {
     expect(link.hungUp).toBe(false);
   });
 
-  it('on serial, ends the session at a verified message of a bad shape (not noise)', async () => {
-    const { link } = hub.open(SERIAL_POLICY);
+  for (const [name, policy] of [['serial', SERIAL_POLICY], ['TCP', TCP_POLICY]] as const) {
+    it(`on ${name}, a verified message its handler throws at does not end the session`, async () => {
+      const { link } = hub.open(policy);
+      const board = await hello(link);
+      link.send(board.signedLine('boom 1'));
+      link.send(board.updateLine({ temperature: 2 }));
+      await settle();
+      expect(codes()).toContain('E_INTERNAL');
+      expect(link.hungUp).toBe(false);
+      expect(hub.stats.get('lines.noise')).toBe(0);
+      expect(hub.readings.map((r) => r.values.get('temperature'))).toEqual([2]);
+    });
+  }
+
+  it('keeps a silent TCP board its session for two hours by default (boards that report every 15 or 60 minutes)', async () => {
+    expect(DEFAULT_LIMITS.idleTimeoutMs).toBeGreaterThanOrEqual(2 * 3600_000);
+    const { link } = hub.open(TCP_POLICY);
     const board = await hello(link);
-    link.send(board.signedLine('u temperature'));
+    link.send(board.updateLine({ temperature: 1 }));
+    await settle();
+    await vi.advanceTimersByTimeAsync(61 * 60_000);
     link.send(board.updateLine({ temperature: 2 }));
     await settle();
-    expect(codes()).toContain('E_BAD_PAIRS');
-    expect(hub.stats.get('lines.noise')).toBe(1); // the next line: no session any more
-    expect(hub.readings).toEqual([]);
+    expect(link.hungUp).toBe(false);
+    expect(hub.readings.map((r) => r.values.get('temperature'))).toEqual([1, 2]);
   });
 
   it('hangs up a TCP link that stays silent for the idle limit after verifying', async () => {

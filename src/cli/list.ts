@@ -9,7 +9,10 @@ import { errorMessage } from '../errors.ts';
 export async function checkProfiles(dir: string, out: (line: string) => void): Promise<number> {
   const store = new ProfileStore(resolve(dir), HandlerRegistry.withBuiltins());
   const { profiles, errors } = await store.loadAll();
-  for (const p of profiles) out(`ok      ${p.clientId} (${p.handlerName})`);
+  for (const p of profiles) {
+    out(`ok      ${p.clientId} (${p.handlerName})`);
+    for (const w of p.warnings) out(`warning ${w.code}: ${w.message}`);
+  }
   for (const e of errors) out(`invalid ${errorMessage(e)}${e.field ? ` [field ${e.field}]` : ''}`);
   out(`${profiles.length} valid, ${errors.length} invalid`);
   return errors.length;

@@ -2,9 +2,9 @@ import type { JSONSchemaType } from 'ajv';
 import { isAbsolute, normalize, resolve, sep } from 'node:path';
 import { ajv, describeSchemaError } from '../validation.ts';
 import { ProfileError, errorCode, errorMessage } from '../errors.ts';
-import { parsePairs, type SignedMessage } from '../protocol/message.ts';
+import { clip, parseUpdate, type SignedMessage } from '../protocol/message.ts';
 import type { Reading } from '../reading.ts';
-import { fillTemplate, templateKeys } from '../rrd/rrd-command.ts';
+import { fillTemplate } from '../rrd/rrd-command.ts';
 import { BaseHandler, type HandlerInit } from './base-handler.ts';
 
 /** `handler_options` of an rrduino board (README, "Adding a board"). */
@@ -27,7 +27,8 @@ export const rrduinoOptionsSchema: JSONSchemaType<RRDuinoOptions> = {
   properties: {
     path: { type: 'string', minLength: 1, maxLength: 4096, pattern: "^[^\\r\\n\\0'\"]+\\.rrd$" },
     create: { type: 'array', minItems: 2, maxItems: 200, items: { type: 'string', minLength: 1, maxLength: 512, pattern: RRD_TOKEN } },
-    update: { type: 'string', minLength: 3, maxLength: 1024, pattern: '^(N|\\d+)(:(\\{[A-Za-z_][A-Za-z0-9_.-]{0,63}\\}|U|-?\\d+(\\.\\d+)?))+$' },
+    // {key} may name any key a board sends (docs/protocol.md, "Updates"), but for ':' that separates values.
+    update: { type: 'string', minLength: 3, maxLength: 1024, pattern: '^(N|\\d+)(:(\\{[!-9;-z|~]{1,64}\\}|U|-?\\d+(\\.\\d+)?))+$' },
   },
 };
 
@@ -82,27 +83,32 @@ export class RRDuinoHandler extends BaseHandler {
     this.registerMessageType('u', (m) => this.update(m), true);
   }
 
-  /** Handles `u k1 v1 [k2 v2 …]`: values are checked now, stored and re-emitted after. */
+  /**
+   * Handles `u k1 v1 [k2 v2 …]`: stored, then re-emitted. The HMAC verified, so nothing in
+   * it ends the session: what cannot be read is U or ignored, with a warning.
+   */
   protected update(message: SignedMessage): Promise<void> {
-    const pairs = parsePairs(message.body);
-    const reading: Reading = { clientId: this.clientId, timeMs: this.context.now(), values: new Map(pairs) };
-    return this.store(reading).finally(() => this.context.publish(reading));
+    const { values, warnings, repeatedKeys } = parseUpdate(message.body);
+    const { context } = this;
+    for (const w of warnings) {
+      context.count(`errors.${w.code}`);
+      if (context.mayLog(context.profileFile, w.code)) context.logger.warn({ code: w.code, field: clip(w.key) }, w.message);
+    }
+    if (repeatedKeys > 0) context.count('values.repeated');
+    const reading: Reading = { clientId: this.clientId, timeMs: context.now(), values };
+    return this.store(reading).finally(() => context.publish(reading));
   }
 
   /** Writes one reading to the rrd; errors are logged and counted, never thrown. */
   protected async store(reading: Reading): Promise<void> {
     const { context } = this;
-    let value: string;
-    try {
-      value = fillTemplate(this.options.update, reading.values);
-    } catch {
-      const missing = templateKeys(this.options.update).filter((k) => !reading.values.has(k));
+    const { value, missing } = fillTemplate(this.options.update, reading.values);
+    if (missing.length > 0) {
       context.count('errors.E_MISSING_FIELD');
-      if (context.mayLog(context.profileFile, 'E_MISSING_FIELD')) context.logger.error(
-        { code: 'E_MISSING_FIELD', missing, profile: context.profileFile },
-        `update lacks ${missing.join(', ')} that the profile's update template needs; not stored in the rrd`,
+      if (context.mayLog(context.profileFile, 'E_MISSING_FIELD')) context.logger.warn(
+        { code: 'E_MISSING_FIELD', missing: missing.map(clip), profile: context.profileFile },
+        `update lacks ${missing.map(clip).join(', ')} that the profile's update template needs; stored as U, the other values kept`,
       );
-      return;
     }
     try {
       await context.rrd.ensure(this.rrdPath, this.options.create);

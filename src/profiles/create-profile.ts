@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ProfileError } from '../errors.ts';
-import { isValidClientId } from '../protocol/message.ts';
+import { isUsableClientId } from '../protocol/message.ts';
 import type { RRDuinoOptions } from '../handlers/rrduino-handler.ts';
 import type { ProfileFile } from './profile-schema.ts';
 
@@ -25,7 +25,7 @@ export interface NewProfileOptions {
   heartbeat?: number;
   /** RRA definitions; default {@link defaultRras}. */
   rras?: string[];
-  /** rrd path; default `<client_id>.rrd` under the data dir. */
+  /** rrd path; default {@link defaultRrdFile} under the data dir. */
   path?: string;
   handler?: string;
 }
@@ -60,10 +60,19 @@ export function defaultRras(step: number): string[] {
   ];
 }
 
+/**
+ * `<client_id>.rrd`, with characters other than letters, digits, `.`, `_` and `-` written
+ * `%XX`: quotes cannot go on an rrdtool command line and `:` splits graph definitions,
+ * and the escape keeps two ids from sharing a file.
+ */
+export function defaultRrdFile(clientId: string): string {
+  return `${clientId.replace(/[^A-Za-z0-9._-]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)}.rrd`;
+}
+
 /** Builds the profile JSON for a new board. Pure but for the random key. */
 export function buildProfile(o: NewProfileOptions): ProfileFile {
-  if (!isValidClientId(o.clientId)) {
-    throw new ProfileError('E_PROFILE_INVALID', `'${o.clientId}' is not a valid client id (1-64 of A-Z a-z 0-9 . _ -, not starting with .)`);
+  if (!isUsableClientId(o.clientId)) {
+    throw new ProfileError('E_PROFILE_INVALID', `'${o.clientId}' is not a usable client id: 1-64 printable ASCII characters other than space, / and \\, not starting with .`);
   }
   const step = o.step ?? 60;
   if (!Number.isInteger(step) || step < 1) throw new ProfileError('E_PROFILE_INVALID', '--step must be a whole number of seconds ≥ 1');
@@ -72,7 +81,7 @@ export function buildProfile(o: NewProfileOptions): ProfileFile {
   const names = new Set(sources.map((s) => s.name));
   if (names.size !== sources.length) throw new ProfileError('E_PROFILE_INVALID', 'source names must be unique');
   const options: RRDuinoOptions = {
-    path: o.path ?? `${o.clientId}.rrd`,
+    path: o.path ?? defaultRrdFile(o.clientId),
     create: [
       '--step',
       String(step),
@@ -108,7 +117,12 @@ export async function writeProfile(file: string, profile: ProfileFile, force = f
   await chmod(file, 0o600); // 'w' keeps the mode of an existing file
 }
 
-/** The two lines a user pastes into the board's config.h. */
+/** The two lines a user pastes into the board's config.h (each firmware example has one). */
 export function configHeaderLines(clientId: string, key: string): string {
-  return `#define CLIENT_ID "${clientId}"\n#define CLIENT_KEY "${key}"\n`;
+  return `#define CLIENT_ID ${cString(clientId)}\n#define CLIENT_KEY ${cString(key)}\n`;
+}
+
+/** A C string literal of printable ASCII: ids may hold a double quote and keys a backslash. */
+export function cString(text: string): string {
+  return `"${text.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 }

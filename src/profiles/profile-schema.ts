@@ -6,9 +6,9 @@ export const profileSchema = {
   additionalProperties: false,
   properties: {
     key: {
-      description: "The board's pre-shared key (its config.h CLIENT_KEY). At least 8 characters.",
+      description: "The board's pre-shared key (its config.h CLIENT_KEY). Any non-empty text; under 16 characters is accepted with a warning.",
       type: 'string',
-      minLength: 8,
+      minLength: 1,
       maxLength: 256,
       pattern: '^[\\x20-\\x7e]+$',
     },

@@ -2,7 +2,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ajv, describeSchemaError } from '../validation.ts';
 import { GatewayError, ProfileError, errorMessage } from '../errors.ts';
-import { isValidClientId } from '../protocol/message.ts';
+import { isUsableClientId } from '../protocol/message.ts';
 import { DEFAULT_HANDLER, type HandlerClass, type HandlerRegistry } from '../handlers/handler-registry.ts';
 import { profileSchema, type ProfileFile } from './profile-schema.ts';
 
@@ -14,6 +14,26 @@ export interface Profile {
   readonly handlerName: string;
   readonly handlerClass: HandlerClass;
   readonly options: unknown;
+  /** What is accepted but should be fixed (a short key); logged at load and by `check`. */
+  readonly warnings: readonly ProfileWarning[];
+}
+
+/** Something a valid profile should not have; the board is served all the same. */
+export interface ProfileWarning {
+  readonly code: 'W_SHORT_KEY';
+  readonly message: string;
+}
+
+/** Keys shorter than this are guessable offline from one captured session (docs/protocol.md, "Profiles and keys"). */
+export const SHORT_KEY_CHARS = 16;
+
+/** The warnings of a profile that is valid. */
+export function profileWarnings(key: string, file: string): ProfileWarning[] {
+  if (key.length >= SHORT_KEY_CHARS) return [];
+  return [{
+    code: 'W_SHORT_KEY',
+    message: `${file}: key has ${key.length} characters; accepted, but anyone who records one session can guess a short key offline. Give the board a long key: \`server.ts create <id> --force\` makes one, and prints the config.h lines to flash`,
+  }];
 }
 
 /** Profiles larger than this are not read: a profile is a few hundred bytes. */
@@ -33,7 +53,7 @@ export function validateProfile(json: unknown, clientId: string, file: string, r
     const handlerClass = registry.get(handlerName);
     const options = p.handler_options ?? {};
     handlerClass.validateOptions(options);
-    return { clientId, file, key: p.key, handlerName, handlerClass, options };
+    return { clientId, file, key: p.key, handlerName, handlerClass, options, warnings: profileWarnings(p.key, file) };
   } catch (err) {
     const field = err instanceof ProfileError ? err.field : '/handler_options';
     const code = err instanceof GatewayError ? err.code : 'E_PROFILE_INVALID';
@@ -56,7 +76,7 @@ export class ProfileStore {
   }
 
   fileFor(clientId: string): string {
-    if (!isValidClientId(clientId)) throw new ProfileError('E_PROFILE_INVALID', `'${clientId}' is not a valid client id`);
+    if (!isUsableClientId(clientId)) throw new ProfileError('E_PROFILE_INVALID', `'${clientId}' is not a valid client id`);
     return join(this.dir, `${clientId}.json`);
   }
 
@@ -90,7 +110,7 @@ export class ProfileStore {
     for (const name of names) {
       const clientId = name.slice(0, -'.json'.length);
       const file = join(this.dir, name);
-      if (!isValidClientId(clientId)) {
+      if (!isUsableClientId(clientId)) {
         errors.push(new ProfileError('E_PROFILE_INVALID', `${file}: file name is not a valid client id`, { file }));
         continue;
       }

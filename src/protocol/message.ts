@@ -1,14 +1,19 @@
 import { ProtocolError } from '../errors.ts';
 import { isHmacHex } from './key-schedule.ts';
 
-/** Client ids name profile files: letters, digits, `.`, `_`, `-`, not starting with `.`, ≤ 64 chars. */
-const CLIENT_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/;
-/** Keys of update pairs end up in rrd templates and metric names; keep them plain. */
-const FIELD_KEY = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
+/**
+ * A usable client id names a profile file: 1–64 printable ASCII characters other than
+ * space, `/` and `\`, not starting with `.` (docs/protocol.md, "Hello and client ids").
+ */
+const USABLE_CLIENT_ID = /^(?!\.)[!-.0-[\]-~]{1,64}$/;
 /** A decimal as Arduino prints it (`21.50`, `-3`, `40`), optionally with an exponent. */
-const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?$/;
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,4})?$/;
 /** Printable ASCII and space only; a line is text (docs/protocol.md, "Wire format"). */
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+const SPACE = 0x20;
+const TAB = 0x09;
+const CR = 0x0d;
+const H = 0x68;
 
 /** A reading value: a finite number, or null for rrdtool's `U` (unknown). */
 export type ReadingValue = number | null;
@@ -16,6 +21,7 @@ export type ReadingValue = number | null;
 /** One parsed line: its type and its space-separated fields after the type. */
 export interface RawMessage {
   readonly type: string;
+  /** The fields after the type; empty ones (from doubled spaces) are left out. */
   readonly fields: readonly string[];
   readonly line: string;
 }
@@ -28,18 +34,53 @@ export interface SignedMessage extends RawMessage {
   readonly body: readonly string[];
 }
 
-export function isValidClientId(id: string): boolean {
-  return CLIENT_ID.test(id);
+/** Something a verified update said that could not be taken as written; the rest of it is. */
+export interface UpdateWarning {
+  /** E_BAD_VALUE: the value is stored as U. E_BAD_PAIRS: a key without a value, ignored. */
+  readonly code: 'E_BAD_VALUE' | 'E_BAD_PAIRS';
+  readonly key: string;
+  readonly message: string;
+}
+
+/** The values of a verified update, and what was wrong with the way it was written. */
+export interface ParsedUpdate {
+  readonly values: Map<string, ReadingValue>;
+  readonly warnings: readonly UpdateWarning[];
+  /** How many keys came more than once (the last value is kept, as the original server did). */
+  readonly repeatedKeys: number;
+}
+
+export function isUsableClientId(id: string): boolean {
+  return USABLE_CLIENT_ID.test(id);
+}
+
+/** The line without trailing spaces, tabs and CRs (the original's `readline().rstrip()`). */
+export function trimLineEnd(bytes: Buffer): Buffer {
+  let end = bytes.length;
+  while (end > 0) {
+    const b = bytes[end - 1];
+    if (b !== SPACE && b !== TAB && b !== CR) break;
+    end--;
+  }
+  return end === bytes.length ? bytes : bytes.subarray(0, end);
 }
 
 /**
- * Decodes one line (without its `\n`; a trailing `\r` is stripped) into text.
+ * The client id of a hello line (`h <client_id>`), usable or not, or undefined when the line is
+ * not a hello. Read from the bytes, so that a hello is answered whatever its id holds.
+ */
+export function helloClientId(bytes: Buffer): string | undefined {
+  const line = trimLineEnd(bytes);
+  if (line[0] !== H || (line.length > 1 && line[1] !== SPACE)) return undefined;
+  return line.toString('latin1', 2);
+}
+
+/**
+ * Decodes one line (without its `\n`; trailing whitespace is stripped) into text.
  * Throws E_NOT_ASCII for bytes outside printable ASCII, E_EMPTY_LINE for nothing.
  */
 export function decodeLine(bytes: Buffer): string {
-  let end = bytes.length;
-  if (end > 0 && bytes[end - 1] === 0x0d) end--;
-  const line = bytes.toString('latin1', 0, end);
+  const line = trimLineEnd(bytes).toString('latin1');
   if (line.length === 0) throw new ProtocolError('E_EMPTY_LINE', 'empty line');
   if (!PRINTABLE_ASCII.test(line)) {
     throw new ProtocolError('E_NOT_ASCII', 'line contains bytes outside printable ASCII');
@@ -47,44 +88,25 @@ export function decodeLine(bytes: Buffer): string {
   return line;
 }
 
-/** Splits a line on single spaces (docs/protocol.md, "Wire format"). */
+/** Splits a line into its type and fields (docs/protocol.md, "Wire format"). */
 export function parseLine(line: string): RawMessage {
   const parts = line.split(' ');
   const type = parts[0] ?? '';
-  if (type === '' || parts.some((p) => p === '')) {
-    throw new ProtocolError('E_MALFORMED', 'fields must be separated by exactly one space');
-  }
-  return { type, fields: parts.slice(1), line };
+  if (type === '') throw new ProtocolError('E_MALFORMED', 'a line must start with its message type');
+  return { type, fields: parts.slice(1).filter((p) => p !== ''), line };
 }
 
-/** Splits off the trailing HMAC of a message type that requires one. */
+/** Splits off the trailing HMAC of a message type that requires one: the signed text is every byte before the last space. */
 export function parseSigned(raw: RawMessage): SignedMessage {
-  const hmac = raw.fields[raw.fields.length - 1];
-  if (hmac === undefined || !isHmacHex(hmac)) {
+  const cut = raw.line.lastIndexOf(' ');
+  const hmac = cut < 0 ? '' : raw.line.slice(cut + 1);
+  if (!isHmacHex(hmac)) {
     throw new ProtocolError('E_MISSING_HMAC', `'${raw.type}' must end with a 64-character lowercase hex HMAC`);
   }
-  return {
-    ...raw,
-    hmac,
-    body: raw.fields.slice(0, -1),
-    signedText: raw.line.slice(0, raw.line.length - hmac.length - 1),
-  };
+  return { ...raw, hmac, body: raw.fields.slice(0, -1), signedText: raw.line.slice(0, cut) };
 }
 
-/** The client id of a hello `h <client_id>`. */
-export function parseHello(raw: RawMessage): string {
-  if (raw.fields.length !== 1) throw new ProtocolError('E_MALFORMED', 'hello must be exactly "h <client_id>"');
-  const id = raw.fields[0] as string;
-  if (!isValidClientId(id)) {
-    throw new ProtocolError(
-      'E_BAD_CLIENT_ID',
-      'client id must be 1-64 letters, digits, ".", "_" or "-" and not start with "."',
-    );
-  }
-  return id;
-}
-
-/** A value as a board sends it: a finite decimal, or `U`. */
+/** A value as a board sends it: a finite decimal, or `U`. Throws E_BAD_VALUE for anything else. */
 export function parseValue(text: string): ReadingValue {
   if (text === 'U') return null;
   if (!DECIMAL.test(text)) throw new ProtocolError('E_BAD_VALUE', `value '${clip(text)}' is not a number or U`);
@@ -94,30 +116,43 @@ export function parseValue(text: string): ReadingValue {
 }
 
 /**
- * The key/value pairs of a verified update body: `k1 v1 [k2 v2 ...]`, keys unique.
- * Its errors are E_BAD_PAIRS and E_BAD_VALUE: the board signed a message of a bad shape.
+ * The values of a verified update body `k1 v1 [k2 v2 ...]`. Never throws: the HMAC proved
+ * the board sent it, so it is taken as far as it can be (docs/protocol.md, "Updates").
  */
-export function parsePairs(body: readonly string[]): Array<[string, ReadingValue]> {
-  if (body.length === 0 || body.length % 2 !== 0) {
-    throw new ProtocolError('E_BAD_PAIRS', `an update needs key/value pairs, got ${body.length} field(s)`);
-  }
-  const pairs: Array<[string, ReadingValue]> = [];
-  const seen = new Set<string>();
+export function parseUpdate(body: readonly string[]): ParsedUpdate {
+  const values = new Map<string, ReadingValue>();
+  const warnings: UpdateWarning[] = [];
+  let repeatedKeys = 0;
   for (let i = 0; i < body.length; i += 2) {
     const key = body[i] as string;
-    if (!FIELD_KEY.test(key)) throw new ProtocolError('E_BAD_PAIRS', `key '${clip(key)}' is not a valid name`);
-    if (seen.has(key)) throw new ProtocolError('E_BAD_PAIRS', `key '${key}' appears twice`);
-    seen.add(key);
-    pairs.push([key, parseValue(body[i + 1] as string)]);
+    const text = body[i + 1];
+    if (text === undefined) {
+      warnings.push({ code: 'E_BAD_PAIRS', key, message: `key '${clip(key)}' has no value; ignored` });
+      break;
+    }
+    let value: ReadingValue;
+    try {
+      value = parseValue(text);
+    } catch {
+      value = null;
+      warnings.push({ code: 'E_BAD_VALUE', key, message: `value '${clip(text)}' of '${clip(key)}' is not a finite number; stored as U` });
+    }
+    if (values.has(key)) {
+      repeatedKeys++;
+      values.delete(key); // the last value wins, in the position it was sent
+    }
+    values.set(key, value);
   }
-  return pairs;
+  return { values, warnings, repeatedKeys };
 }
 
 /** Formats a signed line as a board sends it (used by firmware-sim and tests). */
-export function formatSignedLine(signedText: string, hmac: string): string {
-  return `${signedText} ${hmac}\n`;
+export function formatSignedLine(signedText: string, hmac: string, ending = '\n'): string {
+  return `${signedText} ${hmac}${ending}`;
 }
 
-function clip(text: string): string {
-  return text.length > 24 ? `${text.slice(0, 24)}…` : text;
+/** A board-controlled text, short and printable, for a log line. */
+export function clip(text: string): string {
+  const shown = text.length > 24 ? `${text.slice(0, 24)}…` : text;
+  return shown.replace(/[^\x20-\x7e…]/g, '?');
 }

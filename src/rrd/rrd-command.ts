@@ -32,18 +32,18 @@ export function classifyReplyLine(line: string): ReplyLine {
   return { kind: 'data', text: line };
 }
 
-/** Substitutes `{key}` placeholders of an update template with reading values. */
-export function fillTemplate(template: string, values: ReadonlyMap<string, number | null>): string {
-  return template.replace(/\{([^{}]+)\}/g, (_m, key: string) => {
-    if (!values.has(key)) throw new RrdError('E_RRD_BAD_ARG', `missing '${key}'`);
-    const value = values.get(key);
-    return value === null || value === undefined ? 'U' : formatRrdNumber(value);
+/**
+ * Substitutes `{key}` placeholders of an update template with reading values. A key the
+ * reading lacks becomes `U` and is listed in `missing`.
+ */
+export function fillTemplate(template: string, values: ReadonlyMap<string, number | null>): { value: string; missing: string[] } {
+  const missing: string[] = [];
+  const value = template.replace(/\{([^{}]+)\}/g, (_m, key: string) => {
+    const v = values.get(key);
+    if (v === undefined) missing.push(key);
+    return v === null || v === undefined ? 'U' : formatRrdNumber(v);
   });
-}
-
-/** Placeholders named in an update template, in order. */
-export function templateKeys(template: string): string[] {
-  return [...template.matchAll(/\{([^{}]+)\}/g)].map((m) => m[1] as string);
+  return { value, missing };
 }
 
 // Number#toString never gives a form rrdtool's strtod misreads, but 1e21 and up

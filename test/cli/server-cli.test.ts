@@ -63,6 +63,25 @@ describe('server.ts', { timeout: 30_000 }, () => {
     expect((await cli(['create', '../x', '--profiles', dir])).code).toBe(2);
   });
 
+  it('create takes the original default key "secret" and an id like kitchen#1, warning about the short key; check warns too', async () => {
+    const r = await cli(['create', 'kitchen#1', '--profiles', dir, '--key', 'secret']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('#define CLIENT_ID "kitchen#1"\n#define CLIENT_KEY "secret"\n');
+    expect(r.stderr).toContain('W_SHORT_KEY');
+    const profile = JSON.parse(await readFile(join(dir, 'kitchen#1.json'), 'utf8')) as { handler_options: { path: string } };
+    expect(profile.handler_options.path).toBe('kitchen%231.rrd'); // '#' escaped: two ids never share a file
+    const c = await cli(['check', '--profiles', dir]);
+    expect(c.code).toBe(0);
+    expect(c.stdout).toMatch(/warning W_SHORT_KEY: .*kitchen#1\.json: key has 6 characters/);
+    expect(c.stdout).not.toMatch(/"secret"|: secret\b/);
+  });
+
+  it('create writes config.h lines that stay C strings for an id with a quote and a key with a backslash', async () => {
+    const r = await cli(['create', 'say"hi', '--profiles', dir, '--key', 'back\\slash-0123456789']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('#define CLIENT_ID "say\\"hi"\n#define CLIENT_KEY "back\\\\slash-0123456789"\n');
+  });
+
   it('check exits 2 and names file and field for an invalid profile', async () => {
     await writeFile(join(dir, 'broken.json'), JSON.stringify({ handler_options: {} }));
     const r = await cli(['check', '--profiles', dir]);

@@ -3,7 +3,7 @@ import { BoardSession, DEFAULT_LIMITS, type SessionHub, type SessionLimits } fro
 import { BaseHandler, type HandlerContext, type HandlerInit } from '../../src/handlers/base-handler.ts';
 import type { Frame, LinkPolicy, SessionLink } from '../../src/link.ts';
 import type { Profile } from '../../src/profiles/profile-store.ts';
-import { parsePairs, type SignedMessage } from '../../src/protocol/message.ts';
+import { parseUpdate, type SignedMessage } from '../../src/protocol/message.ts';
 import type { Reading } from '../../src/reading.ts';
 import type { RrdService } from '../../src/rrd/rrd-service.ts';
 import { Stats } from '../../src/stats.ts';
@@ -69,9 +69,12 @@ export class RecordingHandler extends BaseHandler {
   constructor(init: HandlerInit) {
     super(init);
     this.registerMessageType('u', (m: SignedMessage) => this.#update(m), true);
+    this.registerMessageType('boom', () => {
+      throw new Error('a handler bug'); // a verified message its handler fails on
+    }, true);
   }
   #update(m: SignedMessage): void {
-    const reading = { clientId: this.clientId, timeMs: this.context.now(), values: new Map(parsePairs(m.body)) };
+    const reading = { clientId: this.clientId, timeMs: this.context.now(), values: parseUpdate(m.body).values };
     this.context.publish(reading);
   }
 }
@@ -90,7 +93,7 @@ export class MemoryHub implements SessionHub {
   #random = 0;
 
   addBoard(clientId: string, key: string): void {
-    this.#profiles.set(clientId, { clientId, key, file: `${clientId}.json`, handlerName: 'RecordingHandler', handlerClass: RecordingHandler, options: {} });
+    this.#profiles.set(clientId, { clientId, key, file: `${clientId}.json`, handlerName: 'RecordingHandler', handlerClass: RecordingHandler, options: {}, warnings: [] });
   }
 
   /** A session on a new in-memory link. */

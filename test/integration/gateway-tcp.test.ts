@@ -186,18 +186,10 @@ describe('bad input over TCP (each closes the connection with its code)', () => 
 
   it('unknown message type', () => expectClosed('E_UNKNOWN_TYPE', (c, b) => c.send(b.signedLine('x temperature 1'))));
 
-  it('odd number of key/value fields', () => expectClosed('E_BAD_PAIRS', (c, b) => c.send(b.signedLine('u temperature 1 humidity'))));
-
-  for (const value of ['1:2', 'abc', '1e999']) {
-    it(`value ${value}`, () => expectClosed('E_BAD_VALUE', (c, b) => c.send(b.signedLine(`u temperature ${value}`))));
-  }
-
   it('a line of 1 MiB with no newline', () =>
     expectClosed('E_LINE_TOO_LONG', (c) => c.send(Buffer.alloc(1 << 20, 0x61)), { hello: false }));
 
-  it('client id ../x', () => expectClosed('E_BAD_CLIENT_ID', (c) => c.send('h ../x\n'), { hello: false }));
-
-  it('bytes that are not ASCII', () => expectClosed('E_NOT_ASCII', (c) => c.send(Buffer.from([0x68, 0x20, 0xc3, 0xa9, 0x0a])), { hello: false }));
+  it('bytes that are not ASCII', () => expectClosed('E_NOT_ASCII', (c) => c.send(Buffer.from([0x75, 0x20, 0xc3, 0xa9, 0x0a])), { hello: false }));
 
   it('a board that connects and sends nothing', async () => {
     const c = await RawClient.open(h.port);
@@ -205,7 +197,7 @@ describe('bad input over TCP (each closes the connection with its code)', () => 
     expect(errorCodes()).toContain('E_HANDSHAKE_TIMEOUT');
   });
 
-  it('a missing template key is logged with the profile and the session goes on', async () => {
+  it('a missing template key is logged with the profile, and the session goes on', async () => {
     const { c, board } = await hello();
     c.send(board.updateLine({ humidity: 50 }));
     await waitFor(() => errorCodes().includes('E_MISSING_FIELD'));

@@ -64,8 +64,16 @@ describe('validateProfile', () => {
     expect(profileError({ key: 'k'.repeat(12), extra: 1 }).message).toContain("unknown field 'extra'");
   });
 
-  it('rejects a key shorter than 8 characters', () => {
-    expect(profileError({ key: 'short' }).field).toBe('/key');
+  it('rejects an empty key', () => {
+    expect(profileError({ key: '' }).field).toBe('/key');
+  });
+
+  it('accepts a short key (the original default, secret) with a W_SHORT_KEY warning that does not show the key', () => {
+    const p = validateProfile({ ...rrduinoProfile('secret') }, 'a', 'a.json', registry);
+    expect(p.warnings).toMatchObject([{ code: 'W_SHORT_KEY' }]);
+    expect(p.warnings[0]?.message).not.toContain('secret');
+    expect(validateProfile({ ...rrduinoProfile('x'.repeat(16)) }, 'a', 'a.json', registry).warnings).toEqual([]);
+    expect(validateProfile({ ...rrduinoProfile('x'.repeat(15)) }, 'a', 'a.json', registry).warnings).toHaveLength(1);
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RrdError } from '../../src/errors.ts';
-import { classifyReplyLine, fillTemplate, formatCommand, templateKeys } from '../../src/rrd/rrd-command.ts';
+import { classifyReplyLine, fillTemplate, formatCommand } from '../../src/rrd/rrd-command.ts';
 
 describe('formatCommand', () => {
   it('joins plain arguments with spaces', () => {
@@ -30,17 +30,13 @@ describe('classifyReplyLine', () => {
 
 describe('fillTemplate', () => {
   it('fills placeholders and writes U for unknown', () => {
-    expect(fillTemplate('N:{t}:{h}', new Map<string, number | null>([['t', 21.5], ['h', null]]))).toBe('N:21.5:U');
+    expect(fillTemplate('N:{t}:{h}', new Map<string, number | null>([['t', 21.5], ['h', null]]))).toEqual({ value: 'N:21.5:U', missing: [] });
   });
-  it('throws for a missing key', () => {
-    expect(() => fillTemplate('N:{t}', new Map())).toThrow(/missing 't'/);
-  });
-  it('lists template keys', () => {
-    expect(templateKeys('N:{a}:{b}')).toEqual(['a', 'b']);
-    expect(templateKeys('N:{temperature}:{humidity_2}')).toEqual(['temperature', 'humidity_2']);
+  it('writes U for a missing key and names it', () => {
+    expect(fillTemplate('N:{t}:{h}', new Map([['h', 3]]))).toEqual({ value: 'N:U:3', missing: ['t'] });
   });
   it('fills long names, and writes U for a key that is there without a value', () => {
     const values = new Map<string, number | null>([['temperature', -3.25], ['humidity', null]]);
-    expect(fillTemplate('N:{temperature}:{humidity}', values)).toBe('N:-3.25:U');
+    expect(fillTemplate('N:{temperature}:{humidity}', values).value).toBe('N:-3.25:U');
   });
 });

@@ -58,16 +58,15 @@ export class DalmatinerSender implements Sender {
     const parts: Buffer[] = [];
     let unsent = 0;
     for (const p of points) {
-      let point: Buffer;
       try {
-        point = floats ? encodePoint(dialect, p.value, true) : encodePoint(dialect, scaleValue(p.value, scale));
+        const point = floats ? encodePoint(dialect, p.value, true) : encodePoint(dialect, scaleValue(p.value, scale));
+        // A board may name a value with up to a line's length; a metric part over 255 bytes cannot be sent.
+        parts.push(encodePayload(dialect, [...prefix, p.clientId, p.source], Math.floor(p.timeMs / 1000), [point]));
       } catch (err) {
         if (!(err instanceof CodecError)) throw err;
         unsent++;
         this.#logOutOfRange(p, err);
-        continue;
       }
-      parts.push(encodePayload(dialect, [...prefix, p.clientId, p.source], Math.floor(p.timeMs / 1000), [point]));
     }
     if (parts.length > 0) {
       const carried = parts.length;
