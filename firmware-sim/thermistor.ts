@@ -26,11 +26,15 @@ export function adcAt(tempC: number): number {
   return Math.max(1, Math.min(1022, Math.round((1023 * r) / (r + R_SERIES))));
 }
 
-/** What the firmware computes from an ADC count, in the AVR's 32-bit floats. */
+/**
+ * What the firmware computes from an ADC count (firmware/src/RRDuinoThermistor.h), step by
+ * step in the AVR's 32-bit floats; NaN for an open or shorted thermistor (0 or 1023).
+ */
 export function firmwareTemperature(adc: number): number {
-  const r = f((R_SERIES * adc) / f(1023 - adc));
-  const invT = f(f(1 / T0) + f(f(Math.log(f(r / R0))) / BETA));
-  return f(f(1 / invT) - 273.15);
+  if (adc <= 0 || adc >= 1023) return NaN;
+  const ohms = f(f(R_SERIES * adc) / (1023 - adc));
+  const inverseKelvin = f(f(1 / f(T0)) + f(f(Math.log(f(ohms / R0))) / BETA));
+  return f(f(1 / inverseKelvin) - f(273.15));
 }
 
 /** A thermistor in a room whose temperature swings slowly, read the way the board reads it. */

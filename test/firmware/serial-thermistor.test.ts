@@ -1,0 +1,88 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { arduinoPrintFloat } from '../../firmware-sim/arduino-float.ts';
+import { AvrBoard } from '../../firmware-sim/avr-board.ts';
+import { buildAvrSketch, buildHarness, FIRMWARE_DIR, type AvrImage } from '../../firmware-sim/firmware-build.ts';
+import { firmwareTemperature } from '../../firmware-sim/thermistor.ts';
+import { configHeader } from '../helpers/firmware.ts';
+import { stopProcess, tempDir, waitFor } from '../helpers/fixtures.ts';
+import { SERVER_JS } from '../helpers/repo.ts';
+
+// The real SerialThermistor firmware on a simulated ATmega328P (simavr), its serial port
+// on a pty, against `serve --serial` as users run it. The board is made as a user makes
+// it: `create`, the two lines pasted into config.h.
+
+const run = promisify(execFile);
+const ADC_MILLIVOLTS = 1800;
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let image: AvrImage;
+let board: AvrBoard | undefined;
+let gateway: ChildProcess | undefined;
+let gatewayLog = '';
+
+beforeAll(async () => {
+  ({ dir, cleanup } = await tempDir('rrduino-avr-'));
+  const profiles = join(dir, 'profiles');
+  const created = await run(process.execPath, [SERVER_JS, 'create', 'simboard', '--profiles', profiles, '--step', '1', '--source', 'temperature:GAUGE:-50:110', '--source', 'adc:GAUGE:0:1023']);
+  // Five simulated seconds between readings: the rrd's 1 s step takes one update a second.
+  const configH = configHeader(created.stdout, { INTERVAL_MS: '5000UL', SERIAL_BAUD: '9600', REHELLO_MS: '0UL' });
+  const [built, harness] = await Promise.all([
+    buildAvrSketch({ sketchDir: join(FIRMWARE_DIR, 'examples', 'SerialThermistor'), configH, outDir: join(dir, 'build') }),
+    buildHarness(join(dir, 'harness')),
+  ]);
+  image = built;
+  const pty = join(dir, 'ttyBOARD');
+  board = await AvrBoard.start({ harness, elf: image.elf, ptyLink: pty, adcMillivolts: ADC_MILLIVOLTS });
+  gateway = spawn(process.execPath, [SERVER_JS, 'serve', '--profiles', profiles, '--data', join(dir, 'data'), '--port', '0', '--serial', pty], { stdio: ['ignore', 'pipe', 'pipe'] });
+  gateway.stdout?.on('data', (c: Buffer) => (gatewayLog += c.toString()));
+  gateway.stderr?.on('data', (c: Buffer) => (gatewayLog += c.toString()));
+  await waitFor(() => gatewayLog.includes('serial port open'), 15_000, 'the gateway to open the pty');
+}, 180_000);
+
+afterAll(async () => {
+  await board?.stop();
+  await stopProcess(gateway);
+  await cleanup();
+});
+
+/** `rrdtool lastupdate`: the time and values of the last update. */
+async function lastUpdate(): Promise<{ time: number; values: Record<string, number> } | undefined> {
+  const out = await run('rrdtool', ['lastupdate', join(dir, 'data', 'simboard.rrd')]).catch(() => undefined);
+  if (!out) return undefined;
+  const [header = '', , row = ''] = out.stdout.split('\n');
+  const [time = '', rest = ''] = row.split(':');
+  const values = rest.trim().split(/\s+/).map(Number);
+  return { time: Number(time), values: Object.fromEntries(header.trim().split(/\s+/).map((n, i) => [n, values[i] as number])) };
+}
+
+describe('SerialThermistor on a simulated ATmega328P', () => {
+  it('fits an Uno with room to spare: at most 16 KB of flash and 1 KB of static RAM', () => {
+    console.log(`SerialThermistor: ${image.flashBytes} B flash, ${image.ramBytes} B static RAM`);
+    expect(image.flashBytes).toBeLessThanOrEqual(16 * 1024);
+    expect(image.ramBytes).toBeLessThanOrEqual(1024);
+  });
+
+  it('says hello, derives its key, and its signed updates land in the rrd with the temperature the thermistor model gives', async () => {
+    const started = Date.now();
+    board?.go();
+    await waitFor(async () => (await lastUpdate()) !== undefined, 60_000, 'the first update in the rrd');
+    const firstAt = Date.now();
+    const first = await lastUpdate();
+    await waitFor(async () => ((await lastUpdate())?.time ?? 0) >= (first?.time ?? 0) + 2, 60_000, 'two more updates');
+    const last = await lastUpdate();
+    const adc = last?.values['adc'] as number;
+    expect(Math.abs(adc - (ADC_MILLIVOLTS * 1023) / 5000)).toBeLessThanOrEqual(1);
+    // The value the firmware printed, the same firmware-sim computes for that ADC count.
+    expect(last?.values['temperature']).toBe(Number(arduinoPrintFloat(firmwareTemperature(adc), 2)));
+    expect(gatewayLog).toContain('"msg":"hello"');
+    expect(gatewayLog).not.toMatch(/E_BAD_HMAC|E_NO_SESSION|"level":50/);
+    const simulated = (await board?.stop()) ?? NaN;
+    board = undefined;
+    const wall = (Date.now() - started) / 1000;
+    console.log(`go → first update in the rrd: ${((firstAt - started) / 1000).toFixed(2)} s wall, ≈ ${(((firstAt - started) / 1000) * (simulated / wall)).toFixed(2)} s simulated; simulation ran ${(simulated / wall).toFixed(2)}× real time (${simulated.toFixed(1)} s in ${wall.toFixed(1)} s)`);
+  }, 120_000);
+});
