@@ -137,8 +137,9 @@ program
       const { validateProfile } = await import('./src/profiles/profile-store.ts');
       const { HandlerRegistry } = await import('./src/handlers/handler-registry.ts');
       const file = join(resolve(o.profiles), `${clientId}.json`);
-      validateProfile(profile, clientId, file, HandlerRegistry.withBuiltins());
+      const { warnings } = validateProfile(profile, clientId, file, HandlerRegistry.withBuiltins());
       await writeProfile(file, profile, o.force ?? false);
+      for (const w of warnings) console.error(`warning ${w.code}: ${w.message}`);
       console.error(`wrote ${file} (mode 0600). Put these two lines in the board's config.h:`);
       process.stdout.write(configHeaderLines(clientId, profile.key));
     } catch (err) {

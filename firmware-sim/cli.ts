@@ -24,8 +24,9 @@ const o = new Command()
   .option('--baud <rate>', 'serial baud rate', int, 9600)
   .option('--interval <ms>', 'ms between updates', int, 60_000)
   .option('--reconnect <ms>', 'ms to wait after a disconnect', int, 5_000)
+  .option('--derive-delay <ms>', 'ms the key derivation takes after the hello (6000 is a real ATmega328P)', int, 0)
   .parse()
-  .opts<{ id: string; key: string; host: string; port: number; serial?: string; baud: number; interval: number; reconnect: number }>();
+  .opts<{ id: string; key: string; host: string; port: number; serial?: string; baud: number; interval: number; reconnect: number; deriveDelay: number }>();
 
 const board = new SimulatedBoard({
   clientId: o.id,
@@ -33,7 +34,7 @@ const board = new SimulatedBoard({
   connect: o.serial ? serialLink(o.serial, o.baud) : tcpLink(o.host, o.port),
   intervalMs: o.interval,
   reconnectDelayMs: o.reconnect,
-  lineEnding: o.serial ? '\r\n' : '\n',
+  deriveDelayMs: o.deriveDelay,
 });
 board.on('ready', () => console.log(`${o.id}: session key derived`));
 board.on('sent', (line: string) => console.log(`${o.id}: ${line.trimEnd().replace(/ [0-9a-f]{64}$/, ' <hmac>')}`));

@@ -19,8 +19,13 @@ export interface SimulatedBoardOptions {
   helloTimeoutMs?: number;
   /** What to send each interval. Default: one thermistor temperature. */
   readings?: (timeMs: number) => Record<string, BoardValue>;
-  /** Line ending: `\n` (Ethernet sketch) or `\r\n` (`Serial.println`). Default `\n`. */
+  /** Line ending. Default `\r\n`, what the firmware (firmware/) sends on every transport. */
   lineEnding?: '\n' | '\r\n';
+  /**
+   * Time between the key material arriving and the first update, ms: the 128 HMAC rounds
+   * take about 6 000 on a real ATmega328P. Default 0.
+   */
+  deriveDelayMs?: number;
 }
 
 /**
@@ -60,6 +65,9 @@ export class SimulatedBoard extends EventEmitter {
   #timer: NodeJS.Timeout | undefined;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
+  /** Not unref'd: a board with no gateway keeps trying, and keeps its process alive. */
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #deriveTimer: NodeJS.Timeout | undefined;
 
   constructor(options: SimulatedBoardOptions) {
     super();
@@ -67,7 +75,8 @@ export class SimulatedBoard extends EventEmitter {
       intervalMs: 60_000,
       reconnectDelayMs: 5_000,
       helloTimeoutMs: 10_000,
-      lineEnding: '\n',
+      lineEnding: '\r\n',
+      deriveDelayMs: 0,
       ...options,
     };
     this.#protocol = new BoardProtocol(options.clientId, options.key);
@@ -88,6 +97,8 @@ export class SimulatedBoard extends EventEmitter {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
+    clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#deriveTimer);
     if (this.#link) endLink(this.#link);
     this.#wake?.();
     await this.#loop;
@@ -140,7 +151,7 @@ export class SimulatedBoard extends EventEmitter {
       this.emit('disconnected');
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
-        setTimeout(resolve, this.options.reconnectDelayMs).unref();
+        this.#reconnectTimer = setTimeout(resolve, this.options.reconnectDelayMs);
       });
     }
   }
@@ -150,25 +161,34 @@ export class SimulatedBoard extends EventEmitter {
     this.#link = link;
     return new Promise<void>((resolve, reject) => {
       let material = Buffer.alloc(0);
+      let deriving = false;
       const helloTimer = setTimeout(() => {
         endLink(link);
         reject(new Error('no key material from the gateway'));
       }, this.options.helloTimeoutMs);
       link.on('data', (chunk: Buffer) => {
-        if (this.#protocol.ready) return; // the gateway sends nothing after the key material
+        if (deriving || this.#protocol.ready) return; // the gateway sends nothing after the key material
         material = Buffer.concat([material, chunk]);
         if (material.length < KEY_MATERIAL_BYTES) return;
         clearTimeout(helloTimer);
-        this.#protocol.acceptKeyMaterial(material.subarray(0, KEY_MATERIAL_BYTES));
-        this.emit('ready');
-        if (this.options.intervalMs > 0) {
-          this.send();
-          this.#timer = setInterval(() => this.send(), this.options.intervalMs);
-        }
+        deriving = true;
+        const derived = (): void => {
+          if (this.#link !== link) return; // the link closed while the board was deriving
+          this.#protocol.acceptKeyMaterial(material.subarray(0, KEY_MATERIAL_BYTES));
+          this.emit('ready');
+          if (this.options.intervalMs > 0) {
+            this.send();
+            this.#timer = setInterval(() => this.send(), this.options.intervalMs);
+          }
+        };
+        if (this.options.deriveDelayMs > 0) this.#deriveTimer = setTimeout(derived, this.options.deriveDelayMs);
+        else derived();
       });
       link.on('error', () => undefined); // 'close' follows
       link.on('close', () => {
         clearTimeout(helloTimer);
+        clearTimeout(this.#deriveTimer);
+        this.#link = undefined;
         resolve();
       });
       this.writeRaw(this.#protocol.helloLine());
