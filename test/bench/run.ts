@@ -2,6 +2,7 @@
  * `npm run bench`: measures the gateway on this machine and prints a Markdown table
  * for BENCHMARKS.md. Never part of `npm test`.
  */
+import { benchFirmware } from './firmware-bench.ts';
 import { benchRss } from './rss-bench.ts';
 import { benchSerial } from './serial-bench.ts';
 import { benchSegments, benchSqlite } from './spool-bench.ts';
@@ -16,6 +17,15 @@ const fmt = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d).rep
 async function main(): Promise<void> {
   const only = process.argv[2];
   console.log(`# rrduino-gateway benchmark — ${new Date().toISOString()}, node ${process.version}, ${(await import('node:os')).cpus().length} cores\n`);
+  if (only === 'firmware') {
+    const r = await benchFirmware();
+    console.log('## Board firmware (avr-gcc 5.4 -Os -flto, Arduino AVR core 1.8.7, atmega328p)\n');
+    console.log('| image | flash bytes (of 32,256) | static RAM bytes (of 2,048) |');
+    console.log('| --- | ---: | ---: |');
+    for (const { name, image } of r.images) console.log(`| ${name} | ${fmt(image.flashBytes)} | ${fmt(image.ramBytes)} |`);
+    console.log(`\nSerialThermistor under simavr against \`serve --serial\`: hello → first update stored ≈ ${fmt(r.helloToFirstUpdateSimS, 2)} s simulated; the simulation ran at ${fmt(r.speed, 2)}× real time.`);
+    return;
+  }
   if (!only || only === 'tcp') {
     console.log('## Boards over TCP → verified → rrdtool (2 pipe-mode processes)\n');
     console.log('| boards | updates | handshakes/s | verified updates/s into rrd | p50 latency ms | p99 latency ms | rrd errors |');

@@ -9,6 +9,7 @@ import { configHeader } from '../helpers/firmware.ts';
 import { freePort, stopProcess, tempDir, waitFor } from '../helpers/fixtures.ts';
 import { spawnGateway } from '../helpers/gateway-process.ts';
 import { SERVER_JS } from '../helpers/repo.ts';
+import { lastUpdateValues } from '../helpers/rrd-read.ts';
 
 // EthernetThermistor: built for the AVR (with a stand-in for the Ethernet library, which no
 // package here provides), and built for the host, where EthernetClient is a POSIX socket,
@@ -44,12 +45,8 @@ afterAll(async () => {
   await cleanup();
 });
 
-async function lastValues(): Promise<Record<string, string> | undefined> {
-  const out = await run('rrdtool', ['lastupdate', join(dir, 'data', 'porch.rrd')]).catch(() => undefined);
-  if (!out) return undefined;
-  const [header = '', , row = ''] = out.stdout.split('\n');
-  const values = (row.split(':')[1] ?? '').trim().split(/\s+/);
-  return Object.fromEntries(header.trim().split(/\s+/).map((n, i) => [n, values[i] ?? '']));
+async function lastValues(): Promise<Partial<Record<string, string>> | undefined> {
+  return (await lastUpdateValues(join(dir, 'data', 'porch.rrd')))?.values;
 }
 
 /** Runs the host build until `until` holds or `ms` pass; returns what it printed. */

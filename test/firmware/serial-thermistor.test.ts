@@ -9,6 +9,7 @@ import { firmwareTemperature } from '../../firmware-sim/thermistor.ts';
 import { configHeader } from '../helpers/firmware.ts';
 import { stopProcess, tempDir, waitFor } from '../helpers/fixtures.ts';
 import { SERVER_JS } from '../helpers/repo.ts';
+import { lastUpdateValues } from '../helpers/rrd-read.ts';
 
 // The real SerialThermistor firmware on a simulated ATmega328P (simavr), its serial port
 // on a pty, against `serve --serial` as users run it. The board is made as a user makes
@@ -49,14 +50,8 @@ afterAll(async () => {
   await cleanup();
 });
 
-/** `rrdtool lastupdate`: the time and values of the last update. */
-async function lastUpdate(): Promise<{ time: number; values: Record<string, number> } | undefined> {
-  const out = await run('rrdtool', ['lastupdate', join(dir, 'data', 'simboard.rrd')]).catch(() => undefined);
-  if (!out) return undefined;
-  const [header = '', , row = ''] = out.stdout.split('\n');
-  const [time = '', rest = ''] = row.split(':');
-  const values = rest.trim().split(/\s+/).map(Number);
-  return { time: Number(time), values: Object.fromEntries(header.trim().split(/\s+/).map((n, i) => [n, values[i] as number])) };
+async function lastUpdate(): Promise<{ time: number; values: Partial<Record<string, string>> } | undefined> {
+  return lastUpdateValues(join(dir, 'data', 'simboard.rrd'));
 }
 
 describe('SerialThermistor on a simulated ATmega328P', () => {
@@ -74,10 +69,10 @@ describe('SerialThermistor on a simulated ATmega328P', () => {
     const first = await lastUpdate();
     await waitFor(async () => ((await lastUpdate())?.time ?? 0) >= (first?.time ?? 0) + 2, 60_000, 'two more updates');
     const last = await lastUpdate();
-    const adc = last?.values['adc'] as number;
+    const adc = Number(last?.values['adc']);
     expect(Math.abs(adc - (ADC_MILLIVOLTS * 1023) / 5000)).toBeLessThanOrEqual(1);
     // The value the firmware printed, the same firmware-sim computes for that ADC count.
-    expect(last?.values['temperature']).toBe(Number(arduinoPrintFloat(firmwareTemperature(adc), 2)));
+    expect(Number(last?.values['temperature'])).toBe(Number(arduinoPrintFloat(firmwareTemperature(adc), 2)));
     expect(gatewayLog).toContain('"msg":"hello"');
     expect(gatewayLog).not.toMatch(/E_BAD_HMAC|E_NO_SESSION|"level":50/);
     const simulated = (await board?.stop()) ?? NaN;

@@ -17,3 +17,13 @@ export async function lastUpdate(file: string): Promise<string> {
   const { stdout } = await run('rrdtool', ['lastupdate', file]);
   return stdout;
 }
+
+/** `rrdtool lastupdate`: the time of the last update and each data source's value as rrdtool prints it ('U' unknown); undefined while there is no file. */
+export async function lastUpdateValues(file: string): Promise<{ time: number; values: Partial<Record<string, string>> } | undefined> {
+  const out = await run('rrdtool', ['lastupdate', file]).catch(() => undefined);
+  if (!out) return undefined;
+  const [header = '', , row = ''] = out.stdout.split('\n');
+  const [time = '', rest = ''] = row.split(':');
+  const values = rest.trim().split(/\s+/);
+  return { time: Number(time), values: Object.fromEntries(header.trim().split(/\s+/).map((n, i) => [n, values[i] ?? ''])) };
+}

@@ -6,6 +6,7 @@ import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
 import { rrduinoProfile, waitFor } from '../helpers/fixtures.ts';
 import { helloBoard, startHarness, type Harness } from '../helpers/gateway-harness.ts';
 import { RawClient } from '../helpers/raw-client.ts';
+import { lastUpdateValues } from '../helpers/rrd-read.ts';
 
 // What boards already in the field send, and what the original server served
 // (docs/protocol.md, "Gateway behaviour"); each outcome is read back from the rrd.
@@ -40,18 +41,14 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-/** `rrdtool lastupdate`: data source → the last value stored ('U' for unknown). */
+/** `rrdtool lastupdate` of a file in the data dir: data source → the last value ('U' for unknown). */
 async function lastValues(file: string): Promise<Partial<Record<string, string>>> {
-  const { stdout } = await run('rrdtool', ['lastupdate', join(h.dataDir, file)]);
-  const [header = '', , row = ''] = stdout.split('\n');
-  const names = header.trim().split(/\s+/);
-  const values = row.split(':')[1]?.trim().split(/\s+/) ?? [];
-  return Object.fromEntries(names.map((n, i) => [n, values[i] ?? '?']));
+  return (await lastUpdateValues(join(h.dataDir, file)))?.values ?? {};
 }
 
 /** The last value of one data source, undefined while the rrd does not exist yet. */
 async function lastValue(file: string, ds: string): Promise<string | undefined> {
-  return lastValues(file).then((v) => v[ds], () => undefined);
+  return (await lastValues(file))[ds];
 }
 
 /** Sends `line` on a session, then a normal update, and waits for both to be handled. */
