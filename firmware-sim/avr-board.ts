@@ -49,6 +49,11 @@ export class AvrBoard {
     return this.#output;
   }
 
+  /** Simulated seconds at which the firmware ended each line it sent on its serial port. */
+  get lineTimes(): number[] {
+    return [...this.#output.matchAll(/^tx-line ([\d.]+)$/gm)].map((m) => Number(m[1]));
+  }
+
   /** Stops the simulation; resolves with the simulated seconds it ran. */
   async stop(): Promise<number> {
     if (this.#proc.exitCode === null) this.#proc.kill('SIGTERM');

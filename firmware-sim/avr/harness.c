@@ -7,7 +7,8 @@
  * Makes <pty-link> a symlink to the pty, prints "ready <pty>" and waits for a line on
  * standard input before starting the CPU: a pty has no DTR, so the board cannot be reset
  * when the gateway opens its port, and bytes sent before that open are lost. Stops on
- * SIGTERM/SIGINT or when the firmware ends, printing the simulated time.
+ * SIGTERM/SIGINT or when the firmware ends, printing the simulated time. Prints
+ * "tx-line <simulated seconds>" whenever the firmware ends a line on the serial port.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -18,9 +19,20 @@
 #include <sim_avr.h>
 #include <sim_elf.h>
 #include <avr_adc.h>
+#include <avr_uart.h>
 #include <parts/uart_pty.h>
 
 static volatile sig_atomic_t stopping = 0;
+
+/* Each line the firmware ends, with the simulated time: what the tests time the firmware by. */
+static void onUartByte(struct avr_irq_t *irq, uint32_t value, void *param) {
+  (void)irq;
+  avr_t *avr = (avr_t *)param;
+  if (value == '\n') {
+    printf("tx-line %.6f\n", (double)avr->cycle / avr->frequency);
+    fflush(stdout);
+  }
+}
 
 static void onSignal(int sig) {
   (void)sig;
@@ -57,6 +69,7 @@ int main(int argc, char **argv) {
     _exit(1);
   }
   avr_raise_irq(avr_io_getirq(avr, AVR_IOCTL_ADC_GETIRQ, ADC_IRQ_ADC0), (uint32_t)atoi(argv[3]));
+  avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_OUTPUT), onUartByte, avr);
 
   signal(SIGTERM, onSignal);
   signal(SIGINT, onSignal);

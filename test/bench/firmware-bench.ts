@@ -14,7 +14,7 @@ import { SERVER_JS } from '../helpers/repo.ts';
 
 export interface FirmwareBench {
   images: Array<{ name: string; image: AvrImage }>;
-  /** Gateway log: hello → first update stored, in simulated seconds. */
+  /** The firmware's hello line → its first update line, simulated seconds. */
   helloToFirstUpdateSimS: number;
   /** Simulated seconds per wall second. */
   speed: number;
@@ -55,13 +55,13 @@ export async function benchFirmware(): Promise<FirmwareBench> {
       board.go();
       await waitFor(() => log.includes('created rrd file'), 60_000, 'first update');
       await new Promise((r) => setTimeout(r, 3000));
+      const lines = board.lineTimes.length;
       const simulated = await board.stop();
+      if (lines < 3) throw new Error('the board sent no update');
       const speed = simulated / ((Date.now() - started) / 1000);
-      const time = (msg: string): number => {
-        const line = log.split('\n').find((l) => l.includes(`"msg":"${msg}"`)) ?? '';
-        return Number(/"time":(\d+)/.exec(line)?.[1] ?? NaN);
-      };
-      return { images, helloToFirstUpdateSimS: ((time('created rrd file') - time('hello')) / 1000) * speed, speed };
+      // The board's lines: the bare newline that ends any half line, the hello, then updates.
+      const [, hello = NaN, firstUpdate = NaN] = board.lineTimes;
+      return { images, helloToFirstUpdateSimS: firstUpdate - hello, speed };
     } finally {
       await board.stop();
       await stopProcess(gateway);

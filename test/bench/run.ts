@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     console.log('| image | flash bytes (of 32,256) | static RAM bytes (of 2,048) |');
     console.log('| --- | ---: | ---: |');
     for (const { name, image } of r.images) console.log(`| ${name} | ${fmt(image.flashBytes)} | ${fmt(image.ramBytes)} |`);
-    console.log(`\nSerialThermistor under simavr against \`serve --serial\`: hello → first update stored ≈ ${fmt(r.helloToFirstUpdateSimS, 2)} s simulated; the simulation ran at ${fmt(r.speed, 2)}× real time.`);
+    console.log(`\nSerialThermistor under simavr against \`serve --serial\`: hello → first update sent ${fmt(r.helloToFirstUpdateSimS, 2)} s simulated (the 128-round key derivation); the simulation ran at ${fmt(r.speed, 2)}× real time.`);
     return;
   }
   if (!only || only === 'tcp') {
