@@ -144,13 +144,19 @@ export async function buildHostSketch(b: SketchBuild): Promise<string> {
   return exe;
 }
 
-/** The host build of the firmware's SHA-256, HMAC and key schedule, for the known answers. */
-export async function buildKatTool(outDir: string): Promise<string> {
+/**
+ * A host tool of firmware-sim/host/ (`kat-tool`: the firmware's SHA-256, HMAC and key schedule;
+ * `session-tool`: its RRDuino class over a scripted link) built with the library's sources.
+ */
+export async function buildHostTool(name: 'kat-tool' | 'session-tool', outDir: string): Promise<string> {
   await mkdir(outDir, { recursive: true });
-  const exe = join(outDir, 'kat-tool');
+  const exe = join(outDir, name);
   await run('g++', [
-    '-std=gnu++11', '-O2', '-Wall', '-Wextra', '-Werror', `-I${join(FIRMWARE_DIR, 'src')}`,
-    join(HOST_CORE_DIR, 'kat-tool.cpp'), join(FIRMWARE_DIR, 'src', 'rrduino_sha256.cpp'), join(FIRMWARE_DIR, 'src', 'rrduino_keys.cpp'), '-o', exe,
+    '-std=gnu++11', '-O2', '-Wall', '-Wextra', '-Werror', `-I${HOST_CORE_DIR}`, `-I${join(FIRMWARE_DIR, 'src')}`,
+    join(HOST_CORE_DIR, `${name}.cpp`),
+    // The key schedule alone needs no Arduino core; the session tool brings its own clock.
+    ...(name === 'kat-tool' ? ['rrduino_sha256.cpp', 'rrduino_keys.cpp'].map((f) => join(FIRMWARE_DIR, 'src', f)) : await librarySources()),
+    '-o', exe,
   ]);
   return exe;
 }

@@ -47,18 +47,24 @@ bool RRDuino::appendPair(const char *key) {
   return !overflow_;
 }
 
-bool RRDuino::add(const char *key, float value, uint8_t decimals) {
+bool RRDuino::add(const char *key, double value, uint8_t decimals) {
   if (appendPair(key)) print(value, decimals);
-  if (!overflow_) return true;
-  length_ = mark_;
-  overflow_ = false;
-  return false;
+  return kept();
 }
 
 bool RRDuino::add(const char *key, long value) {
   if (appendPair(key)) print(value);
+  return kept();
+}
+
+bool RRDuino::add(const char *key, unsigned long value) {
+  if (appendPair(key)) print(value);
+  return kept();
+}
+
+bool RRDuino::kept() {
   if (!overflow_) return true;
-  length_ = mark_;
+  length_ = mark_;  // the pair did not fit: take all of it back
   overflow_ = false;
   return false;
 }

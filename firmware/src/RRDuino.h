@@ -38,8 +38,12 @@ class RRDuino : private Print {
   // Connects (TCP) and says hello when there is no session. True when a session is ready.
   bool begin();
   // Appends a value to the next update. False (and nothing added) when it would not fit.
-  bool add(const char *key, float value, uint8_t decimals = 2);
+  // A float or double prints as Print prints it (2 decimals by default); an integer plainly.
+  // One overload per type, so `add("t", 21.5)` and `add("adc", analogRead(A0))` both resolve.
+  bool add(const char *key, double value, uint8_t decimals = 2);
   bool add(const char *key, long value);
+  bool add(const char *key, int value) { return add(key, static_cast<long>(value)); }
+  bool add(const char *key, unsigned long value);
   // Signs and sends the values added since the last send. On a failure the session is
   // dropped and a new one is tried at once; false when that fails too.
   bool send();
@@ -59,6 +63,7 @@ class RRDuino : private Print {
   void drop();
   bool linkUp();
   bool appendPair(const char *key);
+  bool kept();
 
   Stream &io_;
   Client *client_;

@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildKatTool } from '../../firmware-sim/firmware-build.ts';
+import { buildHostTool } from '../../firmware-sim/firmware-build.ts';
 import { askTool } from '../helpers/firmware.ts';
 import { tempDir } from '../helpers/fixtures.ts';
 import { loadKat } from '../helpers/repo.ts';
@@ -29,7 +29,7 @@ let cleanup: () => Promise<void>;
 beforeAll(async () => {
   const t = await tempDir('rrduino-kat-');
   cleanup = t.cleanup;
-  tool = await buildKatTool(t.dir);
+  tool = await buildHostTool('kat-tool', t.dir);
 }, 120_000);
 afterAll(() => cleanup());
 

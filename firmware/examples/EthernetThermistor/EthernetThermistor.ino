@@ -29,7 +29,7 @@ void loop() {
   int adc = analogRead(A0);
   float celsius = rrduinoThermistorCelsius(adc);
   rrduino.add("temperature", celsius);
-  rrduino.add("adc", (long)adc);
+  rrduino.add("adc", adc);
   unsigned long handshakes = rrduino.handshakes();
   bool sent = rrduino.send();
   if (rrduino.handshakes() != handshakes) Serial.println(F("hello: session key derived"));

@@ -21,6 +21,6 @@ void loop() {
   lastReading = millis();
   int adc = analogRead(A0);
   rrduino.add("temperature", rrduinoThermistorCelsius(adc));
-  rrduino.add("adc", (long)adc);  // the raw count, for checking the wiring
+  rrduino.add("adc", adc);  // the raw count, for checking the wiring
   rrduino.send();
 }
