@@ -26,6 +26,11 @@ export interface SimulatedBoardOptions {
    * take about 6 000 on a real ATmega328P. Default 0.
    */
   deriveDelayMs?: number;
+  /**
+   * Write a bare newline before each hello, as the firmware does on serial: it ends a half
+   * line the gateway may hold from before a reset. Default false.
+   */
+  newlineBeforeHello?: boolean;
 }
 
 /**
@@ -77,6 +82,7 @@ export class SimulatedBoard extends EventEmitter {
       helloTimeoutMs: 10_000,
       lineEnding: '\r\n',
       deriveDelayMs: 0,
+      newlineBeforeHello: false,
       ...options,
     };
     this.#protocol = new BoardProtocol(options.clientId, options.key);
@@ -191,6 +197,7 @@ export class SimulatedBoard extends EventEmitter {
         this.#link = undefined;
         resolve();
       });
+      if (this.options.newlineBeforeHello) link.write('\n');
       this.writeRaw(this.#protocol.helloLine());
     });
   }

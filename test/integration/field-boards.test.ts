@@ -77,7 +77,7 @@ describe('boards in the field', () => {
     c.destroy();
   });
 
-  for (const line of ['h ../x', 'h a/b', 'h .hidden', 'h a b', 'h', `h ${'x'.repeat(65)}`]) {
+  for (const line of ['h ../x', 'h a/b', 'h .hidden', 'h a b', 'h', `h ${'x'.repeat(65)}`, 'h k\u00fcche']) {
     it(`answers the unusable hello '${line.slice(0, 12)}' with 32 bytes, then rejects what follows`, async () => {
       const c = await RawClient.open(h.port);
       c.send(`${line}\r\n`);
