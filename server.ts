@@ -18,6 +18,7 @@ import { buildProfile, configHeaderLines, parseSource, writeProfile } from './sr
 import { DEFAULT_MAX_LINE_LENGTH } from './src/transport/line-parser.ts';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNVERIFIED_PER_ADDRESS, DEFAULT_PORT } from './src/transport/tcp-listener.ts';
 import { DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_LIMITS } from './src/board-session.ts';
+import { DEFAULT_HTTP } from './src/status/http-address.ts';
 
 function int(min: number, max: number) {
   return (value: string): number => {
@@ -47,6 +48,7 @@ function withServeOptions(cmd: Command): Command {
     .option('--stats-interval <s>', 'log counters every N seconds (0 = never)', int(0, 86400), 60)
     .option('--serial <path[:baud]>', `serve a board on a serial device, default ${DEFAULT_BAUD} baud (repeatable)`, collect, [])
     .option('--serial-lookahead <n>', `keys to look past after lost serial lines (default ${DEFAULT_SERIAL_LOOKAHEAD})`, int(0, 64))
+    .option('--http <host:port|off>', 'status page, /metrics and /healthz (off: none)', DEFAULT_HTTP)
     .option('--config <file>', 'gateway config file (JSON); flags given explicitly win');
 }
 
@@ -65,6 +67,7 @@ async function serveOptions(raw: RawServe, cmd: Command): Promise<ServeOptions> 
     profiles: fromCli('profiles') ? raw.profiles : (cfg.profiles ?? raw.profiles),
     data: fromCli('data') ? raw.data : (cfg.data ?? raw.data),
     logLevel: fromCli('logLevel') ? raw.logLevel : ((cfg.logLevel as ServeOptions['logLevel'] | undefined) ?? raw.logLevel),
+    http: fromCli('http') ? raw.http : (cfg.http === false ? 'off' : (cfg.http ?? raw.http)),
     serial: [...(cfg.serial ?? []).map((s) => ({ path: s.path, baudRate: s.baud ?? DEFAULT_BAUD, lookahead: s.lookahead })), ...serial],
     destinations: cfg.destinations?.length
       ? (await import('./src/destinations/destination-config.ts')).validateDestinations(cfg.destinations, raw.config)

@@ -31,10 +31,11 @@ export interface SessionHub {
   readonly logger: Logger;
   lookupProfile(clientId: string): Promise<Profile | undefined>;
   makeContext(profile: Profile, logger: Logger): HandlerContext;
-  count(stat: string): void;
+  /** Bumps a counter; `clientId` names the board when the error is one of a board with a profile. */
+  count(stat: string, clientId?: string): void;
   /** Called on a session's first verified message; the hub ends an older session of the same board. */
   claim(clientId: string, session: BoardSession): void;
-  release(clientId: string, session: BoardSession): void;
+  release(clientId: string, session: BoardSession, reason: string): void;
   sessionClosed(session: BoardSession): void;
   random(bytes: number): Buffer;
   /** Whether a line about an unauthenticated peer may be logged (rate limit per address and code). */
@@ -80,6 +81,11 @@ export class BoardSession implements LinkConsumer {
 
   get clientId(): string | undefined {
     return this.#state.kind === 'idle' ? undefined : this.#state.clientId;
+  }
+
+  /** The client id when it has a profile (an unknown id is anyone's to send, and not counted per board). */
+  get #knownClientId(): string | undefined {
+    return this.#state.kind === 'active' ? this.#state.clientId : undefined;
   }
 
   /** Feeds one frame from the link's line parser. */
@@ -247,7 +253,7 @@ export class BoardSession implements LinkConsumer {
    */
   #authenticFailed(err: unknown): void {
     const code = errorCode(err);
-    this.#hub.count(`errors.${code}`);
+    this.#hub.count(`errors.${code}`, this.#knownClientId);
     if (err instanceof ProtocolError) this.#logger.warn({ code }, `verified message not taken: ${errorMessage(err)}`);
     else this.#logger.error({ err, code }, 'message handler failed on a verified message');
   }
@@ -271,7 +277,7 @@ export class BoardSession implements LinkConsumer {
   #reject(err: unknown, how: { unverifiedLine: boolean }): void {
     const code = errorCode(err);
     if (!(err instanceof ProtocolError)) this.#logger.error({ err, code }, 'internal error in session');
-    this.#hub.count(`errors.${code}`);
+    this.#hub.count(`errors.${code}`, this.#knownClientId);
     if (how.unverifiedLine && this.link.policy.unverifiedLinesAreNoise) {
       this.#hub.count('lines.noise');
       this.#logger.debug({ code }, `skipped a line that did not verify: ${errorMessage(err)}`);
@@ -296,7 +302,7 @@ export class BoardSession implements LinkConsumer {
 
   #endSession(reason: string): void {
     const state = this.#state;
-    if (state.kind === 'active' && state.verified) this.#hub.release(state.clientId, this);
+    if (state.kind === 'active' && state.verified) this.#hub.release(state.clientId, this, reason);
     if (state.kind !== 'idle') this.#logger.debug({ reason }, 'session ended');
     this.#state = { kind: 'idle' };
     // A link that stays open without a session (serial) has nothing left to time out.

@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'E_UNKNOWN_HANDLER'
   | 'E_BAD_HANDLER'
   | 'E_CONFIG_INVALID'
+  | 'E_HTTP'
   // connections (logged, with the remote address)
   | 'E_TOO_MANY_CONNECTIONS'
   | 'E_TOO_MANY_UNVERIFIED'

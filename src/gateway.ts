@@ -12,6 +12,7 @@ import type { SessionLink } from './link.ts';
 import type { ReadingSink } from './reading.ts';
 import { RrdService } from './rrd/rrd-service.ts';
 import { Stats } from './stats.ts';
+import { BoardRegistry } from './status/board-registry.ts';
 import { DEFAULT_MAX_LINE_LENGTH } from './transport/line-parser.ts';
 import { SerialLine, type SerialSpec } from './transport/serial-line.ts';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNVERIFIED_PER_ADDRESS, DEFAULT_PORT, TcpListener } from './transport/tcp-listener.ts';
@@ -48,6 +49,8 @@ export class Gateway implements SessionHub {
   readonly profiles: ProfileStore;
   readonly rrd: RrdService;
   readonly registry: HandlerRegistry;
+  /** Every board's state: connected, last seen, last values, errors. */
+  readonly boards: BoardRegistry;
   readonly #options: GatewayOptions;
   readonly #limiter: LogLimiter;
   /** Profiles whose warnings were logged; a changed file is a new object, so it warns again. */
@@ -67,6 +70,26 @@ export class Gateway implements SessionHub {
     this.rrd = new RrdService({ processes: options.rrdProcesses, logger: options.logger.child({ part: 'rrdtool' }) });
     this.#limits = checkLimits({ ...DEFAULT_LIMITS, ...options.limits });
     this.#limiter = new LogLimiter(options.logger);
+    this.boards = new BoardRegistry(options.logger, options.now ?? Date.now);
+    this.stats.gauge('boards.connected', () => this.boards.connectedCount);
+    let silent = 0;
+    this.stats.gauge('boards.silent', () => silent);
+    const silence = setInterval(() => (silent = this.checkSilence()), SILENCE_CHECK_MS);
+    silence.unref();
+    this.onClose(() => Promise.resolve(clearInterval(silence)));
+  }
+
+  /** Warns once for each board silent for more than 3 of its rrd steps; returns how many are. */
+  checkSilence(): number {
+    return this.boards.checkSilence((clientId) => {
+      const step = stepSecondsOf(this.profiles.peek(clientId)?.options);
+      return step === undefined ? undefined : 3 * step * 1000;
+    });
+  }
+
+  /** Where relative rrd paths resolve. */
+  get dataDir(): string {
+    return this.#options.dataDir;
   }
 
   /** Boards with a verified session now. */
@@ -162,26 +185,31 @@ export class Gateway implements SessionHub {
       dataDir: this.#options.dataDir,
       profileFile: profile.file,
       publish: (reading) => {
+        this.boards.seen(reading.clientId, reading.values);
         sink?.publish(reading);
       },
-      count: (stat) => this.stats.count(stat),
+      count: (stat) => this.count(stat, profile.clientId),
       mayLog: (subject, code) => this.#limiter.allow(subject, code),
       now: this.#options.now ?? Date.now,
     };
   }
 
-  count(stat: string): void {
+  count(stat: string, clientId?: string): void {
     this.stats.count(stat);
+    if (clientId !== undefined && stat.startsWith('errors.')) this.boards.error(clientId, stat.slice('errors.'.length));
   }
 
   claim(clientId: string, session: BoardSession): void {
     const previous = this.#active.get(clientId);
     this.#active.set(clientId, session);
     if (previous && previous !== session) previous.supersede();
+    this.boards.connected(clientId, session.link.transport, session.link.remote);
   }
 
-  release(clientId: string, session: BoardSession): void {
-    if (this.#active.get(clientId) === session) this.#active.delete(clientId);
+  release(clientId: string, session: BoardSession, reason: string): void {
+    if (this.#active.get(clientId) !== session) return;
+    this.#active.delete(clientId);
+    this.boards.disconnected(clientId, reason);
   }
 
   sessionClosed(session: BoardSession): void {
@@ -195,6 +223,23 @@ export class Gateway implements SessionHub {
   random(bytes: number): Buffer {
     return (this.#options.random ?? secureRandom)(bytes);
   }
+}
+
+/** How often silent boards are looked for. */
+const SILENCE_CHECK_MS = 30_000;
+
+/** The rrd step of an rrduino profile's `create` arguments (rrdtool's default 300 s); undefined for other handlers. */
+export function stepSecondsOf(options: unknown): number | undefined {
+  const create = (options as { create?: unknown } | undefined)?.create;
+  if (!Array.isArray(create)) return undefined;
+  const args = create.map(String);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const inline = /^--step=(\d+)$/.exec(a);
+    if (inline) return Number(inline[1]);
+    if ((a === '--step' || a === '-s') && /^\d+$/.test(args[i + 1] ?? '')) return Number(args[i + 1]);
+  }
+  return 300;
 }
 
 /** Checks session limits against the protocol's floors (docs/protocol.md, "Time limits"). */

@@ -8,6 +8,8 @@ import { createLogger, type Logger } from '../logger.ts';
 import { errorMessage } from '../errors.ts';
 import type { DestinationConfig } from '../destinations/destination-config.ts';
 import { Stats } from '../stats.ts';
+import type { DeliveryStatus } from '../delivery/delivery-queue.ts';
+import { parseHttpAddress } from '../status/http-address.ts';
 
 export interface ServeOptions {
   host: string;
@@ -29,10 +31,13 @@ export interface ServeOptions {
   serialLookahead?: number;
   /** From the config file's `destinations`, already validated. */
   destinations?: DestinationConfig[];
+  /** The status page, `/metrics` and `/healthz`: `host:port`, or `off`. */
+  http: string;
 }
 
 /** Builds and starts a gateway from CLI options; logs invalid profiles but serves the rest. */
 export async function startGateway(o: ServeOptions): Promise<Gateway> {
+  if (o.http !== 'off') parseHttpAddress(o.http); // a bad address is a usage error before anything starts
   const logger = createLogger(o.logLevel);
   const registry = HandlerRegistry.withBuiltins();
   for (const file of o.handlers) {
@@ -72,6 +77,7 @@ export async function startGateway(o: ServeOptions): Promise<Gateway> {
   for (const p of profiles) gateway.warnAbout(p);
   logger.info({ boards: profiles.map((p) => p.clientId), dir: gateway.profiles.dir }, `${profiles.length} profile(s) loaded`);
   await gateway.listenTcp(o.host, o.port);
+  if (o.http !== 'off') await startStatusPage(gateway, o.http, sink, logger);
   for (const spec of o.serial) gateway.attachSerial({ ...spec, lookahead: spec.lookahead ?? o.serialLookahead });
   if (o.statsInterval > 0) {
     const timer = setInterval(
@@ -85,6 +91,25 @@ export async function startGateway(o: ServeOptions): Promise<Gateway> {
     });
   }
   return gateway;
+}
+
+/**
+ * The status page. Boards come first: when its port cannot be had, the gateway says so
+ * loudly and goes on without it.
+ */
+async function startStatusPage(gateway: Gateway, address: string, sink: ReadingSink | undefined, logger: Logger): Promise<void> {
+  const { StatusServer } = await import('../status/status-server.ts');
+  const { VERSION } = await import('../version.ts');
+  const statuses = (sink as { statuses?: DeliveryStatus[] } | undefined);
+  const server = new StatusServer({ gateway, destinations: () => statuses?.statuses ?? [], logger, version: VERSION });
+  const { host, port } = parseHttpAddress(address);
+  try {
+    const bound = await server.listen(host, port);
+    logger.info({ url: `http://${bound.address}:${bound.port}/` }, 'status page, /metrics and /healthz');
+    gateway.onClose(() => server.close());
+  } catch (err) {
+    logger.error({ code: 'E_HTTP', address }, `cannot serve the status page on ${address}: ${errorMessage(err)}; boards are served without it. Free the port, or set --http to another host:port (or off)`);
+  }
 }
 
 /** Stops gracefully on the first SIGINT/SIGTERM; a second one exits at once. */

@@ -16,6 +16,8 @@ export interface GatewayConfig {
   serial?: Array<{ path: string; baud?: number; lookahead?: number }>;
   /** Where readings go after the rrd (see README, "Destinations"). */
   destinations?: unknown[];
+  /** The status page: `host:port`, or false for none. */
+  http?: string | false;
 }
 
 export const gatewayConfigSchema = {
@@ -41,6 +43,7 @@ export const gatewayConfigSchema = {
       },
     },
     destinations: { type: 'array' },
+    http: { anyOf: [{ type: 'string', pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:/\\s[\\]]+):\\d{1,5}$' }, { const: false }] },
   },
 } as const;
 

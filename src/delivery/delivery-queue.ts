@@ -48,6 +48,18 @@ export interface DeliveryOptions {
 
 type Source = { kind: 'memory' } | { kind: 'segment'; seq: number };
 
+/** A destination's state for the status page and `/healthz`. */
+export interface DeliveryStatus {
+  readonly name: string;
+  /** Points waiting, in memory and in the spool. */
+  readonly backlog: number;
+  readonly spoolPending: number;
+  readonly spoolBytes: number;
+  /** Since when the destination has been unreachable (Unix ms), if it is. */
+  readonly downSinceMs: number | undefined;
+  readonly lastError: { readonly message: string; readonly atMs: number } | undefined;
+}
+
 /**
  * The delivery stage every destination shares: points in order, one batch in flight,
  * retries with backoff and jitter. While the destination keeps up, points wait in
@@ -74,6 +86,7 @@ export class DeliveryQueue {
   #inFlight: Promise<void> = Promise.resolve();
   /** Set while the destination is unreachable: since when, and what was sent meanwhile. */
   #down: { since: number } | undefined;
+  #lastError: { message: string; atMs: number } | undefined;
   readonly #mayLogDrop: () => boolean;
   /** The sender's `accepts`, bound once: enqueue runs for every reading. */
   readonly #accepts: ((p: MetricPoint) => boolean) | undefined;
@@ -120,6 +133,17 @@ export class DeliveryQueue {
   /** Points waiting, in memory and on disk, including the batch in flight. */
   get backlog(): number {
     return this.#memory.length - this.#head + (this.#spool?.size ?? 0);
+  }
+
+  get status(): DeliveryStatus {
+    return {
+      name: this.name,
+      backlog: this.backlog,
+      spoolPending: this.#spool?.size ?? 0,
+      spoolBytes: this.#spool?.bytes ?? 0,
+      downSinceMs: this.#down?.since,
+      lastError: this.#lastError,
+    };
   }
 
   /** Queues points; never blocks and never throws. */
@@ -210,7 +234,7 @@ export class DeliveryQueue {
           if (this.#down) {
             const seconds = Math.round((this.#o.now() - this.#down.since) / 1000);
             this.#down = undefined;
-            this.#logger.info({ downSeconds: seconds, backlog: this.backlog }, 'destination is reachable again; sending what waited');
+            this.#logger.info({ downSeconds: seconds, backlog: this.backlog }, `destination is reachable again after ${seconds} s; sending the ${this.backlog} point(s) that waited`);
           }
         },
         (err: unknown) => this.#failed(err, source, batch.length),
@@ -224,6 +248,7 @@ export class DeliveryQueue {
 
   #failed(err: unknown, source: Source, size: number): void {
     if (this.#closed) return;
+    this.#lastError = { message: errorMessage(err), atMs: this.#o.now() };
     const retryable = !(err instanceof DeliveryError) || err.retryable;
     if (!retryable) {
       // Retrying cannot help (the destination refused these points): log, count, move on.

@@ -1,7 +1,7 @@
 import type { Reading, ReadingSink } from '../reading.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from 'pino';
-import { DeliveryQueue } from './delivery-queue.ts';
+import { DeliveryQueue, type DeliveryStatus } from './delivery-queue.ts';
 import { pointsOf } from './metric-point.ts';
 
 /**
@@ -30,6 +30,10 @@ export class DestinationSet implements ReadingSink {
         this.#logger?.error({ code: 'E_INTERNAL', destination: d.name, err }, `destination queue failed: ${errorMessage(err)}`);
       }
     }
+  }
+
+  get statuses(): DeliveryStatus[] {
+    return this.destinations.map((d) => d.status);
   }
 
   async close(): Promise<void> {

@@ -15,6 +15,8 @@ export interface RRDuinoOptions {
   create: string[];
   /** Update template, e.g. `N:{temperature}`; `{name}` is the value sent as `name`. */
   update: string;
+  /** Units of data sources for the graph legends (`{"temperature": "°C"}`). */
+  units?: Record<string, string>;
 }
 
 // No blanks, quotes or line breaks: these strings go on an rrdtool command line.
@@ -29,6 +31,7 @@ export const rrduinoOptionsSchema: JSONSchemaType<RRDuinoOptions> = {
     create: { type: 'array', minItems: 2, maxItems: 200, items: { type: 'string', minLength: 1, maxLength: 512, pattern: RRD_TOKEN } },
     // {key} may name any key a board sends (docs/protocol.md, "Updates"), but for ':' that separates values.
     update: { type: 'string', minLength: 3, maxLength: 1024, pattern: '^(N|\\d+)(:(\\{[!-9;-z|~]{1,64}\\}|U|-?\\d+(\\.\\d+)?))+$' },
+    units: { type: 'object', nullable: true, required: [], additionalProperties: { type: 'string', maxLength: 16 } },
   },
 };
 

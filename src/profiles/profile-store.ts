@@ -80,6 +80,11 @@ export class ProfileStore {
     return join(this.dir, `${clientId}.json`);
   }
 
+  /** The profile last loaded for `clientId`, without touching the disk. */
+  peek(clientId: string): Profile | undefined {
+    return this.#cache.get(clientId)?.profile;
+  }
+
   /** The profile of `clientId`, undefined if there is none. Throws ProfileError if it is invalid. */
   async get(clientId: string): Promise<Profile | undefined> {
     const file = this.fileFor(clientId);

@@ -65,6 +65,19 @@ export class RrdService {
     this.#shards = Array.from({ length: n }, () => new RrdtoolProcess({ binary: options.binary, logger: options.logger }));
   }
 
+  /** Updates waiting for rrdtool: written and unanswered, or queued behind a file's command in flight. */
+  get pending(): number {
+    let n = 0;
+    for (const s of this.#shards) n += s.pending;
+    for (const q of this.#files.values()) n += q.queued.length;
+    return n;
+  }
+
+  /** Why rrdtool is not working (it cannot start, or died and has not answered since), if it is not. */
+  get problem(): string | undefined {
+    return this.#shards.map((s) => s.failure).find((f) => f !== undefined);
+  }
+
   /** Pids of the running rrdtool processes. */
   get pids(): number[] {
     return this.#shards.map((s) => s.pid).filter((p): p is number => p !== undefined);

@@ -32,6 +32,8 @@ export class RrdtoolProcess {
   #partial = '';
   #closed = false;
   #exited: Promise<void> = Promise.resolve();
+  /** Why the last process ended unasked, until a command succeeds again. */
+  #failure: string | undefined;
 
   constructor(options: RrdtoolProcessOptions) {
     this.#binary = options.binary ?? 'rrdtool';
@@ -41,6 +43,16 @@ export class RrdtoolProcess {
   /** The running rrdtool's pid (diagnostics, and tests that kill it). */
   get pid(): number | undefined {
     return this.#child?.pid;
+  }
+
+  /** Commands written and not yet answered. */
+  get pending(): number {
+    return this.#pending.length;
+  }
+
+  /** Set when rrdtool could not start or died, until it answers a command again. */
+  get failure(): string | undefined {
+    return this.#failure;
   }
 
   /** Runs one command; resolves with the output lines before `OK`. */
@@ -89,6 +101,7 @@ export class RrdtoolProcess {
   #onExit(child: ChildProcessWithoutNullStreams, reason: string): void {
     if (this.#child !== child) return;
     this.#child = undefined;
+    if (!this.#closed) this.#failure = reason;
     const pending = this.#pending;
     this.#pending = [];
     for (const p of pending) p.reject(new RrdError('E_RRD_DIED', reason));
@@ -109,6 +122,7 @@ export class RrdtoolProcess {
         continue;
       }
       this.#pending.shift();
+      this.#failure = undefined;
       if (reply.kind === 'ok') head.resolve(head.lines);
       else head.reject(new RrdError('E_RRD_COMMAND', reply.message));
     }

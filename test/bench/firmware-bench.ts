@@ -46,7 +46,7 @@ export async function benchFirmware(): Promise<FirmwareBench> {
     await writeProfileFile(join(dir, 'profiles'), 'bench', profile);
     const pty = join(dir, 'tty');
     const board = await AvrBoard.start({ harness: await buildHarness(join(dir, 'harness')), elf: serial.elf, ptyLink: pty, adcMillivolts: 2000 });
-    const gateway = spawn(process.execPath, [SERVER_JS, 'serve', '--profiles', join(dir, 'profiles'), '--data', join(dir, 'data'), '--port', '0', '--serial', pty], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const gateway = spawn(process.execPath, [SERVER_JS, 'serve', '--http', '127.0.0.1:0', '--profiles', join(dir, 'profiles'), '--data', join(dir, 'data'), '--port', '0', '--serial', pty], { stdio: ['ignore', 'pipe', 'inherit'] });
     let log = '';
     gateway.stdout.on('data', (c: Buffer) => (log += c.toString()));
     try {

@@ -35,7 +35,7 @@ describe('server.ts', { timeout: 30_000 }, () => {
   });
 
   it('exits 2 on usage errors: a bad value, an unknown option, a missing argument', async () => {
-    for (const args of [['serve', '--port', 'abc'], ['serve', '--no-such-flag'], ['create'], ['dalmatiner', 'get', 'b', 'm', 'notatime', '60']]) {
+    for (const args of [['serve', '--http', '127.0.0.1:0', '--port', 'abc'], ['serve', '--http', '127.0.0.1:0', '--no-such-flag'], ['create'], ['dalmatiner', 'get', 'b', 'm', 'notatime', '60']]) {
       const r = await cli(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).not.toMatch(/\n\s+at /); // no stack trace
@@ -46,10 +46,10 @@ describe('server.ts', { timeout: 30_000 }, () => {
     const config = join(dir, 'gw.json');
     const gottwall = { type: 'gottwall', url: 'https://127.0.0.1:1', project: 'p', publicKey: 'a', privateKey: 'b', caFile: join(dir, 'missing-ca.pem') };
     await writeFile(config, JSON.stringify({ profiles: dir, data: join(dir, 'data'), port: 0, destinations: [gottwall] }));
-    const r = await cli(['serve', '--config', config]);
+    const r = await cli(['serve', '--http', '127.0.0.1:0', '--config', config]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('missing-ca.pem');
-    const h = await cli(['serve', '--profiles', dir, '--data', join(dir, 'data'), '--port', '0', '--handlers', join(dir, 'missing-handlers.js')]);
+    const h = await cli(['serve', '--http', '127.0.0.1:0', '--profiles', dir, '--data', join(dir, 'data'), '--port', '0', '--handlers', join(dir, 'missing-handlers.js')]);
     expect(h.code).toBe(2);
     expect(h.stderr).toContain('missing-handlers.js');
   });
@@ -94,7 +94,7 @@ describe('server.ts', { timeout: 30_000 }, () => {
     await cli(['create', 'porch', '--profiles', dir, '--key', 'porch-key-1234', '--step', '1']);
     const data = join(dir, 'data');
     const port = await freePort();
-    const child = spawn(process.execPath, [SERVER_JS, 'serve', '--host', '127.0.0.1', '--port', String(port), '--profiles', dir, '--data', data, '--log-level', 'info'], { cwd: REPO_ROOT });
+    const child = spawn(process.execPath, [SERVER_JS, 'serve', '--http', '127.0.0.1:0', '--host', '127.0.0.1', '--port', String(port), '--profiles', dir, '--data', data, '--log-level', 'info'], { cwd: REPO_ROOT });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     await waitFor(() => out.includes('listening for boards'), 15_000, 'gateway start');

@@ -32,7 +32,7 @@ const count = (text: string, what: RegExp): number => text.match(new RegExp(what
 async function gatewayOn(port: number): Promise<ChildProcess> {
   const profiles = join(dir, 'profiles');
   await writeProfileFile(profiles, 'example', rrduinoProfile());
-  const g = await spawnGateway(['serve', '--profiles', profiles, '--data', join(dir, 'data'), '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'], port);
+  const g = await spawnGateway(['serve', '--http', '127.0.0.1:0', '--profiles', profiles, '--data', join(dir, 'data'), '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'], port);
   procs.push(g);
   return g;
 }

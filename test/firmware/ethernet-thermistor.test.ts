@@ -69,7 +69,7 @@ describe('EthernetThermistor', () => {
 
   it('its protocol code, built for the host, says hello, signs, and its updates land in the rrd', async () => {
     const exe = await buildHostSketch({ sketchDir: SKETCH, configH, outDir: join(dir, 'host') });
-    gateway = await spawnGateway(['serve', '--profiles', profiles, '--data', join(dir, 'data'), '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'], port);
+    gateway = await spawnGateway(['serve', '--http', '127.0.0.1:0', '--profiles', profiles, '--data', join(dir, 'data'), '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'], port);
     const out = await runBoard(exe, 20_000, async () => (await lastValues()) !== undefined && (await lastValues())?.['adc'] === String(ADC));
     expect(out).toContain('hello: session key derived');
     expect((await lastValues())?.['temperature']).toBe(String(Number(arduinoPrintFloat(firmwareTemperature(ADC), 2))));
@@ -84,7 +84,7 @@ describe('EthernetThermistor', () => {
     try {
       await waitFor(() => out.includes('sent '), 10_000, 'a first update');
       await stopProcess(gateway);
-      gateway = await spawnGateway(['serve', '--profiles', profiles, '--data', join(dir, 'data'), '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'], port);
+      gateway = await spawnGateway(['serve', '--http', '127.0.0.1:0', '--profiles', profiles, '--data', join(dir, 'data'), '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'], port);
       const before = await seen();
       await waitFor(async () => (await seen()) > before + 1, 20_000, 'updates after the restart');
       expect(out.match(/hello: session key derived/g)?.length).toBeGreaterThanOrEqual(2);

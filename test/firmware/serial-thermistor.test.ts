@@ -38,7 +38,7 @@ beforeAll(async () => {
   image = built;
   const pty = join(dir, 'ttyBOARD');
   board = await AvrBoard.start({ harness, elf: image.elf, ptyLink: pty, adcMillivolts: ADC_MILLIVOLTS });
-  gateway = spawn(process.execPath, [SERVER_JS, 'serve', '--profiles', profiles, '--data', join(dir, 'data'), '--port', '0', '--serial', pty], { stdio: ['ignore', 'pipe', 'pipe'] });
+  gateway = spawn(process.execPath, [SERVER_JS, 'serve', '--http', '127.0.0.1:0', '--profiles', profiles, '--data', join(dir, 'data'), '--port', '0', '--serial', pty], { stdio: ['ignore', 'pipe', 'pipe'] });
   gateway.stdout?.on('data', (c: Buffer) => (gatewayLog += c.toString()));
   gateway.stderr?.on('data', (c: Buffer) => (gatewayLog += c.toString()));
   await waitFor(() => gatewayLog.includes('serial port open'), 15_000, 'the gateway to open the pty');

@@ -23,6 +23,6 @@ export async function writeGatewayConfig(dir: string, destinations: DestinationC
   const data = join(dir, 'data');
   const port = await freePort();
   const config = join(dir, 'gateway.json');
-  await writeFile(config, JSON.stringify({ host: '127.0.0.1', port, profiles, data, logLevel: 'warn', destinations }));
+  await writeFile(config, JSON.stringify({ host: '127.0.0.1', port, profiles, data, logLevel: 'warn', http: '127.0.0.1:0', destinations }));
   return { config, port, data };
 }

@@ -9,7 +9,7 @@ export async function startGatewayProcess(): Promise<{ port: number; child: Chil
   const t = await tempDir('rrduino-timing-');
   await writeProfileFile(join(t.dir, 'profiles'), 'example', rrduinoProfile());
   const port = await freePort();
-  const args = ['serve', '--host', '127.0.0.1', '--port', String(port), '--profiles', join(t.dir, 'profiles'), '--data', join(t.dir, 'data'), '--log-level', 'error'];
+  const args = ['serve', '--http', '127.0.0.1:0', '--host', '127.0.0.1', '--port', String(port), '--profiles', join(t.dir, 'profiles'), '--data', join(t.dir, 'data'), '--log-level', 'error'];
   const child = await spawnGateway(args, port);
   return {
     port,

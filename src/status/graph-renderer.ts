@@ -1,0 +1,87 @@
+import { spawn } from 'node:child_process';
+import { setPriority } from 'node:os';
+import { RrdError } from '../errors.ts';
+import { parseRrdInfo, type RrdInfo } from './rrd-info.ts';
+
+/** Output larger than this is not an rrd graph or info: the process is stopped. */
+const MAX_OUTPUT_BYTES = 8 << 20;
+const RUN_TIMEOUT_MS = 20_000;
+
+/**
+ * Draws graphs with `rrdtool graph` in processes of their own, at a lower CPU priority than
+ * the gateway, one at a time: the rrdtool processes that store updates never wait for a
+ * drawing. Each drawing is kept for its period's cache time, and requests for one that is
+ * being drawn share it.
+ */
+export class GraphRenderer {
+  readonly #binary: string;
+  readonly #now: () => number;
+  readonly #cache = new Map<string, { png: Buffer; atMs: number }>();
+  readonly #drawing = new Map<string, Promise<Buffer>>();
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: { binary?: string; now?: () => number } = {}) {
+    this.#binary = options.binary ?? 'rrdtool';
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** `rrdtool info` of a file. */
+  async info(file: string): Promise<RrdInfo> {
+    return parseRrdInfo((await this.#serial(['info', file])).toString('utf8'));
+  }
+
+  /** A PNG from `rrdtool graph - …args`, drawn at most once per `cacheMs` for `key`. */
+  render(key: string, args: readonly string[], cacheMs: number): Promise<Buffer> {
+    const cached = this.#cache.get(key);
+    if (cached && this.#now() - cached.atMs < cacheMs) return Promise.resolve(cached.png);
+    let drawing = this.#drawing.get(key);
+    if (drawing === undefined) {
+      drawing = this.#serial(args).then((png) => {
+        this.#cache.set(key, { png, atMs: this.#now() });
+        return png;
+      });
+      this.#drawing.set(key, drawing);
+      void drawing.finally(() => this.#drawing.delete(key)).catch(() => undefined);
+    }
+    return drawing;
+  }
+
+  /** Runs one rrdtool command after the ones before it. */
+  #serial(args: readonly string[]): Promise<Buffer> {
+    const run = this.#queue.then(() => this.#run(args), () => this.#run(args));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  #run(args: readonly string[]): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.#binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      if (child.pid !== undefined) {
+        try {
+          setPriority(child.pid, 10); // below the gateway and its update processes
+        } catch {
+          // Not allowed here: it still runs, only at the same priority.
+        }
+      }
+      const out: Buffer[] = [];
+      let size = 0;
+      let stderr = '';
+      const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
+      child.stdout.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_OUTPUT_BYTES) child.kill('SIGKILL');
+        else out.push(c);
+      });
+      child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
+      child.on('error', (err) => {
+        clearTimeout(timer);
+        reject(new RrdError('E_RRD_COMMAND', `cannot run ${this.#binary}: ${err.message}`));
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        if (code === 0) resolve(Buffer.concat(out));
+        else reject(new RrdError('E_RRD_COMMAND', stderr.trim().replace(/^ERROR: /, '') || `rrdtool ${args[0] ?? ''} ended with ${signal ?? `code ${code}`}`));
+      });
+    });
+  }
+}

@@ -1,0 +1,87 @@
+import { isAbsolute, resolve } from 'node:path';
+import type { DeliveryStatus } from '../delivery/delivery-queue.ts';
+import { errorMessage } from '../errors.ts';
+import type { Gateway } from '../gateway.ts';
+import { stepSecondsOf } from '../gateway.ts';
+
+/** One board as the status page shows it: its profile, and what the gateway saw of it. */
+export interface BoardView {
+  readonly clientId: string;
+  readonly handler: string;
+  readonly transport: string | undefined;
+  readonly remote: string | undefined;
+  readonly connected: boolean;
+  readonly lastSeenMs: number | undefined;
+  readonly lastValues: ReadonlyArray<readonly [string, number | null]>;
+  /** Absolute rrd path, for rrduino profiles. */
+  readonly rrdFile: string | undefined;
+  readonly stepSeconds: number | undefined;
+  readonly errors: number;
+  readonly lastError: { readonly code: string; readonly atMs: number } | undefined;
+  /** Not heard for more than 3 steps. */
+  readonly silent: boolean;
+  /** Units by data source (`handler_options.units`). */
+  readonly units: Readonly<Record<string, string>>;
+}
+
+export interface DestinationView extends DeliveryStatus {
+  readonly queued: number;
+  readonly sent: number;
+  readonly dropped: number;
+}
+
+/** Everything the page, `/status.json` and `/healthz` read, taken at one instant. */
+export interface StatusModel {
+  readonly nowMs: number;
+  readonly startedAtMs: number;
+  readonly version: string;
+  readonly boards: readonly BoardView[];
+  /** Profiles that do not load, with why. */
+  readonly invalidProfiles: readonly string[];
+  readonly destinations: readonly DestinationView[];
+}
+
+/** Builds the status from the gateway's profiles, board registry, counters and destinations. */
+export async function buildStatus(gateway: Gateway, destinations: readonly DeliveryStatus[], o: { startedAtMs: number; version: string; now?: () => number }): Promise<StatusModel> {
+  const nowMs = (o.now ?? Date.now)();
+  const { profiles, errors } = await gateway.profiles.loadAll();
+  const boards = profiles.map((p): BoardView => {
+    const state = gateway.boards.get(p.clientId);
+    const options = p.options as { path?: unknown; units?: unknown };
+    const path = typeof options.path === 'string' ? options.path : undefined;
+    const stepSeconds = stepSecondsOf(p.options);
+    return {
+      clientId: p.clientId,
+      handler: p.handlerName,
+      transport: state?.transport,
+      remote: state?.remote,
+      connected: state?.connected ?? false,
+      lastSeenMs: state?.lastSeenMs,
+      lastValues: [...(state?.lastValues ?? new Map<string, number | null>())],
+      rrdFile: path === undefined ? undefined : isAbsolute(path) ? path : resolve(gateway.dataDir, path),
+      stepSeconds,
+      errors: [...(state?.errors.values() ?? [])].reduce((a, b) => a + b, 0),
+      lastError: state?.lastError,
+      silent: state?.silentSinceMs !== undefined,
+      units: isStringRecord(options.units) ? options.units : {},
+    };
+  });
+  const stat = (name: string): number => gateway.stats.get(name);
+  return {
+    nowMs,
+    startedAtMs: o.startedAtMs,
+    version: o.version,
+    boards,
+    invalidProfiles: errors.map((e) => errorMessage(e)),
+    destinations: destinations.map((d) => ({
+      ...d,
+      queued: stat(`dest.${d.name}.queued`),
+      sent: stat(`dest.${d.name}.sent`),
+      dropped: stat(`dest.${d.name}.dropped`),
+    })),
+  };
+}
+
+function isStringRecord(v: unknown): v is Record<string, string> {
+  return typeof v === 'object' && v !== null && Object.values(v).every((x) => typeof x === 'string');
+}
