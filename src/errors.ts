@@ -27,6 +27,8 @@ export type ErrorCode =
   | 'E_BAD_HANDLER'
   | 'E_CONFIG_INVALID'
   | 'E_HTTP'
+  | 'E_SERIAL_OPEN'
+  | 'E_DATA_DIR'
   // connections (logged, with the remote address)
   | 'E_TOO_MANY_CONNECTIONS'
   | 'E_TOO_MANY_UNVERIFIED'

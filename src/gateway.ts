@@ -60,6 +60,7 @@ export class Gateway implements SessionHub {
   readonly #active = new Map<string, BoardSession>();
   #tcp: TcpListener | undefined;
   readonly #closers: Array<() => Promise<void>> = [];
+  readonly #afterClose: Array<() => Promise<void>> = [];
 
   constructor(options: GatewayOptions) {
     this.#options = options;
@@ -141,6 +142,11 @@ export class Gateway implements SessionHub {
     return line;
   }
 
+  /** Registers something to run once everything else has stopped (the data dir's lock). */
+  afterClose(last: () => Promise<void>): void {
+    this.#afterClose.push(last);
+  }
+
   /** Registers something to stop at shutdown (serial ports). */
   onClose(closer: () => Promise<void>): void {
     this.#closers.push(closer);
@@ -157,6 +163,7 @@ export class Gateway implements SessionHub {
     await this.rrd.close();
     await this.#options.sink?.close();
     this.#limiter.close();
+    for (const last of this.#afterClose) await last();
     this.logger.info({ stats: this.stats.snapshot() }, 'gateway stopped');
   }
 

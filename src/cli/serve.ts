@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { LevelWithSilent } from 'pino';
 import { Gateway } from '../gateway.ts';
@@ -8,6 +7,7 @@ import { createLogger, type Logger } from '../logger.ts';
 import { errorMessage } from '../errors.ts';
 import type { DestinationConfig } from '../destinations/destination-config.ts';
 import { Stats } from '../stats.ts';
+import { claimDataDir } from '../data-dir.ts';
 import type { DeliveryStatus } from '../delivery/delivery-queue.ts';
 import { parseHttpAddress } from '../status/http-address.ts';
 
@@ -45,7 +45,7 @@ export async function startGateway(o: ServeOptions): Promise<Gateway> {
     logger.info({ file, handlers: added }, 'loaded handler module');
   }
   const dataDir = resolve(o.data);
-  await mkdir(dataDir, { recursive: true });
+  const releaseDataDir = await claimDataDir(dataDir);
   const stats = new Stats();
   const destinations = o.destinations ?? [];
   let sink: ReadingSink | undefined;
@@ -72,6 +72,7 @@ export async function startGateway(o: ServeOptions): Promise<Gateway> {
     },
     sink,
   });
+  gateway.afterClose(releaseDataDir);
   const { profiles, errors } = await gateway.profiles.loadAll();
   for (const err of errors) logger.error({ code: err.code, file: err.file, field: err.field }, errorMessage(err));
   for (const p of profiles) gateway.warnAbout(p);

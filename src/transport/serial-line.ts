@@ -65,6 +65,9 @@ export class SerialLine {
   #attempt = 0;
   #timer: NodeJS.Timeout | undefined;
   #sessionClosed: Promise<void> = Promise.resolve();
+  /** Why the last open failed, as logged: a warning is written when this changes, not per retry. */
+  #failure: string | undefined;
+  #failedAttempts = 0;
 
   constructor(options: SerialLineOptions, startSession: (link: SessionLink) => LinkConsumer) {
     this.#o = options;
@@ -99,7 +102,14 @@ export class SerialLine {
     try {
       port = await (this.#o.open ?? openSerialPort)(this.path, this.baudRate);
     } catch (err) {
-      this.#logger.debug({ err: errorMessage(err) }, 'cannot open serial port; will retry');
+      const why = openFailure(err);
+      this.#failedAttempts++;
+      if (why.reason !== this.#failure) {
+        this.#failure = why.reason;
+        this.#logger.warn({ code: 'E_SERIAL_OPEN', reason: why.reason, err: errorMessage(err) }, `cannot open serial port ${this.path}: ${why.reason}. ${why.fix}. Retrying with backoff; this is logged again only if the reason changes`);
+      } else {
+        this.#logger.debug({ err: errorMessage(err) }, 'cannot open serial port; will retry');
+      }
       this.#scheduleReopen();
       return;
     }
@@ -109,7 +119,9 @@ export class SerialLine {
     }
     this.#attempt = 0;
     this.#port = port;
-    this.#logger.info({ baudRate: this.baudRate }, 'serial port open');
+    this.#logger.info({ baudRate: this.baudRate, ...(this.#failure ? { afterFailedAttempts: this.#failedAttempts } : {}) }, 'serial port open');
+    this.#failure = undefined;
+    this.#failedAttempts = 0;
     const parser = new LineParser({ maxLineLength: this.#o.maxLineLength });
     const link: SessionLink = {
       policy: this.#policy,
@@ -139,6 +151,21 @@ export class SerialLine {
     if (this.#stopped) return;
     this.#timer = setTimeout(() => void this.#open(), backoffDelay(this.#attempt++, this.#o.retry ?? DEFAULT_SERIAL_RETRY));
   }
+}
+
+/** Why a serial port did not open, and what the operator can do about it. Pure. */
+export function openFailure(err: unknown): { reason: string; fix: string } {
+  const text = `${(err as { code?: unknown } | undefined)?.code ?? ''} ${errorMessage(err)}`;
+  if (/ENOENT|No such file/i.test(text)) {
+    return { reason: 'no such device', fix: 'Check the path: is the board plugged in? `node dist/server.js ports` lists the serial ports, `dmesg | tail` shows what the kernel saw' };
+  }
+  if (/EACCES|Permission denied/i.test(text)) {
+    return { reason: 'permission denied', fix: "Add the gateway's user to the dialout group (`sudo usermod -aG dialout <user>`, then log in again; the systemd unit has SupplementaryGroups=dialout)" };
+  }
+  if (/lock|EBUSY|busy/i.test(text)) {
+    return { reason: 'in use by another program', fix: 'Close the serial monitor or other program that has it open (`fuser -v <path>` names it)' };
+  }
+  return { reason: errorMessage(err).slice(0, 200), fix: 'Check the device and its driver (`dmesg | tail`)' };
 }
 
 /** `/dev/ttyUSB0` or `/dev/ttyUSB0:115200` → path and baud. */

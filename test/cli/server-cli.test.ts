@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SimulatedBoard, tcpLink } from '../../firmware-sim/simulated-board.ts';
-import { freePort, tempDir, waitFor } from '../helpers/fixtures.ts';
+import { freePort, stopProcess, tempDir, waitFor } from '../helpers/fixtures.ts';
+import { spawnGateway } from '../helpers/gateway-process.ts';
+import { canMount, Tmpfs } from '../helpers/tmpfs.ts';
 import { REPO_ROOT, SERVER_JS } from '../helpers/repo.ts';
 
 const execFileP = promisify(execFile);
@@ -111,5 +113,56 @@ describe('server.ts', { timeout: 30_000 }, () => {
     expect(out).not.toContain('porch-key-1234');
     const list = await cli(['list', '--profiles', dir, '--data', data]);
     expect(list.stdout).toMatch(/porch\tRRDuinoHandler\t.*porch\.rrd\t\d{4}-.*temperature=12.25/);
+  });
+
+  it('logs a board connecting and going away at the default log level', async () => {
+    await cli(['create', 'porch', '--profiles', dir, '--key', 'porch-key-1234', '--step', '1']);
+    const port = await freePort();
+    const child = spawn(process.execPath, [SERVER_JS, 'serve', '--http', '127.0.0.1:0', '--host', '127.0.0.1', '--port', String(port), '--profiles', dir, '--data', join(dir, 'data')], { cwd: REPO_ROOT });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    try {
+      await waitFor(() => out.includes('listening for boards'), 15_000, 'gateway start');
+      const board = new SimulatedBoard({ clientId: 'porch', key: 'porch-key-1234', connect: tcpLink('127.0.0.1', port), intervalMs: 0 });
+      board.start();
+      await board.waitReady();
+      board.send({ temperature: 12.25 });
+      await waitFor(() => out.includes('"msg":"board connected"'), 5000, 'the connect line');
+      await board.stop();
+      await waitFor(() => out.includes('"msg":"board disconnected"'), 5000, 'the disconnect line');
+      const lines = out.split('\n').filter((l) => l.includes('"msg":"board ')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.map((l) => [l['level'], l['clientId'], l['transport']])).toEqual([[30, 'porch', 'tcp'], [30, 'porch', 'tcp']]);
+    } finally {
+      await stopProcess(child);
+    }
+  });
+
+  it('refuses to start on a data dir it cannot write, saying what to do', async () => {
+    if (!canMount) return;
+    const fs = await Tmpfs.mount(join(dir, 'ro'), 256);
+    try {
+      await fs.readOnly();
+      const r = await cli(['serve', '--http', 'off', '--port', '0', '--profiles', dir, '--data', fs.dir]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/data dir .*ro is not writable .*chown.*--data/);
+    } finally {
+      await fs.unmount();
+    }
+  });
+
+  it('refuses to start a second gateway on the same data dir', async () => {
+    const data = join(dir, 'data');
+    const port = await freePort();
+    const first = await spawnGateway(['serve', '--http', 'off', '--host', '127.0.0.1', '--port', String(port), '--profiles', dir, '--data', data], port);
+    try {
+      const second = await cli(['serve', '--http', 'off', '--port', '0', '--profiles', dir, '--data', data]);
+      expect(second.code).toBe(2);
+      expect(second.stderr).toContain(`in use by another gateway (pid ${first.pid})`);
+    } finally {
+      await stopProcess(first);
+    }
+    // Stopped cleanly, it leaves the directory free.
+    const again = await spawnGateway(['serve', '--http', 'off', '--host', '127.0.0.1', '--port', String(port), '--profiles', dir, '--data', data], port);
+    await stopProcess(again);
   });
 });

@@ -2,9 +2,10 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.ts';
-import { parseSerialSpec } from '../../src/transport/serial-line.ts';
+import { PassThrough } from 'node:stream';
+import { parseSerialSpec, SerialLine, type OpenPort, type PortOpener } from '../../src/transport/serial-line.ts';
 import { listSerialPorts } from '../../src/transport/serial-ports.ts';
-import { tempDir } from '../helpers/fixtures.ts';
+import { memoryLogger, tempDir, waitFor } from '../helpers/fixtures.ts';
 
 describe('parseSerialSpec', () => {
   it('defaults to 9600 baud like Serial.begin(9600)', () => {
@@ -75,3 +76,42 @@ describe('listSerialPorts without udev', () => {
     expect(await listSerialPorts({ devRoot: join(root, 'dev'), sysRoot: join(root, 'sys'), list: () => Promise.reject(new Error('no udev')) })).toEqual([]);
   });
 });
+
+describe('SerialLine open failures', () => {
+  const retry = { minMs: 10, maxMs: 20 };
+  const warnings = (logs: ReturnType<typeof memoryLogger>): Array<Record<string, unknown>> => logs.lines.filter((l) => l['code'] === 'E_SERIAL_OPEN');
+
+  it('warns once, with the reason and the fix, for a device path that does not exist, however often it retries', async () => {
+    const logs = memoryLogger('info');
+    const line = new SerialLine({ path: '/dev/ttyNOPE-rrduino', logger: logs.logger, retry, maxLineLength: 1024 }, () => ({ onFrame: () => undefined, onLinkClosed: () => Promise.resolve() }));
+    line.start();
+    await new Promise((r) => setTimeout(r, 300));
+    await line.stop();
+    expect(warnings(logs)).toHaveLength(1);
+    expect(warnings(logs)[0]?.['level']).toBe(40);
+    expect(String(warnings(logs)[0]?.['msg'])).toMatch(/\/dev\/ttyNOPE-rrduino: no such device\. Check the path.*ports/);
+  });
+
+  it('warns again when the reason changes: missing, then no permission (dialout), then open', async () => {
+    const logs = memoryLogger('info');
+    const failures = [enoent(), enoent(), eacces(), eacces(), eacces()];
+    const open: PortOpener = () => {
+      const next = failures.shift();
+      return next ? Promise.reject(next) : Promise.resolve(new PassThrough() as unknown as OpenPort);
+    };
+    const line = new SerialLine({ path: '/dev/ttyACM0', logger: logs.logger, retry, open, maxLineLength: 1024 }, () => ({ onFrame: () => undefined, onLinkClosed: () => Promise.resolve() }));
+    line.start();
+    await waitFor(() => logs.lines.some((l) => l['msg'] === 'serial port open'), 2000, 'the port to open');
+    await line.stop();
+    expect(warnings(logs).map((l) => l['reason'])).toEqual(['no such device', 'permission denied']);
+    expect(String(warnings(logs)[1]?.['msg'])).toContain('dialout');
+    expect(logs.lines.find((l) => l['msg'] === 'serial port open')?.['afterFailedAttempts']).toBe(5);
+  });
+});
+
+function enoent(): Error {
+  return Object.assign(new Error('Error: No such file or directory, cannot open /dev/ttyACM0'), { code: 'ENOENT' });
+}
+function eacces(): Error {
+  return Object.assign(new Error('Error: Permission denied, cannot open /dev/ttyACM0'), { code: 'EACCES' });
+}
