@@ -155,7 +155,8 @@ export class SerialLine {
 
 /** Why a serial port did not open, and what the operator can do about it. Pure. */
 export function openFailure(err: unknown): { reason: string; fix: string } {
-  const text = `${(err as { code?: unknown } | undefined)?.code ?? ''} ${errorMessage(err)}`;
+  const code = (err as { code?: unknown } | undefined)?.code;
+  const text = `${typeof code === 'string' ? code : ''} ${errorMessage(err)}`;
   if (/ENOENT|No such file/i.test(text)) {
     return { reason: 'no such device', fix: 'Check the path: is the board plugged in? `node dist/server.js ports` lists the serial ports, `dmesg | tail` shows what the kernel saw' };
   }
