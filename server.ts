@@ -5,12 +5,12 @@
  * Exit codes: 0 ok, 1 runtime failure, 2 invalid usage, profile or configuration.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig } from './src/config/gateway-config.ts';
+import { loadConfig, PLAIN_CONFIG_OPTIONS } from './src/config/gateway-config.ts';
 import { DEFAULT_BAUD, DEFAULT_SERIAL_LOOKAHEAD, parseSerialSpec } from './src/transport/serial-line.ts';
 import type { Dialect } from './src/destinations/dalmatinerdb/codec.ts';
 import { join, resolve } from 'node:path';
 import { runDemo } from './src/cli/demo.ts';
-import { checkProfiles, listBoards } from './src/cli/list.ts';
+import { listBoards } from './src/cli/list.ts';
 import { startGateway, stopOnSignals, type ServeOptions } from './src/cli/serve.ts';
 import { ConfigError, ProfileError, errorMessage } from './src/errors.ts';
 import { LOG_LEVELS } from './src/logger.ts';
@@ -37,6 +37,7 @@ function withServeOptions(cmd: Command): Command {
     .option('--profiles <dir>', 'profile directory', 'profiles')
     .option('--data <dir>', 'directory for relative rrd paths', 'data')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .addOption(new Option('--log-format <format>', 'log lines: pretty (local times, for people), json (for machines), auto (pretty on a terminal)').choices(['auto', 'json', 'pretty']).default('auto'))
     .option('--rrd-processes <n>', 'rrdtool processes to spread files over', int(1, 64), 2)
     .option('--max-line-length <bytes>', 'longest line a board may send', int(16, 1 << 20), DEFAULT_MAX_LINE_LENGTH)
     .option('--max-connections <n>', 'open TCP connections at most', int(1, 1_000_000), DEFAULT_MAX_CONNECTIONS)
@@ -59,15 +60,13 @@ async function serveOptions(raw: RawServe, cmd: Command): Promise<ServeOptions> 
   const serial = raw.serial.map(parseSerialSpec);
   if (!raw.config) return { ...raw, serial };
   const cfg = await loadConfig(raw.config);
-  const fromCli = (name: string): boolean => cmd.getOptionValueSource(name) === 'cli';
+  const merged: Record<string, unknown> = { ...raw };
+  for (const name of PLAIN_CONFIG_OPTIONS) {
+    if (cmd.getOptionValueSource(name) !== 'cli' && cfg[name] !== undefined) merged[name] = cfg[name];
+  }
+  if (cmd.getOptionValueSource('http') !== 'cli' && cfg.http !== undefined) merged['http'] = cfg.http === false ? 'off' : cfg.http;
   return {
-    ...raw,
-    host: fromCli('host') ? raw.host : (cfg.host ?? raw.host),
-    port: fromCli('port') ? raw.port : (cfg.port ?? raw.port),
-    profiles: fromCli('profiles') ? raw.profiles : (cfg.profiles ?? raw.profiles),
-    data: fromCli('data') ? raw.data : (cfg.data ?? raw.data),
-    logLevel: fromCli('logLevel') ? raw.logLevel : ((cfg.logLevel as ServeOptions['logLevel'] | undefined) ?? raw.logLevel),
-    http: fromCli('http') ? raw.http : (cfg.http === false ? 'off' : (cfg.http ?? raw.http)),
+    ...(merged as unknown as RawServe),
     serial: [...(cfg.serial ?? []).map((s) => ({ path: s.path, baudRate: s.baud ?? DEFAULT_BAUD, lookahead: s.lookahead })), ...serial],
     destinations: cfg.destinations?.length
       ? (await import('./src/destinations/destination-config.ts')).validateDestinations(cfg.destinations, raw.config)
@@ -188,10 +187,13 @@ dalmatiner
 
 program
   .command('check')
-  .description('validate every profile; exit 2 if any is invalid')
+  .description("validate every profile (rrdtool creates each one's rrd in a scratch directory) or, with --config, everything serve would load; exit 2 on any error")
   .option('--profiles <dir>', 'profile directory', 'profiles')
-  .action(async (o: { profiles: string }) => {
-    const bad = await checkProfiles(o.profiles, (l) => console.log(l)).catch(fail);
+  .option('--config <file>', 'gateway config file: check it, its destinations and handlers, and the profiles it names')
+  .action(async (o: { profiles: string; config?: string }) => {
+    const { checkConfig, checkProfiles } = await import('./src/cli/check.ts');
+    const out = (l: string): void => console.log(l);
+    const bad = await (o.config ? checkConfig(o.config, out) : checkProfiles(o.profiles, out)).catch(fail);
     process.exit(bad > 0 ? 2 : 0);
   });
 

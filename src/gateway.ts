@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { BackoffOptions } from './backoff.ts';
 import { BoardSession, DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_LIMITS, secureRandom, type SessionHub, type SessionLimits } from './board-session.ts';
-import { ConfigError } from './errors.ts';
+import { ConfigError, errorMessage } from './errors.ts';
 import type { HandlerContext } from './handlers/base-handler.ts';
 import { HandlerRegistry } from './handlers/handler-registry.ts';
 import { LogLimiter, hostOf } from './log-limiter.ts';
@@ -67,7 +67,9 @@ export class Gateway implements SessionHub {
     this.logger = options.logger;
     this.stats = options.stats ?? new Stats();
     this.registry = options.registry ?? HandlerRegistry.withBuiltins();
-    this.profiles = new ProfileStore(options.profilesDir, this.registry);
+    this.profiles = new ProfileStore(options.profilesDir, this.registry, (err, serving) =>
+      this.logger.error({ code: err.code, file: err.file, field: err.field, clientId: serving.clientId }, `${errorMessage(err)}; serving its last good version until the file is fixed`),
+    );
     this.rrd = new RrdService({ processes: options.rrdProcesses, logger: options.logger.child({ part: 'rrdtool' }) });
     this.#limits = checkLimits({ ...DEFAULT_LIMITS, ...options.limits });
     this.#limiter = new LogLimiter(options.logger);

@@ -18,3 +18,17 @@ export function createLogger(level: LevelWithSilent = 'info', destination?: Node
 }
 
 export const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+/**
+ * The logger `serve` uses: JSON lines for machines (when piped, or `json`), or for people on
+ * a terminal (`auto`, or `pretty`): one line each with the local time in ISO form, the level,
+ * the message and its fields. pino-pretty is loaded only then.
+ */
+export async function createServiceLogger(level: LevelWithSilent, format: LogFormat, stdout: NodeJS.WriteStream = process.stdout): Promise<Logger> {
+  const human = format === 'pretty' || (format === 'auto' && stdout.isTTY === true);
+  if (!human) return createLogger(level);
+  const { default: pretty } = await import('pino-pretty');
+  return createLogger(level, pretty({ destination: 1, sync: true, singleLine: true, colorize: stdout.isTTY === true, translateTime: "SYS:yyyy-mm-dd'T'HH:MM:ss.lo", ignore: 'pid,hostname' }));
+}

@@ -5,19 +5,6 @@ import { ProfileStore } from '../profiles/profile-store.ts';
 import { RrdService } from '../rrd/rrd-service.ts';
 import { errorMessage } from '../errors.ts';
 
-/** `check`: validates every profile; returns the number of invalid ones. */
-export async function checkProfiles(dir: string, out: (line: string) => void): Promise<number> {
-  const store = new ProfileStore(resolve(dir), HandlerRegistry.withBuiltins());
-  const { profiles, errors } = await store.loadAll();
-  for (const p of profiles) {
-    out(`ok      ${p.clientId} (${p.handlerName})`);
-    for (const w of p.warnings) out(`warning ${w.code}: ${w.message}`);
-  }
-  for (const e of errors) out(`invalid ${errorMessage(e)}${e.field ? ` [field ${e.field}]` : ''}`);
-  out(`${profiles.length} valid, ${errors.length} invalid`);
-  return errors.length;
-}
-
 /** `list`: boards, their rrd files and last update. */
 export async function listBoards(dir: string, dataDir: string, out: (line: string) => void): Promise<void> {
   const store = new ProfileStore(resolve(dir), HandlerRegistry.withBuiltins());

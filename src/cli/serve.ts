@@ -3,7 +3,7 @@ import type { LevelWithSilent } from 'pino';
 import { Gateway } from '../gateway.ts';
 import type { ReadingSink } from '../reading.ts';
 import { HandlerRegistry } from '../handlers/handler-registry.ts';
-import { createLogger, type Logger } from '../logger.ts';
+import { createServiceLogger, type LogFormat, type Logger } from '../logger.ts';
 import { errorMessage } from '../errors.ts';
 import type { DestinationConfig } from '../destinations/destination-config.ts';
 import { Stats } from '../stats.ts';
@@ -17,6 +17,7 @@ export interface ServeOptions {
   profiles: string;
   data: string;
   logLevel: LevelWithSilent;
+  logFormat: LogFormat;
   rrdProcesses: number;
   maxLineLength: number;
   maxConnections: number;
@@ -38,7 +39,7 @@ export interface ServeOptions {
 /** Builds and starts a gateway from CLI options; logs invalid profiles but serves the rest. */
 export async function startGateway(o: ServeOptions): Promise<Gateway> {
   if (o.http !== 'off') parseHttpAddress(o.http); // a bad address is a usage error before anything starts
-  const logger = createLogger(o.logLevel);
+  const logger = await createServiceLogger(o.logLevel, o.logFormat);
   const registry = HandlerRegistry.withBuiltins();
   for (const file of o.handlers) {
     const added = await registry.loadModule(file);

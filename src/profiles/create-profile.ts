@@ -77,6 +77,9 @@ export function buildProfile(o: NewProfileOptions): ProfileFile {
   const step = o.step ?? 60;
   if (!Number.isInteger(step) || step < 1) throw new ProfileError('E_PROFILE_INVALID', '--step must be a whole number of seconds ≥ 1');
   const heartbeat = o.heartbeat ?? 2 * step;
+  if (heartbeat < step) {
+    throw new ProfileError('E_PROFILE_INVALID', `--heartbeat ${heartbeat} is shorter than --step ${step}: rrdtool would store every value as unknown. Leave it out (2 × step) or make it at least the step`);
+  }
   const sources = o.sources?.length ? o.sources : [parseSource('temperature:GAUGE:-50:110')];
   const names = new Set(sources.map((s) => s.name));
   if (names.size !== sources.length) throw new ProfileError('E_PROFILE_INVALID', 'source names must be unique');

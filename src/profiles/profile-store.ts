@@ -1,7 +1,8 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ajv, describeSchemaError } from '../validation.ts';
-import { GatewayError, ProfileError, errorMessage } from '../errors.ts';
+import { ConfigError, GatewayError, ProfileError, errorMessage } from '../errors.ts';
+import { parseJsonText } from '../config/json-text.ts';
 import { isUsableClientId } from '../protocol/message.ts';
 import { DEFAULT_HANDLER, type HandlerClass, type HandlerRegistry } from '../handlers/handler-registry.ts';
 import { profileSchema, type ProfileFile } from './profile-schema.ts';
@@ -63,16 +64,19 @@ export function validateProfile(json: unknown, clientId: string, file: string, r
 
 /**
  * Profiles in one directory, read when a board says hello and re-read when the
- * file changes, so `create` works while the gateway runs.
+ * file changes, so `create` works while the gateway runs. A profile edited into an
+ * invalid state is reported once (`onStale`) and its last good version goes on serving.
  */
 export class ProfileStore {
   readonly dir: string;
   readonly #registry: HandlerRegistry;
-  readonly #cache = new Map<string, { mtimeMs: number; size: number; profile: Profile }>();
+  readonly #cache = new Map<string, { mtimeMs: number; size: number; profile: Profile; broken?: { mtimeMs: number; size: number } }>();
+  readonly #onStale: ((err: ProfileError, serving: Profile) => void) | undefined;
 
-  constructor(dir: string, registry: HandlerRegistry) {
+  constructor(dir: string, registry: HandlerRegistry, onStale?: (err: ProfileError, serving: Profile) => void) {
     this.dir = dir;
     this.#registry = registry;
+    this.#onStale = onStale;
   }
 
   fileFor(clientId: string): string {
@@ -97,7 +101,16 @@ export class ProfileStore {
     }
     const cached = this.#cache.get(clientId);
     if (cached && cached.mtimeMs === st.mtimeMs && cached.size === st.size) return cached.profile;
-    const profile = await this.#load(clientId, file, st.size);
+    if (cached?.broken && cached.broken.mtimeMs === st.mtimeMs && cached.broken.size === st.size) return cached.profile;
+    let profile: Profile;
+    try {
+      profile = await this.#load(clientId, file, st.size);
+    } catch (err) {
+      if (!cached || !(err instanceof ProfileError) || this.#onStale === undefined) throw err;
+      cached.broken = { mtimeMs: st.mtimeMs, size: st.size };
+      this.#onStale(err, cached.profile);
+      return cached.profile;
+    }
     this.#cache.set(clientId, { mtimeMs: st.mtimeMs, size: st.size, profile });
     return profile;
   }
@@ -135,9 +148,9 @@ export class ProfileStore {
     }
     let json: unknown;
     try {
-      json = JSON.parse(await readFile(file, 'utf8'));
+      json = parseJsonText(await readFile(file, 'utf8'), file);
     } catch (err) {
-      throw new ProfileError('E_PROFILE_UNREADABLE', `${file}: not readable JSON: ${errorMessage(err)}`, { file, cause: err });
+      throw new ProfileError('E_PROFILE_UNREADABLE', err instanceof ConfigError ? err.message : `${file}: cannot read: ${errorMessage(err)}`, { file, cause: err });
     }
     return validateProfile(json, clientId, file, this.#registry);
   }

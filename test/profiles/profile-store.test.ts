@@ -121,3 +121,18 @@ describe('create profile', () => {
     for (const s of ['t:NOPE:0:1', 'bad name:GAUGE:0:1', 't:GAUGE:x:1', 't:GAUGE:0:1:2']) expect(() => parseSource(s)).toThrow(ProfileError);
   });
 });
+
+describe('ProfileStore with a profile edited into an invalid state', () => {
+  it('keeps serving the last good version, and reports the broken file once per version of it', async () => {
+    const stale: string[] = [];
+    const store = new ProfileStore(dir, registry, (err, serving) => stale.push(`${err.code} ${serving.key}`));
+    await writeProfileFile(dir, 'a', rrduinoProfile('first-key-0123456'));
+    expect((await store.get('a'))?.key).toBe('first-key-0123456');
+    await writeFile(join(dir, 'a.json'), '{ "key": "second-key-0123456", "handler_options": { "path": "x.rrd" } }');
+    expect((await store.get('a'))?.key).toBe('first-key-0123456');
+    expect((await store.get('a'))?.key).toBe('first-key-0123456');
+    expect(stale).toEqual(['E_PROFILE_INVALID first-key-0123456']);
+    await writeProfileFile(dir, 'a', rrduinoProfile('third-key-0123456789'));
+    expect((await store.get('a'))?.key).toBe('third-key-0123456789');
+  });
+});
