@@ -5,7 +5,9 @@
  * Exit codes: 0 ok, 1 runtime failure, 2 invalid usage, profile or configuration.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig, PLAIN_CONFIG_OPTIONS } from './src/config/gateway-config.ts';
+import { loadConfig, PLAIN_CONFIG_OPTIONS, type GatewayConfig } from './src/config/gateway-config.ts';
+import type { DestinationConfig } from './src/destinations/destination-config.ts';
+import { VERSION } from './src/version.ts';
 import { DEFAULT_BAUD, DEFAULT_SERIAL_LOOKAHEAD, parseSerialSpec } from './src/transport/serial-line.ts';
 import type { Dialect } from './src/destinations/dalmatinerdb/codec.ts';
 import { join, resolve } from 'node:path';
@@ -65,12 +67,14 @@ async function serveOptions(raw: RawServe, cmd: Command): Promise<ServeOptions> 
     if (cmd.getOptionValueSource(name) !== 'cli' && cfg[name] !== undefined) merged[name] = cfg[name];
   }
   if (cmd.getOptionValueSource('http') !== 'cli' && cfg.http !== undefined) merged['http'] = cfg.http === false ? 'off' : cfg.http;
+  const file = raw.config;
+  const destinationsOf = async (c: GatewayConfig): Promise<DestinationConfig[]> =>
+    c.destinations?.length ? (await import('./src/destinations/destination-config.ts')).validateDestinations(c.destinations, file) : [];
   return {
     ...(merged as unknown as RawServe),
     serial: [...(cfg.serial ?? []).map((s) => ({ path: s.path, baudRate: s.baud ?? DEFAULT_BAUD, lookahead: s.lookahead })), ...serial],
-    destinations: cfg.destinations?.length
-      ? (await import('./src/destinations/destination-config.ts')).validateDestinations(cfg.destinations, raw.config)
-      : [],
+    destinations: await destinationsOf(cfg),
+    rereadDestinations: async () => destinationsOf(await loadConfig(file)),
   };
 }
 
@@ -83,6 +87,7 @@ function fail(err: unknown): never {
 const program = new Command()
   .name('rrduino-gateway')
   .description('Gateway for rrduino sensor boards: verified updates over TCP and serial into rrdtool')
+  .version(VERSION, '-V, --version', 'print the version')
   .showHelpAfterError()
   // Usage errors (unknown option, bad value, missing argument) exit 2, as documented; help exits 0.
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));

@@ -1,14 +1,14 @@
 import { resolve } from 'node:path';
 import type { LevelWithSilent } from 'pino';
 import { Gateway } from '../gateway.ts';
-import type { ReadingSink } from '../reading.ts';
 import { HandlerRegistry } from '../handlers/handler-registry.ts';
 import { createServiceLogger, type LogFormat, type Logger } from '../logger.ts';
-import { errorMessage } from '../errors.ts';
+import { errorCode, errorMessage } from '../errors.ts';
 import type { DestinationConfig } from '../destinations/destination-config.ts';
 import { Stats } from '../stats.ts';
 import { claimDataDir } from '../data-dir.ts';
-import type { DeliveryStatus } from '../delivery/delivery-queue.ts';
+import { ReloadableSink } from '../delivery/reloadable-sink.ts';
+import type { DestinationSet } from '../delivery/destination-set.ts';
 import { parseHttpAddress } from '../status/http-address.ts';
 
 export interface ServeOptions {
@@ -34,6 +34,8 @@ export interface ServeOptions {
   destinations?: DestinationConfig[];
   /** The status page, `/metrics` and `/healthz`: `host:port`, or `off`. */
   http: string;
+  /** Reads the destinations again for SIGHUP (from the config file); without it SIGHUP reloads profiles only. */
+  rereadDestinations?: () => Promise<DestinationConfig[]>;
 }
 
 /** Builds and starts a gateway from CLI options; logs invalid profiles but serves the rest. */
@@ -48,14 +50,16 @@ export async function startGateway(o: ServeOptions): Promise<Gateway> {
   const dataDir = resolve(o.data);
   const releaseDataDir = await claimDataDir(dataDir);
   const stats = new Stats();
-  const destinations = o.destinations ?? [];
-  let sink: ReadingSink | undefined;
-  if (destinations.length > 0) {
+  const build = async (destinations: readonly DestinationConfig[]): Promise<() => DestinationSet | undefined> => {
+    if (destinations.length === 0) return () => undefined;
     // Loaded only when used: the destination code (http, tls, codecs) is memory a plain gateway need not carry.
     const { buildDestinations, destinationName } = await import('../destinations/destination-config.ts');
-    sink = buildDestinations(destinations, { dataDir, logger, stats });
-    logger.info({ destinations: destinations.map(destinationName) }, 'destinations');
-  }
+    return () => {
+      logger.info({ destinations: destinations.map(destinationName) }, 'destinations');
+      return buildDestinations(destinations, { dataDir, logger, stats });
+    };
+  };
+  const sink = new ReloadableSink((await build(o.destinations ?? []))());
   const gateway = new Gateway({
     stats,
     profilesDir: resolve(o.profiles),
@@ -80,6 +84,9 @@ export async function startGateway(o: ServeOptions): Promise<Gateway> {
   logger.info({ boards: profiles.map((p) => p.clientId), dir: gateway.profiles.dir }, `${profiles.length} profile(s) loaded`);
   await gateway.listenTcp(o.host, o.port);
   if (o.http !== 'off') await startStatusPage(gateway, o.http, sink, logger);
+  reloadOnHangup(gateway, logger, async () => {
+    if (o.rereadDestinations) await sink.replace(await build(await o.rereadDestinations()));
+  });
   for (const spec of o.serial) gateway.attachSerial({ ...spec, lookahead: spec.lookahead ?? o.serialLookahead });
   if (o.statsInterval > 0) {
     const timer = setInterval(
@@ -99,11 +106,10 @@ export async function startGateway(o: ServeOptions): Promise<Gateway> {
  * The status page. Boards come first: when its port cannot be had, the gateway says so
  * loudly and goes on without it.
  */
-async function startStatusPage(gateway: Gateway, address: string, sink: ReadingSink | undefined, logger: Logger): Promise<void> {
+async function startStatusPage(gateway: Gateway, address: string, sink: ReloadableSink, logger: Logger): Promise<void> {
   const { StatusServer } = await import('../status/status-server.ts');
   const { VERSION } = await import('../version.ts');
-  const statuses = (sink as { statuses?: DeliveryStatus[] } | undefined);
-  const server = new StatusServer({ gateway, destinations: () => statuses?.statuses ?? [], logger, version: VERSION });
+  const server = new StatusServer({ gateway, destinations: () => sink.statuses, logger, version: VERSION });
   const { host, port } = parseHttpAddress(address);
   try {
     const bound = await server.listen(host, port);
@@ -112,6 +118,35 @@ async function startStatusPage(gateway: Gateway, address: string, sink: ReadingS
   } catch (err) {
     logger.error({ code: 'E_HTTP', address }, `cannot serve the status page on ${address}: ${errorMessage(err)}; boards are served without it. Free the port, or set --http to another host:port (or off)`);
   }
+}
+
+/**
+ * SIGHUP reloads the profiles (each board's next hello uses its new profile) and the
+ * destinations; boards stay connected. A config that does not load leaves everything as it
+ * was, with the error logged. Other options take a restart.
+ */
+function reloadOnHangup(gateway: Gateway, logger: Logger, reloadDestinations: () => Promise<void>): void {
+  let reloading = false;
+  const onHangup = (): void => {
+    if (reloading) return;
+    reloading = true;
+    logger.info({ signal: 'SIGHUP' }, 'reloading profiles and destinations');
+    void (async () => {
+      try {
+        const { profiles, errors } = await gateway.profiles.loadAll();
+        for (const err of errors) logger.error({ code: err.code, file: err.file, field: err.field }, errorMessage(err));
+        for (const p of profiles) gateway.warnAbout(p);
+        await reloadDestinations();
+        logger.info({ boards: profiles.map((p) => p.clientId), connected: gateway.activeBoards }, `reloaded: ${profiles.length} profile(s)`);
+      } catch (err) {
+        logger.error({ code: errorCode(err) }, `reload failed, keeping what was running: ${errorMessage(err)}`);
+      } finally {
+        reloading = false;
+      }
+    })();
+  };
+  process.on('SIGHUP', onHangup);
+  gateway.onClose(() => Promise.resolve(void process.off('SIGHUP', onHangup)));
 }
 
 /** Stops gracefully on the first SIGINT/SIGTERM; a second one exits at once. */
