@@ -90,3 +90,21 @@ describe('the gateway as a service', { timeout: 60_000 }, () => {
     }
   });
 });
+
+describe('installing and configuring', { timeout: 60_000 }, () => {
+  it('installs as a command that runs from any directory', async () => {
+    await run('npm', ['install', '-g', '--prefix', join(dir, 'prefix'), REPO_ROOT, '--no-audit', '--no-fund'], { cwd: dir });
+    const { stdout } = await run(join(dir, 'prefix', 'bin', 'rrduino-gateway'), ['check', '--profiles', join(REPO_ROOT, 'profiles')], { cwd: dir });
+    expect(stdout).toMatch(/ok\s+example/);
+  });
+
+  it('ships a sample config with every serve option that check --config accepts', async () => {
+    const sample = await readFile(join(REPO_ROOT, 'docs', 'gateway.sample.jsonc'), 'utf8');
+    const { PLAIN_CONFIG_OPTIONS } = await import('../../src/config/gateway-config.ts');
+    for (const name of [...PLAIN_CONFIG_OPTIONS, 'serial', 'http', 'destinations']) expect(sample, name).toContain(`"${name}":`);
+    const file = join(dir, 'gateway.jsonc');
+    await writeFile(file, sample.replace('/etc/rrduino-gateway/profiles', join(REPO_ROOT, 'profiles')));
+    const { stdout } = await run(process.execPath, [SERVER_JS, 'check', '--config', file]);
+    expect(stdout).toMatch(/ok\s+example/);
+  });
+});
