@@ -204,11 +204,13 @@ program
 
 program
   .command('list')
-  .description('boards, their rrd files and last update')
+  .description('boards, their rrd files, last update and its age (exit 1 if an rrd file cannot be read)')
   .option('--profiles <dir>', 'profile directory', 'profiles')
   .option('--data <dir>', 'directory for relative rrd paths', 'data')
-  .action(async (o: { profiles: string; data: string }) => {
-    await listBoards(o.profiles, o.data, (l) => console.log(l)).catch(fail);
+  .option('--json', 'as JSON')
+  .action(async (o: { profiles: string; data: string; json?: boolean }) => {
+    const boards = await listBoards(o.profiles, o.data, (l) => console.log(l), { json: o.json }).catch(fail);
+    process.exit(boards.some((b) => b.state === 'error') ? 1 : 0);
   });
 
 await program.parseAsync(process.argv);

@@ -1,35 +1,62 @@
+import { access } from 'node:fs/promises';
 import { resolve, isAbsolute } from 'node:path';
 import { createLogger } from '../logger.ts';
 import { HandlerRegistry } from '../handlers/handler-registry.ts';
 import { ProfileStore } from '../profiles/profile-store.ts';
 import { RrdService } from '../rrd/rrd-service.ts';
 import { errorMessage } from '../errors.ts';
+import { ago } from '../status/status-page.ts';
 
-/** `list`: boards, their rrd files and last update. */
-export async function listBoards(dir: string, dataDir: string, out: (line: string) => void): Promise<void> {
+/** One board as `list` shows it. */
+export interface BoardListing {
+  clientId: string;
+  handler: string;
+  rrdFile: string | undefined;
+  /** `never`: no rrd file yet; `error`: rrdtool cannot read it (see `error`). */
+  state: 'ok' | 'never' | 'error';
+  lastUpdate: string | undefined;
+  ageSeconds: number | undefined;
+  values: Record<string, string>;
+  error: string | undefined;
+}
+
+/** `list`: boards, their rrd files, last update and its age; a file rrdtool cannot read is an error. */
+export async function listBoards(dir: string, dataDir: string, out: (line: string) => void, o: { json?: boolean; now?: () => number } = {}): Promise<BoardListing[]> {
+  const now = o.now ?? Date.now;
   const store = new ProfileStore(resolve(dir), HandlerRegistry.withBuiltins());
   const rrd = new RrdService({ processes: 1, logger: createLogger('silent') });
+  const listing: BoardListing[] = [];
+  let invalid: string[] = [];
   try {
     const { profiles, errors } = await store.loadAll();
-    out(['client_id', 'handler', 'rrd file', 'last update', 'values'].join('\t'));
+    invalid = errors.map((e) => errorMessage(e));
     for (const p of profiles) {
       const opts = p.options as { path?: unknown };
-      const path = typeof opts.path === 'string' ? (isAbsolute(opts.path) ? opts.path : resolve(dataDir, opts.path)) : '-';
-      let last = 'never';
-      let values = '';
-      if (path !== '-') {
+      const path = typeof opts.path === 'string' ? (isAbsolute(opts.path) ? opts.path : resolve(dataDir, opts.path)) : undefined;
+      const b: BoardListing = { clientId: p.clientId, handler: p.handlerName, rrdFile: path, state: 'never', lastUpdate: undefined, ageSeconds: undefined, values: {}, error: undefined };
+      if (path !== undefined && (await access(path).then(() => true, () => false))) {
         try {
           const lu = await rrd.lastUpdate(path);
-          last = lu.time.toISOString();
-          values = Object.entries(lu.values).map(([k, v]) => `${k}=${v}`).join(' ');
-        } catch {
-          last = 'no rrd yet';
+          Object.assign(b, { state: 'ok', lastUpdate: lu.time.toISOString(), ageSeconds: Math.round((now() - lu.time.getTime()) / 1000), values: lu.values });
+        } catch (err) {
+          Object.assign(b, { state: 'error', error: errorMessage(err) });
         }
       }
-      out([p.clientId, p.handlerName, path, last, values].join('\t'));
+      listing.push(b);
     }
-    for (const e of errors) out(`invalid profile: ${errorMessage(e)}`);
   } finally {
     await rrd.close();
   }
+  if (o.json) {
+    out(JSON.stringify({ boards: listing, invalidProfiles: invalid }, null, 2));
+    return listing;
+  }
+  out(['client_id', 'handler', 'rrd file', 'last update', 'age', 'values'].join('\t'));
+  for (const b of listing) {
+    const last = b.state === 'ok' ? (b.lastUpdate ?? '') : b.state === 'never' ? 'no rrd yet' : `ERROR ${b.error ?? ''}`;
+    const age = b.ageSeconds === undefined ? '-' : ago(b.ageSeconds * 1000);
+    out([b.clientId, b.handler, b.rrdFile ?? '-', last, age, Object.entries(b.values).map(([k, v]) => `${k}=${v}`).join(' ')].join('\t'));
+  }
+  for (const e of invalid) out(`invalid profile: ${e}`);
+  return listing;
 }

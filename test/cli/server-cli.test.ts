@@ -1,5 +1,5 @@
 import { spawn, execFile } from 'node:child_process';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -112,7 +112,22 @@ describe('server.ts', { timeout: 30_000 }, () => {
     expect(out).toContain('gateway stopped');
     expect(out).not.toContain('porch-key-1234');
     const list = await cli(['list', '--profiles', dir, '--data', data]);
-    expect(list.stdout).toMatch(/porch\tRRDuinoHandler\t.*porch\.rrd\t\d{4}-.*temperature=12.25/);
+    expect(list.stdout).toMatch(/porch\tRRDuinoHandler\t.*porch\.rrd\t\d{4}-\S+\t\d+ s ago\ttemperature=12.25/);
+  });
+
+  it('list shows a corrupt rrd as an error (exit 1), a missing one as not there yet, and --json', async () => {
+    await cli(['create', 'porch', '--profiles', dir, '--key', 'porch-key-1234']);
+    await cli(['create', 'shed', '--profiles', dir, '--key', 'shed-key-1234']);
+    const data = join(dir, 'data');
+    await mkdir(data);
+    await writeFile(join(data, 'porch.rrd'), 'not an rrd file at all');
+    const r = await cli(['list', '--profiles', dir, '--data', data]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/porch\tRRDuinoHandler\t.*porch\.rrd\tERROR .*/);
+    expect(r.stdout).toMatch(/shed\tRRDuinoHandler\t.*shed\.rrd\tno rrd yet\t-/);
+    const j = JSON.parse((await cli(['list', '--profiles', dir, '--data', data, '--json'])).stdout) as { boards: Array<{ clientId: string; state: string; error?: string }> };
+    expect(j.boards.map((b) => [b.clientId, b.state])).toEqual([['porch', 'error'], ['shed', 'never']]);
+    expect(j.boards[0]?.error).toBeTruthy();
   });
 
   it('logs a board connecting and going away at the default log level', async () => {
