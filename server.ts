@@ -49,6 +49,7 @@ function withServeOptions(cmd: Command): Command {
     .option('--idle-timeout <s>', 'seconds without a verified message before hanging up', int(1, 7 * 86400), DEFAULT_LIMITS.idleTimeoutMs / 1000)
     .option('--handlers <module>', 'load handler classes from a JS/TS module (repeatable)', collect, [])
     .option('--stats-interval <s>', 'log counters every N seconds (0 = never)', int(0, 86400), 60)
+    .option('--gateway-metrics-interval <s>', "send the gateway's own counters to the Graphite destinations every N seconds, as <prefix>.gateway.<host>.* (0 = never)", int(0, 86400), 60)
     .option('--serial <path[:baud]>', `serve a board on a serial device, default ${DEFAULT_BAUD} baud (repeatable)`, collect, [])
     .option('--serial-lookahead <n>', `keys to look past after lost serial lines (default ${DEFAULT_SERIAL_LOOKAHEAD})`, int(0, 64))
     .option('--http <host:port|off>', 'status page, /metrics and /healthz (off: none)', DEFAULT_HTTP)

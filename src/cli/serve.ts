@@ -27,6 +27,8 @@ export interface ServeOptions {
   idleTimeout: number;
   handlers: string[];
   statsInterval: number;
+  /** Seconds between the gateway's own counters going to the Graphite destinations (0: never). */
+  gatewayMetricsInterval: number;
   /** Serial devices: `path[:baud]` from flags, or from the config file with a look-ahead. */
   serial: Array<{ path: string; baudRate: number; lookahead?: number }>;
   serialLookahead?: number;
@@ -84,6 +86,11 @@ export async function startGateway(o: ServeOptions): Promise<Gateway> {
   logger.info({ boards: profiles.map((p) => p.clientId), dir: gateway.profiles.dir }, `${profiles.length} profile(s) loaded`);
   await gateway.listenTcp(o.host, o.port);
   if (o.http !== 'off') await startStatusPage(gateway, o.http, sink, logger);
+  if (o.gatewayMetricsInterval > 0) {
+    const { reportGatewayMetrics } = await import('../status/gateway-metrics.ts');
+    const stop = reportGatewayMetrics(stats, o.gatewayMetricsInterval, (points) => sink.publishToKind('graphite', points));
+    gateway.onClose(() => Promise.resolve(stop()));
+  }
   reloadOnHangup(gateway, logger, async () => {
     if (o.rereadDestinations) await sink.replace(await build(await o.rereadDestinations()));
   });

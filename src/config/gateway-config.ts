@@ -25,6 +25,7 @@ export interface GatewayConfig {
   idleTimeout?: number;
   handlers?: string[];
   statsInterval?: number;
+  gatewayMetricsInterval?: number;
   serialLookahead?: number;
   /** Serial devices, one board each. */
   serial?: Array<{ path: string; baud?: number; lookahead?: number }>;
@@ -55,6 +56,7 @@ export const gatewayConfigSchema = {
     idleTimeout: int(1, 7 * 86400),
     handlers: { type: 'array', items: { type: 'string', minLength: 1 } },
     statsInterval: int(0, 86400),
+    gatewayMetricsInterval: int(0, 86400),
     serialLookahead: int(0, 64),
     serial: {
       type: 'array',
@@ -77,7 +79,7 @@ export const gatewayConfigSchema = {
 /** The options a config file may set that are plain values, as commander names them. */
 export const PLAIN_CONFIG_OPTIONS = [
   'host', 'port', 'profiles', 'data', 'logLevel', 'logFormat', 'rrdProcesses', 'maxLineLength', 'maxConnections', 'maxUnverifiedPerAddress',
-  'helloTimeout', 'handshakeTimeout', 'idleTimeout', 'handlers', 'statsInterval', 'serialLookahead',
+  'helloTimeout', 'handshakeTimeout', 'idleTimeout', 'handlers', 'statsInterval', 'gatewayMetricsInterval', 'serialLookahead',
 ] as const;
 
 const validate = ajv.compile(gatewayConfigSchema);

@@ -2,7 +2,7 @@ import type { Reading, ReadingSink } from '../reading.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from 'pino';
 import { DeliveryQueue, type DeliveryStatus } from './delivery-queue.ts';
-import { pointsOf } from './metric-point.ts';
+import { pointsOf, type MetricPoint } from './metric-point.ts';
 
 /**
  * The configured destinations, as the gateway's {@link ReadingSink}: hands every verified
@@ -13,10 +13,18 @@ import { pointsOf } from './metric-point.ts';
 export class DestinationSet implements ReadingSink {
   readonly destinations: readonly DeliveryQueue[];
   readonly #logger: Logger | undefined;
+  /** Each queue's destination kind (`graphite`, …), where known. */
+  readonly #kinds: ReadonlyMap<DeliveryQueue, string>;
 
-  constructor(destinations: readonly DeliveryQueue[], logger?: Logger) {
+  constructor(destinations: readonly DeliveryQueue[], logger?: Logger, kinds: ReadonlyMap<DeliveryQueue, string> = new Map()) {
     this.destinations = destinations;
     this.#logger = logger;
+    this.#kinds = kinds;
+  }
+
+  /** Hands points to the destinations of one kind only (the gateway's own counters go to Graphite). */
+  publishToKind(kind: string, points: readonly MetricPoint[]): void {
+    for (const d of this.destinations) if (this.#kinds.get(d) === kind) d.enqueue(points);
   }
 
   publish(reading: Reading): void {

@@ -1,6 +1,7 @@
 import type { Reading, ReadingSink } from '../reading.ts';
 import type { DeliveryStatus } from './delivery-queue.ts';
 import type { DestinationSet } from './destination-set.ts';
+import type { MetricPoint } from './metric-point.ts';
 
 /** Readings held while the destinations are swapped, at most; past it the oldest go. */
 const MAX_HELD = 100_000;
@@ -29,6 +30,11 @@ export class ReloadableSink implements ReadingSink {
     }
     if (this.#held.length >= MAX_HELD) this.#held.shift();
     this.#held.push(reading);
+  }
+
+  /** Points for the destinations of one kind only, unless they are being replaced. */
+  publishToKind(kind: string, points: readonly MetricPoint[]): void {
+    if (this.#held === undefined) this.#current?.publishToKind(kind, points);
   }
 
   /** Replaces the destinations with what `build` makes (undefined: none). */

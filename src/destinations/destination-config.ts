@@ -51,7 +51,7 @@ export function buildDestinations(configs: readonly DestinationConfig[], deps: {
   const queues = configs.map((d) => {
     const name = destinationName(d);
     const sender = withKind(d, (kind, c) => kind.createSender(c, { name, logger: deps.logger, stats: deps.stats }));
-    return new DeliveryQueue(sender, deliveryOptions(d, name, deps));
+    return { kind: d.type, queue: new DeliveryQueue(sender, deliveryOptions(d, name, deps)) };
   });
-  return new DestinationSet(queues, deps.logger);
+  return new DestinationSet(queues.map((q) => q.queue), deps.logger, new Map(queues.map((q) => [q.queue, q.kind])));
 }

@@ -3,12 +3,13 @@ import { readdir, readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SimulatedBoard, tcpLink } from '../../firmware-sim/simulated-board.ts';
 import type { DestinationConfig } from '../../src/destinations/destination-config.ts';
 import { Carbon } from '../helpers/carbon.ts';
-import { EXAMPLE_KEY, freePort, tempDir, waitFor } from '../helpers/fixtures.ts';
+import { EXAMPLE_KEY, freePort, stopProcess, tempDir, waitFor } from '../helpers/fixtures.ts';
 import { helloBoard, startHarnessWithDestinations, type Harness } from '../helpers/gateway-harness.ts';
 import { spawnGateway, writeGatewayConfig } from '../helpers/gateway-process.ts';
 
@@ -102,6 +103,21 @@ describe('Graphite destinations against a real carbon-cache', () => {
     await waitFor(() => g.gateway.stats.get('dest.local.sent') === 10, 5000, 'all points sent');
     expect(g.gateway.stats.get('dest.local.sent')).toBe(10); // 5 readings × 2 sources, none twice
     c.destroy();
+  });
+
+  it("sends the gateway's own counters to carbon as <prefix>.gateway.<host>.*", { timeout: 60_000 }, async () => {
+    const { config, port } = await writeGatewayConfig(dir, [{ type: 'graphite', name: 'carbon', address: `127.0.0.1:${carbon.linePort}`, protocol: 'plaintext', prefix: 'gw' }]);
+    const child = await spawnGateway(['serve', '--config', config, '--gateway-metrics-interval', '1'], port);
+    try {
+      const { c, board } = await helloBoard(port);
+      c.send(board.updateLine({ temperature: 1 }));
+      const host = hostname().replace(/\./g, '_');
+      const points = await carbon.waitForPoints(`gw.gateway.${host}.updates.stored`, 1, 20_000);
+      expect(points.at(-1)?.[1]).toBe(1);
+      c.destroy();
+    } finally {
+      await stopProcess(child);
+    }
   });
 
   it('delivers spooled points after the gateway was killed with SIGKILL', { timeout: 60_000 }, async () => {
