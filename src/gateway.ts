@@ -75,7 +75,8 @@ export class Gateway implements SessionHub {
     this.rrd = new RrdService({ processes: options.rrdProcesses, binary: options.rrdtool, logger: options.logger.child({ part: 'rrdtool' }) });
     this.#limits = checkLimits({ ...DEFAULT_LIMITS, ...options.limits });
     this.#limiter = new LogLimiter(options.logger);
-    this.boards = new BoardRegistry(options.logger, options.now ?? Date.now);
+    // Its own wall clock: the gateway's `now` is read once per reading, and tests step it.
+    this.boards = new BoardRegistry(options.logger);
     this.stats.gauge('boards.connected', () => this.boards.connectedCount);
     let silent = 0;
     this.stats.gauge('boards.silent', () => silent);
@@ -196,7 +197,7 @@ export class Gateway implements SessionHub {
       dataDir: this.#options.dataDir,
       profileFile: profile.file,
       publish: (reading) => {
-        this.boards.seen(reading.clientId, reading.values);
+        this.boards.seen(reading.clientId, reading.values, reading.timeMs);
         sink?.publish(reading);
       },
       count: (stat) => this.count(stat, profile.clientId),

@@ -62,9 +62,10 @@ export class BoardRegistry {
     this.#logger.info({ clientId, transport: b.transport, remote: b.remote, reason }, 'board disconnected');
   }
 
-  seen(clientId: string, values: ReadonlyMap<string, number | null>): void {
+  /** A verified reading, accepted at `atMs` (the reading's own time: the clock is read once per reading). */
+  seen(clientId: string, values: ReadonlyMap<string, number | null>, atMs: number): void {
     const b = this.#state(clientId);
-    b.lastSeenMs = this.#now();
+    b.lastSeenMs = atMs;
     b.lastValues = values;
     if (b.silentSinceMs !== undefined) {
       this.#logger.info({ clientId, silentSeconds: Math.round((b.lastSeenMs - b.silentSinceMs) / 1000) }, 'board is reporting again');

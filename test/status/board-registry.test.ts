@@ -9,7 +9,7 @@ describe('BoardRegistry', () => {
     let now = 1_000_000;
     const r = new BoardRegistry(logs.logger, () => now);
     r.connected('shed', 'tcp', '127.0.0.1:5000');
-    r.seen('shed', new Map([['temperature', 20]]));
+    r.seen('shed', new Map([['temperature', 20]]), now);
     const limit = (): number => 180_000; // 3 × a 60 s step
     now += 180_000;
     expect(r.checkSilence(limit)).toBe(0);
@@ -21,7 +21,7 @@ describe('BoardRegistry', () => {
     expect(silent).toHaveLength(1);
     expect(silent[0]).toMatchObject({ level: 40, clientId: 'shed', limitSeconds: 180 });
     expect(r.get('shed')?.silentSinceMs).toBe(1_000_000);
-    r.seen('shed', new Map([['temperature', 21]]));
+    r.seen('shed', new Map([['temperature', 21]]), now);
     expect(r.get('shed')?.silentSinceMs).toBeUndefined();
     expect(logs.lines.some((l) => l['msg'] === 'board is reporting again' && l['silentSeconds'] === 240)).toBe(true);
   });
