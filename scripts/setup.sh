@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs what rrduino-gateway needs on Debian/Ubuntu with Node >= 20:
-# rrdtool (the storage engine), and for the tests carbon (graphite-carbon,
-# python3-whisper), socat (serial ptys), openssl (test certificates), chromium (the
-# status page's browser test), and the board firmware's toolchain: avr-gcc with Arduino's
-# AVR core, simavr, g++ (the firmware's host builds); then the npm packages. Safe to run again: installs only what is missing.
+# Installs what rrduino-gateway needs on Debian/Ubuntu with Node >= 20: rrdtool (the
+# storage engine), then the npm packages, and compiles. With --test (`npm test`) also what
+# the tests run for real: carbon (graphite-carbon, python3-whisper), socat (serial ptys),
+# openssl (test certificates), chromium (the status page's browser test), and the board
+# firmware's toolchain: avr-gcc with Arduino's AVR core, simavr, g++ (host builds).
+# Safe to run again: installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,10 @@ if [ "$node_major" -lt "$need_node" ]; then
   exit 1
 fi
 
-packages=(rrdtool socat graphite-carbon python3-whisper openssl chromium g++ gcc-avr avr-libc binutils-avr arduino-core-avr simavr libsimavr-dev)
+packages=(rrdtool)
+if [ "${1:-}" = "--test" ]; then
+  packages+=(socat graphite-carbon python3-whisper openssl chromium g++ gcc-avr avr-libc binutils-avr arduino-core-avr simavr libsimavr-dev)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

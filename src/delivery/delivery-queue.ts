@@ -87,6 +87,8 @@ export class DeliveryQueue {
   /** Set while the destination is unreachable: since when, and what was sent meanwhile. */
   #down: { since: number } | undefined;
   #lastError: { message: string; atMs: number } | undefined;
+  /** Set from the destination's return until what waited for it is delivered: for the log line that says so. */
+  #recovering: { downSeconds: number; sentBefore: number } | undefined;
   readonly #mayLogDrop: () => boolean;
   /** The sender's `accepts`, bound once: enqueue runs for every reading. */
   readonly #accepts: ((p: MetricPoint) => boolean) | undefined;
@@ -234,7 +236,13 @@ export class DeliveryQueue {
           if (this.#down) {
             const seconds = Math.round((this.#o.now() - this.#down.since) / 1000);
             this.#down = undefined;
+            this.#recovering = { downSeconds: seconds, sentBefore: this.#o.stats.get(`dest.${this.name}.sent`) - (batch.length - unsent) };
             this.#logger.info({ downSeconds: seconds, backlog: this.backlog }, `destination is reachable again after ${seconds} s; sending the ${this.backlog} point(s) that waited`);
+          }
+          if (this.#recovering && this.backlog === 0) {
+            const delivered = this.#o.stats.get(`dest.${this.name}.sent`) - this.#recovering.sentBefore;
+            this.#logger.info({ downSeconds: this.#recovering.downSeconds, delivered }, `delivered the ${delivered} point(s) that waited while the destination was down for ${this.#recovering.downSeconds} s`);
+            this.#recovering = undefined;
           }
         },
         (err: unknown) => this.#failed(err, source, batch.length),

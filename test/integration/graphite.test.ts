@@ -102,6 +102,11 @@ describe('Graphite destinations against a real carbon-cache', () => {
     expect(points.map(([, v]) => v)).toEqual(TEMPS);
     await waitFor(() => g.gateway.stats.get('dest.local.sent') === 10, 5000, 'all points sent');
     expect(g.gateway.stats.get('dest.local.sent')).toBe(10); // 5 readings × 2 sources, none twice
+    // Its return is logged: how long it was down, and what it delivered then (3 readings × 2 sources).
+    await waitFor(() => g.logs.lines.some((l) => typeof l['delivered'] === 'number'), 5000, 'the delivered line');
+    const back = g.logs.lines.find((l) => typeof l['delivered'] === 'number');
+    expect(back).toMatchObject({ level: 30, destination: 'local', delivered: 6 });
+    expect(back?.['downSeconds']).toEqual(expect.any(Number));
     c.destroy();
   });
 
