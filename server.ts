@@ -171,7 +171,17 @@ dalmatiner.command('buckets').description('list buckets').action(async () => {
   const { address, dialect, listBuckets } = await dq().catch(fail);
   for (const b of await listBuckets(address, dialect).catch(fail)) console.log(b);
 });
+/** A bucket name DalmatinerDB can take, or a usage error (exit 2) before anything connects. */
+function checkBucket(bucket: string): void {
+  const bytes = Buffer.byteLength(bucket);
+  if (bytes < 1 || bytes > 255) throw new InvalidArgumentError(`<bucket> must be 1 to 255 bytes, got ${bytes}`);
+}
 dalmatiner.command('metrics <bucket>').description('list the metrics in a bucket').action(async (bucket: string) => {
+  try {
+    checkBucket(bucket);
+  } catch (err) {
+    fail(err);
+  }
   const { address, dialect, listMetrics } = await dq().catch(fail);
   for (const m of await listMetrics(address, dialect, bucket).catch(fail)) console.log(m);
 });
@@ -182,7 +192,18 @@ dalmatiner
     const { address, dialect, getPoints } = await dq().catch(fail);
     let range: { from: number; count: number };
     try {
-      range = { from: int(0, Number.MAX_SAFE_INTEGER)(from), count: int(1, 1_000_000)(count) };
+      const arg = (name: string, parse: (v: string) => number, v: string): number => {
+        try {
+          return parse(v);
+        } catch (err) {
+          throw new InvalidArgumentError(`<${name}> '${v}' ${errorMessage(err)}`);
+        }
+      };
+      checkBucket(bucket);
+      if (metric.split('.').some((p) => p === '' || Buffer.byteLength(p) > 255)) {
+        throw new InvalidArgumentError(`<metric> '${metric}' must be dot-separated parts of 1 to 255 bytes (board.source, e.g. kitchen.temperature)`);
+      }
+      range = { from: arg('from', int(0, Number.MAX_SAFE_INTEGER), from), count: arg('count', int(1, 1_000_000), count) };
     } catch (err) {
       fail(err);
     }

@@ -44,6 +44,20 @@ describe('server.ts', { timeout: 30_000 }, () => {
     }
   });
 
+  it('dalmatiner checks its arguments before it connects, naming the bad one', async () => {
+    for (const [args, words] of [
+      [['get', 'sensors', 'x.y', 'notatime', '60'], "<from> 'notatime' must be a whole number"],
+      [['get', 'sensors', 'x..y', '0', '60'], "<metric> 'x..y' must be dot-separated parts"],
+      [['get', 'sensors', 'x.y', '0', '0'], "<count> '0' must be a whole number from 1"],
+      [['metrics', ''], '<bucket> must be 1 to 255 bytes'],
+    ] as const) {
+      const r = await cli(['dalmatiner', '--address', '127.0.0.1:1', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toContain(words);
+      expect(r.stderr).not.toContain('ECONNREFUSED');
+    }
+  });
+
   it('exits 2 naming the file when a config names a CA file or handler module that is missing', async () => {
     const config = join(dir, 'gw.json');
     const gottwall = { type: 'gottwall', url: 'https://127.0.0.1:1', project: 'p', publicKey: 'a', privateKey: 'b', caFile: join(dir, 'missing-ca.pem') };
