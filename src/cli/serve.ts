@@ -83,7 +83,7 @@ export async function startGateway(o: ServeOptions): Promise<Gateway> {
   const { profiles, errors } = await gateway.profiles.loadAll();
   for (const err of errors) logger.error({ code: err.code, file: err.file, field: err.field }, errorMessage(err));
   for (const p of profiles) gateway.warnAbout(p);
-  logger.info({ boards: profiles.map((p) => p.clientId), dir: gateway.profiles.dir }, `${profiles.length} profile(s) loaded`);
+  logger.info({ boards: profiles.map((p) => p.clientId), dir: gateway.profiles.dir, dataDir }, `${profiles.length} profile(s) loaded`);
   await gateway.listenTcp(o.host, o.port);
   if (o.http !== 'off') await startStatusPage(gateway, o.http, sink, logger);
   if (o.gatewayMetricsInterval > 0) {

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { graphArgs } from '../../src/status/graph-args.ts';
+import { parseRrdInfo } from '../../src/status/rrd-info.ts';
+import { ago, renderBoardPage, renderOverview } from '../../src/status/status-page.ts';
+import type { BoardView, StatusModel } from '../../src/status/status-model.ts';
+
+const board = (over: Partial<BoardView> = {}): BoardView => ({
+  clientId: 'shed', handler: 'RRDuinoHandler', transport: 'tcp', remote: '10.0.0.5:4000', connected: true, lastSeenMs: 1_000_000, lastValues: [['temperature', 21.5]],
+  rrdFile: '/var/lib/rrduino/shed.rrd', stepSeconds: 60, errors: 0, lastError: undefined, silent: false, units: {}, ...over,
+});
+const model = (boards: BoardView[]): StatusModel => ({ nowMs: 1_030_000, startedAtMs: 0, version: '1.2.3', boards, invalidProfiles: [], destinations: [] });
+
+describe('status page HTML', () => {
+  it('escapes whatever a client id holds (ids may hold < > & " \')', () => {
+    const hostile = board({ clientId: `<b>x&"'`, lastValues: [['<i>', 1]] });
+    const page = renderOverview(model([hostile]));
+    expect(page).not.toContain('<b>x');
+    expect(page).not.toContain('<i>');
+    expect(page).toContain('&#60;b&#62;x&#38;&#34;&#39;');
+    expect(page).toContain(`href="/board/${encodeURIComponent(`<b>x&"'`)}"`);
+    expect(renderBoardPage(model([hostile]), hostile)).toContain(`src="/graph/${encodeURIComponent(`<b>x&"'`)}/hour.png"`);
+  });
+
+  it('shows a silent board, its errors, and refreshes itself', () => {
+    const page = renderOverview(model([board({ silent: true, errors: 3, lastError: { code: 'E_RRD_COMMAND', atMs: 1_020_000 } })]));
+    expect(page).toContain('silent for more than 3 steps (60 s each)');
+    expect(page).toMatch(/class="bad">3<\/span><br><span class="muted">last E_RRD_COMMAND, 10 s ago/);
+    expect(page).toContain('<meta http-equiv="refresh" content="15">');
+    expect(page).toContain('temperature&nbsp;=&nbsp;<b>21.5</b>&nbsp;°C');
+  });
+
+  it('says how long ago, in the unit that reads best', () => {
+    expect([ago(5_000), ago(600_000), ago(7_200_000), ago(3 * 86_400_000)]).toEqual(['5 s ago', '10 min ago', '2 h ago', '3 d ago']);
+  });
+});
+
+describe('graphs', () => {
+  const info = parseRrdInfo(['filename = "x.rrd"', 'step = 60', 'last_update = 1700000000', 'ds[humidity].index = 1', 'ds[humidity].type = "GAUGE"', 'ds[humidity].min = 0.0000000000e+00', 'ds[humidity].max = 1.0000000000e+02', 'ds[temperature].index = 0', 'ds[temperature].type = "GAUGE"', 'ds[temperature].min = NaN', 'ds[temperature].max = NaN', 'rra[0].cf = "AVERAGE"', 'rra[1].cf = "MAX"'].join('\n'));
+
+  it('reads the step, the data sources in their order, and the consolidation functions from rrdtool info', () => {
+    expect(info.step).toBe(60);
+    expect(info.sources.map((s) => [s.name, s.min, s.max])).toEqual([['temperature', NaN, NaN], ['humidity', 0, 100]]);
+    expect(info.cfs).toEqual(['AVERAGE', 'MAX']);
+  });
+
+  it('draws a line per data source with its unit and last/min/max, escaping the path for DEF', () => {
+    const args = graphArgs({ file: '/data/a:b.rrd', clientId: 'shed', period: 'day', info, units: { humidity: '% RH' } });
+    expect(args.slice(0, 2)).toEqual(['graph', '-']);
+    expect(args).toContain('-1d');
+    expect(args).toContain('DEF:v0=/data/a\\:b.rrd:temperature:AVERAGE');
+    expect(args).toContain('GPRINT:v0:LAST:last %8.2lf °C');
+    expect(args).toContain('GPRINT:v1:MAX:max %8.2lf %% RH\\l');
+  });
+});
