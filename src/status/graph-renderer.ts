@@ -30,13 +30,16 @@ export class GraphRenderer {
     return parseRrdInfo((await this.#serial(['info', file])).toString('utf8'));
   }
 
-  /** A PNG from `rrdtool graph - …args`, drawn at most once per `cacheMs` for `key`. */
-  render(key: string, args: readonly string[], cacheMs: number): Promise<Buffer> {
+  /**
+   * A PNG from `rrdtool graph - …args`, drawn at most once per `cacheMs` for `key`; `args`
+   * is asked for only when a drawing is due (it may itself run rrdtool info).
+   */
+  render(key: string, cacheMs: number, args: () => Promise<readonly string[]>): Promise<Buffer> {
     const cached = this.#cache.get(key);
     if (cached && this.#now() - cached.atMs < cacheMs) return Promise.resolve(cached.png);
     let drawing = this.#drawing.get(key);
     if (drawing === undefined) {
-      drawing = this.#serial(args).then((png) => {
+      drawing = args().then((a) => this.#serial(a)).then((png) => {
         this.#cache.set(key, { png, atMs: this.#now() });
         return png;
       });

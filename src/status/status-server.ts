@@ -116,8 +116,10 @@ export class StatusServer {
     if (!b?.rrdFile) return send(res, 404, 'text/plain; charset=utf-8', 'no such board, or it keeps no rrd file\n');
     let png: Buffer;
     try {
-      const info = await this.#graphs.info(b.rrdFile);
-      png = await this.#graphs.render(`${b.rrdFile}|${period}`, graphArgs({ file: b.rrdFile, clientId, period, info, units: b.units }), GRAPH_PERIODS[period].cacheMs);
+      const file = b.rrdFile;
+      png = await this.#graphs.render(`${file}|${period}`, GRAPH_PERIODS[period].cacheMs, async () =>
+        graphArgs({ file, clientId, period, info: await this.#graphs.info(file), units: b.units }),
+      );
     } catch (err) {
       return send(res, 503, 'text/plain; charset=utf-8', `no graph yet: ${errorMessage(err)}\n`);
     }
