@@ -1,24 +1,10 @@
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rrduinoProfile, tempDir, writeProfileFile } from '../helpers/fixtures.ts';
-import { REPO_ROOT, SERVER_JS } from '../helpers/repo.ts';
+import { cli } from '../helpers/cli.ts';
 
 // `check` as operators run it, against profiles rrdtool refuses and configs with mistakes.
-
-const execFileP = promisify(execFile);
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileP(process.execPath, [SERVER_JS, ...args], { cwd: REPO_ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 let dir: string;
 let cleanup: () => Promise<void>;

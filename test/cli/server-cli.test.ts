@@ -1,25 +1,13 @@
-import { spawn, execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SimulatedBoard, tcpLink } from '../../firmware-sim/simulated-board.ts';
 import { freePort, stopProcess, tempDir, waitFor } from '../helpers/fixtures.ts';
 import { spawnGateway } from '../helpers/gateway-process.ts';
 import { canMount, Tmpfs } from '../helpers/tmpfs.ts';
 import { REPO_ROOT, SERVER_JS } from '../helpers/repo.ts';
-
-const execFileP = promisify(execFile);
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileP(process.execPath, [SERVER_JS, ...args], { cwd: REPO_ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { cli } from '../helpers/cli.ts';
 
 let dir: string;
 let cleanup: () => Promise<void>;
