@@ -80,11 +80,18 @@ export async function startGateway(o: ServeOptions): Promise<Gateway> {
     sink,
   });
   gateway.afterClose(releaseDataDir);
-  const { profiles, errors } = await gateway.profiles.loadAll();
-  for (const err of errors) logger.error({ code: err.code, file: err.file, field: err.field }, errorMessage(err));
-  for (const p of profiles) gateway.warnAbout(p);
-  logger.info({ boards: profiles.map((p) => p.clientId), dir: gateway.profiles.dir, dataDir }, `${profiles.length} profile(s) loaded`);
+  // Boards are served first; each profile is read at its board's hello. The whole directory is
+  // checked after listening, so 10,000 profiles do not hold up the start (`check` is complete).
+  await gateway.profiles.readable();
   await gateway.listenTcp(o.host, o.port);
+  void gateway.profiles.loadAll().then(
+    ({ profiles, errors }) => {
+      for (const err of errors) logger.error({ code: err.code, file: err.file, field: err.field }, errorMessage(err));
+      for (const p of profiles) gateway.warnAbout(p);
+      logger.info({ boards: profiles.length <= 50 ? profiles.map((p) => p.clientId) : `${profiles.length} boards`, dir: gateway.profiles.dir, dataDir }, `${profiles.length} profile(s) loaded`);
+    },
+    (err: unknown) => logger.error({ code: errorCode(err) }, errorMessage(err)),
+  );
   if (o.http !== 'off') await startStatusPage(gateway, o.http, sink, logger);
   if (o.gatewayMetricsInterval > 0) {
     const { reportGatewayMetrics } = await import('../status/gateway-metrics.ts');

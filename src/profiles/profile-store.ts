@@ -115,6 +115,15 @@ export class ProfileStore {
     return profile;
   }
 
+  /** Throws ProfileError E_PROFILE_UNREADABLE when the directory cannot be listed. */
+  async readable(): Promise<void> {
+    try {
+      await readdir(this.dir);
+    } catch (err) {
+      throw new ProfileError('E_PROFILE_UNREADABLE', `cannot read profile directory ${this.dir}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
   /** Every profile in the directory, with the errors of those that are invalid. */
   async loadAll(): Promise<{ profiles: Profile[]; errors: ProfileError[] }> {
     let names: string[];

@@ -7,6 +7,14 @@ import { LineParser } from './line-parser.ts';
 export const DEFAULT_PORT = 60405;
 
 /** Open TCP connections at most, unless configured. */
+/**
+ * Connections the kernel may queue before they are accepted. Node's default, 511, makes the
+ * kernel drop connections when thousands of boards come back at once (after a power cut or a
+ * gateway restart), and each then waits a second or more to retry. The kernel caps it at
+ * net.core.somaxconn.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 export const DEFAULT_MAX_CONNECTIONS = 4096;
 
 /**
@@ -64,7 +72,7 @@ export class TcpListener {
   listen(): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.#server.once('error', reject);
-      this.#server.listen(this.#options.port, this.#options.host, () => {
+      this.#server.listen({ port: this.#options.port, host: this.#options.host, backlog: LISTEN_BACKLOG }, () => {
         this.#server.off('error', reject);
         this.#server.on('error', (err) => this.#options.logger.error({ err }, 'TCP server error'));
         resolve(this.#server.address() as AddressInfo);

@@ -132,6 +132,25 @@ describe('server.ts', { timeout: 30_000 }, () => {
     expect(j.boards[0]?.error).toBeTruthy();
   });
 
+  it('serve listens before it has read the profiles, then names each invalid one in the log', async () => {
+    await cli(['create', 'porch', '--profiles', dir, '--key', 'porch-key-1234']);
+    await writeFile(join(dir, 'broken.json'), '{ "key": "" }');
+    const port = await freePort();
+    const child = spawn(process.execPath, [SERVER_JS, 'serve', '--http', 'off', '--host', '127.0.0.1', '--port', String(port), '--profiles', dir, '--data', join(dir, 'data')], { cwd: REPO_ROOT });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    try {
+      await waitFor(() => out.includes('profile(s) loaded'), 15_000, 'the profile scan');
+      const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      const at = (pred: (l: Record<string, unknown>) => boolean): number => lines.findIndex(pred);
+      expect(at((l) => l['msg'] === 'listening for boards over TCP')).toBeLessThan(at((l) => l['code'] === 'E_PROFILE_INVALID'));
+      expect(String(lines.find((l) => l['code'] === 'E_PROFILE_INVALID')?.['msg'])).toContain('broken.json');
+      expect(lines.find((l) => l['msg'] === '1 profile(s) loaded')?.['boards']).toEqual(['porch']);
+    } finally {
+      await stopProcess(child);
+    }
+  });
+
   it('logs a board connecting and going away at the default log level', async () => {
     await cli(['create', 'porch', '--profiles', dir, '--key', 'porch-key-1234', '--step', '1']);
     const port = await freePort();
