@@ -32,6 +32,11 @@ function int(min: number, max: number) {
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+function rrdcachedAddress(value: string): string {
+  if (!/^(unix:\/.+|[^:/\s]+:\d{1,5})$/.test(value)) throw new InvalidArgumentError('must be unix:/path/to/socket or host:port');
+  return value;
+}
+
 function withServeOptions(cmd: Command): Command {
   return cmd
     .option('--host <host>', 'address to listen on', '0.0.0.0')
@@ -41,6 +46,7 @@ function withServeOptions(cmd: Command): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(new Option('--log-format <format>', 'log lines: pretty (local times, for people), json (for machines), auto (pretty on a terminal)').choices(['auto', 'json', 'pretty']).default('auto'))
     .option('--rrd-processes <n>', 'rrdtool processes to spread files over', int(1, 64), 2)
+    .option('--rrdcached <address>', 'write updates through rrdcached (unix:/path/to/socket or host:port): each file written once per flush interval', rrdcachedAddress)
     .option('--max-line-length <bytes>', 'longest line a board may send', int(16, 1 << 20), DEFAULT_MAX_LINE_LENGTH)
     .option('--max-connections <n>', 'open TCP connections at most', int(1, 1_000_000), DEFAULT_MAX_CONNECTIONS)
     .option('--max-unverified-per-address <n>', 'TCP connections one address may hold before a key verified', int(1, 1_000_000), DEFAULT_MAX_UNVERIFIED_PER_ADDRESS)
@@ -230,8 +236,9 @@ program
   .option('--profiles <dir>', 'profile directory', 'profiles')
   .option('--data <dir>', 'directory for relative rrd paths', 'data')
   .option('--json', 'as JSON')
-  .action(async (o: { profiles: string; data: string; json?: boolean }) => {
-    const boards = await listBoards(o.profiles, o.data, (l) => console.log(l), { json: o.json }).catch(fail);
+  .option('--rrdcached <address>', "the gateway's rrdcached: files are flushed before they are read", rrdcachedAddress)
+  .action(async (o: { profiles: string; data: string; json?: boolean; rrdcached?: string }) => {
+    const boards = await listBoards(o.profiles, o.data, (l) => console.log(l), { json: o.json, rrdcached: o.rrdcached }).catch(fail);
     process.exit(boards.some((b) => b.state === 'error') ? 1 : 0);
   });
 

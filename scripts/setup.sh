@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what rrduino-gateway needs on Debian/Ubuntu with Node >= 20: rrdtool (the
 # storage engine), then the npm packages, and compiles. With --test (`npm test`) also what
-# the tests run for real: carbon (graphite-carbon, python3-whisper), socat (serial ptys),
+# the tests run for real: rrdcached, carbon (graphite-carbon, python3-whisper), socat (serial ptys),
 # openssl (test certificates), chromium (the status page's browser test), and the board
 # firmware's toolchain: avr-gcc with Arduino's AVR core, simavr, g++ (host builds).
 # Safe to run again: installs only what is missing.
@@ -17,7 +17,7 @@ fi
 
 packages=(rrdtool)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(socat graphite-carbon python3-whisper openssl chromium g++ gcc-avr avr-libc binutils-avr arduino-core-avr simavr libsimavr-dev)
+  packages+=(socat rrdcached graphite-carbon python3-whisper openssl chromium g++ gcc-avr avr-libc binutils-avr arduino-core-avr simavr libsimavr-dev)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'E_CONFIG_INVALID'
   | 'E_HTTP'
   | 'E_SERIAL_OPEN'
+  | 'E_RRDCACHED'
   | 'E_DATA_DIR'
   // connections (logged, with the remote address)
   | 'E_TOO_MANY_CONNECTIONS'

@@ -26,6 +26,8 @@ export interface GatewayOptions {
   rrdProcesses?: number;
   /** The rrdtool binary. Default `rrdtool` on the PATH. */
   rrdtool?: string;
+  /** rrdcached's address: updates go through it (see RrdServiceOptions). */
+  rrdcached?: string;
   /** Session limits, every link (defaults: {@link DEFAULT_LIMITS}). */
   limits?: Partial<SessionLimits>;
   /** TCP: connect → hello, ms. Default {@link DEFAULT_HELLO_TIMEOUT_MS}. */
@@ -72,7 +74,7 @@ export class Gateway implements SessionHub {
     this.profiles = new ProfileStore(options.profilesDir, this.registry, (err, serving) =>
       this.logger.error({ code: err.code, file: err.file, field: err.field, clientId: serving.clientId }, `${errorMessage(err)}; serving its last good version until the file is fixed`),
     );
-    this.rrd = new RrdService({ processes: options.rrdProcesses, binary: options.rrdtool, logger: options.logger.child({ part: 'rrdtool' }) });
+    this.rrd = new RrdService({ processes: options.rrdProcesses, binary: options.rrdtool, rrdcached: options.rrdcached, logger: options.logger.child({ part: 'rrdtool' }) });
     this.#limits = checkLimits({ ...DEFAULT_LIMITS, ...options.limits });
     this.#limiter = new LogLimiter(options.logger);
     // Its own wall clock: the gateway's `now` is read once per reading, and tests step it.

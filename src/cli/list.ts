@@ -21,10 +21,10 @@ export interface BoardListing {
 }
 
 /** `list`: boards, their rrd files, last update and its age; a file rrdtool cannot read is an error. */
-export async function listBoards(dir: string, dataDir: string, out: (line: string) => void, o: { json?: boolean; now?: () => number } = {}): Promise<BoardListing[]> {
+export async function listBoards(dir: string, dataDir: string, out: (line: string) => void, o: { json?: boolean; now?: () => number; rrdcached?: string } = {}): Promise<BoardListing[]> {
   const now = o.now ?? Date.now;
   const store = new ProfileStore(resolve(dir), HandlerRegistry.withBuiltins());
-  const rrd = new RrdService({ processes: 1, logger: createLogger('silent') });
+  const rrd = new RrdService({ processes: 1, logger: createLogger('silent'), rrdcached: o.rrdcached });
   const listing: BoardListing[] = [];
   let invalid: string[] = [];
   try {

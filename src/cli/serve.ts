@@ -34,6 +34,8 @@ export interface ServeOptions {
   serialLookahead?: number;
   /** From the config file's `destinations`, already validated. */
   destinations?: DestinationConfig[];
+  /** rrdcached's address (`unix:/path` or `host:port`); updates go through it. */
+  rrdcached?: string;
   /** The status page, `/metrics` and `/healthz`: `host:port`, or `off`. */
   http: string;
   /** Reads the destinations again for SIGHUP (from the config file); without it SIGHUP reloads profiles only. */
@@ -69,6 +71,7 @@ export async function startGateway(o: ServeOptions): Promise<Gateway> {
     logger,
     registry,
     rrdProcesses: o.rrdProcesses,
+    rrdcached: o.rrdcached,
     maxLineLength: o.maxLineLength,
     maxConnections: o.maxConnections,
     maxUnverifiedPerAddress: o.maxUnverifiedPerAddress,

@@ -17,6 +17,7 @@ export interface GatewayConfig {
   logLevel?: string;
   logFormat?: string;
   rrdProcesses?: number;
+  rrdcached?: string;
   maxLineLength?: number;
   maxConnections?: number;
   maxUnverifiedPerAddress?: number;
@@ -48,6 +49,7 @@ export const gatewayConfigSchema = {
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     logFormat: { enum: ['auto', 'json', 'pretty'] },
     rrdProcesses: int(1, 64),
+    rrdcached: { type: 'string', pattern: '^(unix:/.+|[^:/\\s]+:\\d{1,5})$' },
     maxLineLength: int(16, 1 << 20),
     maxConnections: int(1, 1_000_000),
     maxUnverifiedPerAddress: int(1, 1_000_000),
@@ -78,7 +80,7 @@ export const gatewayConfigSchema = {
 
 /** The options a config file may set that are plain values, as commander names them. */
 export const PLAIN_CONFIG_OPTIONS = [
-  'host', 'port', 'profiles', 'data', 'logLevel', 'logFormat', 'rrdProcesses', 'maxLineLength', 'maxConnections', 'maxUnverifiedPerAddress',
+  'host', 'port', 'profiles', 'data', 'logLevel', 'logFormat', 'rrdProcesses', 'rrdcached', 'maxLineLength', 'maxConnections', 'maxUnverifiedPerAddress',
   'helloTimeout', 'handshakeTimeout', 'idleTimeout', 'handlers', 'statsInterval', 'gatewayMetricsInterval', 'serialLookahead',
 ] as const;
 

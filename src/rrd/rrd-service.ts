@@ -8,6 +8,13 @@ export interface RrdServiceOptions {
   /** rrdtool processes to spread files over (each file always goes to the same one). Default 2. */
   processes?: number;
   binary?: string;
+  /**
+   * rrdcached's address (`unix:/run/rrdcached.sock`, `host:port`): updates go through it, so
+   * a file is written once per flush interval instead of once per update (SD cards). Reads
+   * flush the file first. While it cannot be reached, updates are written to the files
+   * directly (logged once per outage).
+   */
+  rrdcached?: string;
   logger: Logger;
 }
 
@@ -23,6 +30,9 @@ export interface LastUpdate {
  * so a 1 µs step can read back as 0 and be refused as "minimum one second step".
  */
 const MIN_GAP_US = 10;
+
+/** How soon an unreachable rrdcached is tried again. */
+const DAEMON_RETRY_MS = 5_000;
 
 /** Values one `rrdtool update` command carries at most. */
 const MAX_BATCH = 256;
@@ -57,12 +67,27 @@ export class RrdService {
   /** Files known to exist, or a creation under way, keyed by absolute path. */
   readonly #ready = new Map<string, Promise<void>>();
   readonly #files = new Map<string, FileQueue>();
+  readonly #daemon: string | undefined;
+  /** Set while rrdcached cannot be reached: since when, and how many updates went direct. */
+  #daemonDown: { sinceMs: number; direct: number } | undefined;
+  #directWrites = 0;
 
   constructor(options: RrdServiceOptions) {
     const n = options.processes ?? 2;
     if (!Number.isInteger(n) || n < 1 || n > 64) throw new ConfigError('E_CONFIG_INVALID', `rrdtool processes must be 1..64, got ${n}`);
     this.#logger = options.logger;
+    this.#daemon = options.rrdcached;
     this.#shards = Array.from({ length: n }, () => new RrdtoolProcess({ binary: options.binary, logger: options.logger }));
+  }
+
+  /** The rrdcached address, when updates go through one. */
+  get rrdcached(): string | undefined {
+    return this.#daemon;
+  }
+
+  /** Updates written to the files directly because rrdcached could not be reached. */
+  get directWrites(): number {
+    return this.#directWrites;
   }
 
   /** Updates waiting for rrdtool: written and unanswered, or queued behind a file's command in flight. */
@@ -103,7 +128,7 @@ export class RrdService {
    * the same file; any other value goes alone. Retried once if rrdtool died under it.
    */
   update(path: string, value: string, timeMs = Date.now()): Promise<void> {
-    if (!value.startsWith('N:')) return this.#run(path, ['update', path, value]).then(() => undefined);
+    if (!value.startsWith('N:')) return this.#write(path, [value]);
     let q = this.#files.get(path);
     if (q === undefined) {
       q = { lastUs: 0, busy: false, queued: [] };
@@ -127,14 +152,17 @@ export class RrdService {
     }
     q.busy = true;
     const values = batch.map((b) => b.value);
-    this.#run(path, ['update', path, ...values], ['update', path, '--skip-past-updates', ...values]).then(
+    this.#write(path, values).then(
       () => batch.forEach((b) => b.resolve()),
       (err: unknown) => batch.forEach((b) => b.reject(err)),
     ).finally(() => this.#flush(path, q));
   }
 
   async lastUpdate(path: string): Promise<LastUpdate> {
-    const lines = await this.#run(path, ['lastupdate', path]);
+    const lines = await this.#run(path, ['lastupdate', ...this.#viaDaemon(), path]).catch((err: unknown) => {
+      if (!this.#daemonUnreachable(err)) throw err;
+      return this.#run(path, ['lastupdate', path]); // what the file holds; rrdcached's part is in its journal
+    });
     // Output: " ds1 ds2", "", "<time>: v1 v2"
     const names = (lines[0] ?? '').trim().split(/\s+/);
     const last = lines.find((l) => /^\d+:/.test(l));
@@ -145,8 +173,73 @@ export class RrdService {
     return { time: new Date(Number(time) * 1000), values: out };
   }
 
+  /** Writes every file rrdcached holds updates for to disk (at a clean stop; before reading files directly). */
+  async flushCached(): Promise<void> {
+    if (this.#daemon === undefined || this.#daemonDown) return;
+    const files = [...this.#ready.keys()];
+    for (let i = 0; i < files.length; i += 64) {
+      const chunk = files.slice(i, i + 64);
+      await this.#run(chunk[0] as string, ['flushcached', '--daemon', this.#daemon, ...chunk]).catch((err: unknown) =>
+        this.#logger.warn({ code: 'E_RRDCACHED', err: errorMessage(err) }, 'rrdcached did not flush; its journal still holds the updates'),
+      );
+    }
+  }
+
+  /** `--daemon <address>` when rrdcached is configured and reachable. */
+  #viaDaemon(): string[] {
+    return this.#daemon !== undefined && this.#daemonDown === undefined ? ['--daemon', this.#daemon] : [];
+  }
+
+  #daemonUnreachable(err: unknown): boolean {
+    return this.#daemon !== undefined && err instanceof RrdError && /rrdcached|Unable to connect|Connection refused|No such file or directory.*sock/i.test(err.message) && !/illegal attempt|minimum one second/i.test(err.message);
+  }
+
+  /**
+   * `rrdtool update` of values, through rrdcached when there is one. If rrdcached cannot be
+   * reached the values go to the file directly, and rrdcached is tried again after a while.
+   */
+  async #write(path: string, values: string[]): Promise<void> {
+    const daemon = this.#viaDaemon();
+    if (daemon.length > 0) {
+      try {
+        await this.#run(path, ['update', ...daemon, path, ...values], ['update', ...daemon, path, '--skip-past-updates', ...values]);
+        return;
+      } catch (err) {
+        if (!this.#daemonUnreachable(err)) throw err;
+        this.#daemonDown = { sinceMs: Date.now(), direct: 0 };
+        this.#logger.warn({ code: 'E_RRDCACHED', rrdcached: this.#daemon, err: errorMessage(err) }, 'rrdcached cannot be reached: writing updates to the rrd files directly until it is back. Is it running, and is its socket where --rrdcached says?');
+        setTimeout(() => this.#tryDaemonAgain(), DAEMON_RETRY_MS).unref();
+      }
+    }
+    await this.#run(path, ['update', path, ...values], ['update', path, '--skip-past-updates', ...values]);
+    if (this.#daemon !== undefined) {
+      this.#directWrites += values.length;
+      if (this.#daemonDown) this.#daemonDown.direct += values.length;
+    }
+  }
+
+  /** Probes rrdcached; when it answers, updates go through it again. */
+  #tryDaemonAgain(): void {
+    const down = this.#daemonDown;
+    const daemon = this.#daemon;
+    if (!down || daemon === undefined || this.#shards.length === 0) return;
+    const probe = [...this.#ready.keys()][0];
+    if (probe === undefined) {
+      this.#daemonDown = undefined;
+      return;
+    }
+    this.#run(probe, ['flushcached', '--daemon', daemon, probe]).then(
+      () => {
+        this.#daemonDown = undefined;
+        this.#logger.info({ rrdcached: daemon, downSeconds: Math.round((Date.now() - down.sinceMs) / 1000), directWrites: down.direct }, 'rrdcached is back: updates go through it again');
+      },
+      () => setTimeout(() => this.#tryDaemonAgain(), DAEMON_RETRY_MS).unref(),
+    );
+  }
+
   /** Lets every process finish what it was sent, then stops them. */
   async close(): Promise<void> {
+    await this.flushCached();
     await Promise.all(this.#shards.map((s) => s.close()));
   }
 

@@ -24,12 +24,13 @@ export function unitOf(name: string, units: Readonly<Record<string, string>> | u
  * `rrdtool graph - …` arguments for one board and period: a line per data source, its unit,
  * and its last, min and max in the legend. Pure.
  */
-export function graphArgs(o: { file: string; clientId: string; period: GraphPeriod; info: RrdInfo; units?: Readonly<Record<string, string>>; width?: number; height?: number }): string[] {
+export function graphArgs(o: { file: string; clientId: string; period: GraphPeriod; info: RrdInfo; units?: Readonly<Record<string, string>>; width?: number; height?: number; rrdcached?: string }): string[] {
   const p = GRAPH_PERIODS[o.period];
   const cf = o.info.cfs.includes('AVERAGE') ? 'AVERAGE' : (o.info.cfs[0] ?? 'AVERAGE');
   // DEF splits on ':'; a path holding one has it escaped.
   const file = o.file.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
-  const args = ['graph', '-', '--imgformat', 'PNG', '--start', p.start, '--end', 'now', '--width', String(o.width ?? 640), '--height', String(o.height ?? 200), '--title', `${o.clientId}: ${p.title}`, '--slope-mode'];
+  // Through rrdcached, rrdtool flushes the file's pending updates before it reads.
+  const args = ['graph', '-', ...(o.rrdcached ? ['--daemon', o.rrdcached] : []), '--imgformat', 'PNG', '--start', p.start, '--end', 'now', '--width', String(o.width ?? 640), '--height', String(o.height ?? 200), '--title', `${o.clientId}: ${p.title}`, '--slope-mode'];
   o.info.sources.forEach((s, i) => {
     const v = `v${i}`;
     const unit = unitOf(s.name, o.units).replace(/%/g, '%%').replace(/:/g, '\\:');

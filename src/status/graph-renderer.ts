@@ -25,9 +25,9 @@ export class GraphRenderer {
     this.#now = options.now ?? Date.now;
   }
 
-  /** `rrdtool info` of a file. */
-  async info(file: string): Promise<RrdInfo> {
-    return parseRrdInfo((await this.#serial(['info', file])).toString('utf8'));
+  /** `rrdtool info` of a file (through rrdcached, which flushes it first, when given). */
+  async info(file: string, rrdcached?: string): Promise<RrdInfo> {
+    return parseRrdInfo((await this.#serial(['info', ...(rrdcached ? ['--daemon', rrdcached] : []), file])).toString('utf8'));
   }
 
   /**

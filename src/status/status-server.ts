@@ -118,7 +118,7 @@ export class StatusServer {
     try {
       const file = b.rrdFile;
       png = await this.#graphs.render(`${file}|${period}`, GRAPH_PERIODS[period].cacheMs, async () =>
-        graphArgs({ file, clientId, period, info: await this.#graphs.info(file), units: b.units }),
+        graphArgs({ file, clientId, period, info: await this.#graphs.info(file, this.#o.gateway.rrd.rrdcached), units: b.units, rrdcached: this.#o.gateway.rrd.rrdcached }),
       );
     } catch (err) {
       return send(res, 503, 'text/plain; charset=utf-8', `no graph yet: ${errorMessage(err)}\n`);

@@ -50,5 +50,7 @@ describe('graphs', () => {
     expect(args).toContain('DEF:v0=/data/a\\:b.rrd:temperature:AVERAGE');
     expect(args).toContain('GPRINT:v0:LAST:last %8.2lf °C');
     expect(args).toContain('GPRINT:v1:MAX:max %8.2lf %% RH\\l');
+    // Through rrdcached the file is flushed before it is read.
+    expect(graphArgs({ file: '/d/a.rrd', clientId: 'shed', period: 'hour', info, rrdcached: 'unix:/run/r.sock' }).slice(0, 4)).toEqual(['graph', '-', '--daemon', 'unix:/run/r.sock']);
   });
 });
