@@ -3,6 +3,7 @@
  * for BENCHMARKS.md. Never part of `npm test`.
  */
 import { benchFirmware } from './firmware-bench.ts';
+import { benchRrdcached } from './rrdcached-bench.ts';
 import { benchRss } from './rss-bench.ts';
 import { benchSerial } from './serial-bench.ts';
 import { benchSegments, benchSqlite } from './spool-bench.ts';
@@ -17,6 +18,14 @@ const fmt = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d).rep
 async function main(): Promise<void> {
   const only = process.argv[2];
   console.log(`# rrduino-gateway benchmark — ${new Date().toISOString()}, node ${process.version}, ${(await import('node:os')).cpus().length} cores\n`);
+  if (only === 'rrdcached') {
+    console.log('## Disk writes with and without rrdcached (10 boards, a reading a second each for 60 s, rrd files on the disk, kernel writeback)\n');
+    console.log('| mode | readings | KiB written per 1,000 readings | KiB more per 1,000 at rrdcached\'s flush | updates/s (burst of 10 × 1,000) |');
+    console.log('| --- | ---: | ---: | ---: | ---: |');
+    for (const r of await benchRrdcached()) console.log(`| ${r.mode} | ${fmt(r.readings)} | ${fmt(r.kibPer1000)} | ${fmt(r.kibAtFlushPer1000)} | ${fmt(r.updatesPerSec)} |`);
+    console.log('\n/proc/diskstats counts the whole machine, file system journal included. rrdcached: -w 3600 -f 60 (each file written once an hour, its journal once a minute); its flush is forced here.');
+    return;
+  }
   if (only === 'firmware') {
     const r = await benchFirmware();
     console.log('## Board firmware (avr-gcc 5.4 -Os -flto, Arduino AVR core 1.8.7, atmega328p)\n');

@@ -14,8 +14,12 @@ export class RrdCached {
   readonly #dir: string;
   #proc: ChildProcess | undefined;
 
-  constructor(dir: string) {
+  readonly #journalSeconds: number;
+
+  /** @param journalSeconds rrdcached's -f: how often its journal is rotated (written). */
+  constructor(dir: string, journalSeconds = 1) {
     this.#dir = dir;
+    this.#journalSeconds = journalSeconds;
     this.socket = join(dir, 'rrdcached.sock');
   }
 
@@ -29,7 +33,7 @@ export class RrdCached {
     // A kill -9 leaves both behind; the new daemon makes its own.
     await rm(this.socket, { force: true });
     await rm(join(this.#dir, 'rrdcached.pid'), { force: true });
-    this.#proc = spawn('rrdcached', ['-g', '-l', this.address, '-p', join(this.#dir, 'rrdcached.pid'), '-j', join(this.#dir, 'journal'), '-F', '-w', '3600', '-f', '1', '-b', join(this.#dir, 'base')], { stdio: 'ignore' });
+    this.#proc = spawn('rrdcached', ['-g', '-l', this.address, '-p', join(this.#dir, 'rrdcached.pid'), '-j', join(this.#dir, 'journal'), '-F', '-w', '3600', '-f', String(this.#journalSeconds), '-b', join(this.#dir, 'base')], { stdio: 'ignore' });
     await waitFor(async () => stat(this.socket).then(() => true, () => false), 5000, 'rrdcached socket');
   }
 
