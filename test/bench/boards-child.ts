@@ -12,6 +12,9 @@ export type ChildCommand =
   | { cmd: 'send'; perBoard: number }
   /** Each board sends `perBoard` updates, one every `intervalMs`, starts spread over one interval. */
   | { cmd: 'pace'; perBoard: number; intervalMs: number }
+  /** Signs `perBoard` updates per board now, so that `blast` only writes bytes. */
+  | { cmd: 'prepare'; perBoard: number }
+  | { cmd: 'blast' }
   | { cmd: 'close' };
 
 interface Board {
@@ -20,6 +23,7 @@ interface Board {
 }
 
 let boards: Board[] = [];
+let prepared: Buffer[] = [];
 
 function handshake(port: number, id: string, key: string, index: number): Promise<Board> {
   return new Promise((resolve, reject) => {
@@ -60,6 +64,13 @@ process.on('message', (m: ChildCommand) => {
       const start = performance.now();
       await Promise.all(boards.map((b) => sendAll(b, m.perBoard)));
       process.send?.({ done: 'send', ms: performance.now() - start });
+    } else if (m.cmd === 'prepare') {
+      prepared = boards.map((b) => Buffer.from(Array.from({ length: m.perBoard }, (_, i) => b.protocol.updateLine({ temperature: 15 + (i % 1000) / 100 })).join(''), 'latin1'));
+      process.send?.({ done: 'prepare', ms: 0 });
+    } else if (m.cmd === 'blast') {
+      const start = performance.now();
+      await Promise.all(boards.map((b, i) => new Promise<void>((resolve) => (b.socket.write(prepared[i] as Buffer) ? resolve() : b.socket.once('drain', () => resolve())))));
+      process.send?.({ done: 'blast', ms: performance.now() - start });
     } else if (m.cmd === 'pace') {
       const start = performance.now();
       await Promise.all(

@@ -23,7 +23,7 @@ export async function benchRss(n: number): Promise<RssResult> {
   const { dir, cleanup } = await tempDir('rrduino-rss-');
   const ids = Array.from({ length: n }, (_, i) => `rss-${i}`);
   for (const id of ids) {
-    const p = rrduinoProfile(`key-of-${id}`) as { handler_options: { path: string } };
+    const p = rrduinoProfile(`key-of-${id}-0123456789`) as { handler_options: { path: string } };
     p.handler_options.path = `${id}.rrd`;
     await writeProfileFile(join(dir, 'profiles'), id, p);
   }
@@ -55,7 +55,7 @@ export async function benchRss(n: number): Promise<RssResult> {
         ids.slice(i, i + 100).map(
           (id, j) =>
             new Promise<void>((resolve, reject) => {
-              const board = new BoardProtocol(id, `key-of-${id}`);
+              const board = new BoardProtocol(id, `key-of-${id}-0123456789`);
               const s = connect({ port, host: '127.0.0.1', localAddress: boardAddress(i + j) });
               sockets.push(s);
               s.on('error', reject);

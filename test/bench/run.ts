@@ -2,6 +2,7 @@
  * `npm run bench`: measures the gateway on this machine and prints a Markdown table
  * for BENCHMARKS.md. Never part of `npm test`.
  */
+import { createHash, createHmac } from 'node:crypto';
 import { benchFirmware } from './firmware-bench.ts';
 import { benchRrdcached } from './rrdcached-bench.ts';
 import { benchRss } from './rss-bench.ts';
@@ -18,6 +19,21 @@ const fmt = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d).rep
 async function main(): Promise<void> {
   const only = process.argv[2];
   console.log(`# rrduino-gateway benchmark — ${new Date().toISOString()}, node ${process.version}, ${(await import('node:os')).cpus().length} cores\n`);
+  if (only === 'ingest') {
+    console.log('## Ingest with precomputed signed lines (the sender only writes bytes)\n');
+    const floor = hmacFloor();
+    console.log('| what | boards × updates | updates/s | gateway cores | of the HMAC floor per core |');
+    console.log('| --- | ---: | ---: | ---: | ---: |');
+    console.log(`| HMAC floor: Node's createHmac, 2 per update, one core | 200,000 | ${fmt(floor)} | 1.00 | 1.00 |`);
+    for (const [n, per] of [[100, 600], [1000, 60]] as const) {
+      const v = await benchTcp(n, per, { precomputed: true, verifyOnly: true });
+      console.log(`| verify only | ${fmt(n)} × ${per} | ${fmt(v.updatesPerSec)} | ${fmt(v.gatewayCores, 2)} | ${fmt(v.updatesPerSec / v.gatewayCores / floor, 2)} |`);
+      const e = await benchTcp(n, per, { precomputed: true });
+      console.log(`| into rrd files | ${fmt(n)} × ${per} | ${fmt(e.updatesPerSec)} | ${fmt(e.gatewayCores, 2)} | ${fmt(e.updatesPerSec / e.gatewayCores / floor, 2)} |`);
+    }
+    console.log('\nGateway cores: the CPU time of the gateway process (not its rrdtool children) over the run.');
+    return;
+  }
   if (only === 'rrdcached') {
     console.log('## Disk writes with and without rrdcached (10 boards, a reading a second each for 60 s, rrd files on the disk, kernel writeback)\n');
     console.log('| mode | readings | KiB written per 1,000 readings | KiB more per 1,000 at rrdcached\'s flush | updates/s (burst of 10 × 1,000) |');
@@ -134,3 +150,16 @@ async function main(): Promise<void> {
 
 await main();
 process.exit(0);
+
+/** Updates/s one core could verify if the two HMACs of each were all it did (Node's createHmac). */
+function hmacFloor(n = 200_000): number {
+  const master = createHash('sha256').update('bench').digest();
+  let key = Buffer.alloc(32, 1);
+  const line = 'u temperature 21.50';
+  const start = performance.now();
+  for (let i = 0; i < n; i++) {
+    createHmac('sha256', key).update(line, 'latin1').digest();
+    key = createHmac('sha256', master).update(key).digest();
+  }
+  return n / ((performance.now() - start) / 1000);
+}

@@ -7,6 +7,17 @@ import { Stats } from '../../src/stats.ts';
 import { rrduinoProfile, tempDir, waitFor, writeProfileFile } from '../helpers/fixtures.ts';
 import { fileURLToPath } from 'node:url';
 import type { ChildCommand } from './boards-child.ts';
+import { BaseHandler, type HandlerInit } from '../../src/handlers/base-handler.ts';
+import { HandlerRegistry } from '../../src/handlers/handler-registry.ts';
+import { parseUpdate, type SignedMessage } from '../../src/protocol/message.ts';
+
+/** Verifies each update and hands its reading on, as RRDuinoHandler does, but stores nothing. */
+class VerifyOnlyHandler extends BaseHandler {
+  constructor(init: HandlerInit) {
+    super(init);
+    this.registerMessageType('u', (m: SignedMessage) => this.context.publish({ clientId: this.clientId, timeMs: this.context.now(), values: parseUpdate(m.body).values }), true);
+  }
+}
 
 export interface TcpBenchResult {
   boards: number;
@@ -18,6 +29,8 @@ export interface TcpBenchResult {
   rrdErrors: number;
   /** With destinations: points each destination sent per second, until its queue was empty. */
   forwardedPerSec?: number;
+  /** CPU the gateway's process used while storing, in cores. */
+  gatewayCores: number;
 }
 
 function ask(child: ChildProcess, msg: ChildCommand): Promise<{ ms: number }> {
@@ -35,14 +48,23 @@ export function percentile(sorted: Float64Array, p: number): number {
 export async function benchTcp(
   n: number,
   perBoard: number,
-  options: { rrdProcesses?: number; paceIntervalMs?: number; destinations?: DestinationConfig[] } = {},
+  options: {
+    rrdProcesses?: number;
+    paceIntervalMs?: number;
+    destinations?: DestinationConfig[];
+    /** Sign every line before the clock starts, so the sender costs almost nothing. */
+    precomputed?: boolean;
+    /** Verify only: the handler checks each HMAC and hands the reading on, storing nothing. */
+    verifyOnly?: boolean;
+  } = {},
 ): Promise<TcpBenchResult> {
   const { dir, cleanup } = await tempDir('rrduino-bench-');
   const ids = Array.from({ length: n }, (_, i) => `bench-${i}`);
-  const keys = ids.map((id) => `key-of-${id}`);
+  const keys = ids.map((id) => `key-of-${id}-0123456789`); // 16+ characters: no short-key warnings in the run
   for (let i = 0; i < n; i++) {
-    const p = rrduinoProfile(keys[i]) as { handler_options: { path: string } };
+    const p = rrduinoProfile(keys[i]) as { handler?: string; handler_options: { path: string } };
     p.handler_options.path = `${ids[i]}.rrd`;
+    if (options.verifyOnly) p.handler = 'VerifyOnlyHandler';
     await writeProfileFile(join(dir, 'profiles'), ids[i] as string, p);
   }
   const total = n * perBoard;
@@ -73,6 +95,7 @@ export async function benchTcp(
     dataDir: join(dir, 'data'),
     logger,
     rrdProcesses: options.rrdProcesses ?? 2,
+    registry: HandlerRegistry.withBuiltins().register(VerifyOnlyHandler),
     now,
   });
   const { port } = await gateway.listenTcp('127.0.0.1', 0);
@@ -84,11 +107,15 @@ export async function benchTcp(
     await ask(child, { cmd: 'send', perBoard: 1 });
     while (stored < n) await new Promise((r) => setTimeout(r, 5));
     stored = 0;
+    if (options.precomputed) await ask(child, { cmd: 'prepare', perBoard });
     measuring = true;
+    const cpuBefore = process.cpuUsage();
     const start = now();
-    await ask(child, options.paceIntervalMs ? { cmd: 'pace', perBoard, intervalMs: options.paceIntervalMs } : { cmd: 'send', perBoard });
+    await ask(child, options.paceIntervalMs ? { cmd: 'pace', perBoard, intervalMs: options.paceIntervalMs } : options.precomputed ? { cmd: 'blast' } : { cmd: 'send', perBoard });
     await Promise.race([done, new Promise((r) => setTimeout(r, 120_000))]);
     const elapsedS = (lastStoredAt - start) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    const gatewayCores = (cpu.user + cpu.system) / 1e6 / elapsedS;
     let forwardedPerSec: number | undefined;
     if (pipeline) {
       await waitFor(() => pipeline.destinations.every((d) => d.backlog === 0), 120_000, 'destination queues empty').catch(() => console.error('warning: destination queue not empty after 120 s'));
@@ -105,6 +132,7 @@ export async function benchTcp(
       p99Ms: percentile(measured, 99),
       rrdErrors: gateway.stats.get('errors.E_RRD_COMMAND'),
       forwardedPerSec,
+      gatewayCores,
     };
   } finally {
     await ask(child, { cmd: 'close' }).catch(() => undefined);
