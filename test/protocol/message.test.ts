@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { codeOf } from '../helpers/error-code.ts';
-import { decodeLine, helloClientId, isUsableClientId, parseLine, parseSigned, parseUpdate, parseValue } from '../../src/protocol/message.ts';
+import { clip, decodeLine, helloClientId, isUsableClientId, parseLine, parseSigned, parseUpdate, parseValue } from '../../src/protocol/message.ts';
 
 const HMAC = 'bf7154abbc7c7b2f0d1e72464e7249eb8d4ac4b9576b375d89b22d40e3aa12c4';
 
@@ -81,6 +81,14 @@ describe('parseValue', () => {
   });
 });
 
+describe('clip', () => {
+  it('keeps board text short and printable for a log line', () => {
+    expect(clip('x'.repeat(24))).toBe('x'.repeat(24));
+    expect(clip('x'.repeat(25))).toBe(`${'x'.repeat(24)}…`);
+    expect(clip('a\u0001b\u00ffc')).toBe('a?b?c');
+  });
+});
+
 describe('parseUpdate', () => {
   it('pairs keys and values', () => {
     expect(parseUpdate(['temperature', '18.06', 'humidity', '54'])).toEqual({ values: new Map([['temperature', 18.06], ['humidity', 54]]), warnings: [], repeatedKeys: 0 });
@@ -95,6 +103,7 @@ describe('parseUpdate', () => {
       const { values, warnings } = parseUpdate(['temperature', bad, 'humidity', '54']);
       expect(values, bad).toEqual(new Map([['temperature', null], ['humidity', 54]]));
       expect(warnings, bad).toMatchObject([{ code: 'E_BAD_VALUE', key: 'temperature' }]);
+      expect(warnings[0]?.message, bad).toBe(`value '${bad}' of 'temperature' is not a finite number; stored as U`);
     }
   });
   it('keeps the last value of a repeated key', () => {
@@ -106,7 +115,7 @@ describe('parseUpdate', () => {
   it('ignores a key without a value, with a warning', () => {
     const { values, warnings } = parseUpdate(['temperature', '1', 'humidity']);
     expect(values).toEqual(new Map([['temperature', 1]]));
-    expect(warnings).toMatchObject([{ code: 'E_BAD_PAIRS', key: 'humidity' }]);
+    expect(warnings).toMatchObject([{ code: 'E_BAD_PAIRS', key: 'humidity', message: "key 'humidity' has no value; ignored" }]);
   });
   it('takes an update with no pairs as no values', () => {
     expect(parseUpdate([])).toEqual({ values: new Map(), warnings: [], repeatedKeys: 0 });
@@ -127,7 +136,7 @@ describe('the edges of the line grammar', () => {
   });
 
   it('reads every decimal form a board prints, and nothing else', () => {
-    for (const [text, value] of [['.5', 0.5], ['5.', 5], ['+1', 1], ['-0.25', -0.25], ['1e5', 1e5], ['2E-3', 0.002], ['1e+308', 1e308]] as const) expect(parseValue(text), text).toBe(value);
+    for (const [text, value] of [['.5', 0.5], ['.55', 0.55], ['5.', 5], ['+1', 1], ['-0.25', -0.25], ['1e5', 1e5], ['2E-3', 0.002], ['1e+308', 1e308]] as const) expect(parseValue(text), text).toBe(value);
     for (const bad of ['.', '.e1', '1e', '1e1234', '0x10', '1_000', ' 1', '1.2.3']) expect(codeOf(() => parseValue(bad)), bad).toBe('E_BAD_VALUE');
   });
 });

@@ -26,6 +26,34 @@ describe('BoardRegistry', () => {
     expect(logs.lines.some((l) => l['msg'] === 'board is reporting again' && l['silentSeconds'] === 240)).toBe(true);
   });
 
+  it('knows which boards are connected, logs each connect and disconnect once, and lists boards by id', () => {
+    const logs = memoryLogger('info');
+    const r = new BoardRegistry(logs.logger, () => 0);
+    r.connected('shed', 'tcp', '10.0.0.5:1');
+    r.connected('attic', 'serial', '/dev/ttyACM0');
+    expect(r.connectedCount).toBe(2);
+    r.disconnected('shed', 'link closed');
+    r.disconnected('shed', 'link closed');
+    expect(r.connectedCount).toBe(1);
+    expect(r.all().map((b) => [b.clientId, b.connected, b.transport])).toEqual([['attic', true, 'serial'], ['shed', false, 'tcp']]);
+    expect(logs.lines.filter((l) => String(l['msg']).startsWith('board ')).map((l) => [l['msg'], l['clientId'], l['remote'] ?? null, l['reason'] ?? null])).toEqual([
+      ['board connected', 'shed', '10.0.0.5:1', null],
+      ['board connected', 'attic', '/dev/ttyACM0', null],
+      ['board disconnected', 'shed', '10.0.0.5:1', 'link closed'],
+    ]);
+  });
+
+  it('does not call a board silent before it was ever heard, or without a limit', () => {
+    const logs = memoryLogger('info');
+    let now = 0;
+    const r = new BoardRegistry(logs.logger, () => now);
+    r.connected('quiet', 'tcp', 'x');
+    r.seen('nolimit', new Map(), 0);
+    now = 10_000_000;
+    expect(r.checkSilence((id) => (id === 'nolimit' ? undefined : 1000))).toBe(0);
+    expect(logs.lines.some((l) => l['code'] === 'W_BOARD_SILENT')).toBe(false);
+  });
+
   it('counts errors per board and keeps the last', () => {
     const r = new BoardRegistry(memoryLogger().logger, () => 5);
     r.error('shed', 'E_BAD_HMAC');

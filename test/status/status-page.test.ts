@@ -35,12 +35,26 @@ describe('status page HTML', () => {
 });
 
 describe('graphs', () => {
-  const info = parseRrdInfo(['filename = "x.rrd"', 'step = 60', 'last_update = 1700000000', 'ds[humidity].index = 1', 'ds[humidity].type = "GAUGE"', 'ds[humidity].min = 0.0000000000e+00', 'ds[humidity].max = 1.0000000000e+02', 'ds[temperature].index = 0', 'ds[temperature].type = "GAUGE"', 'ds[temperature].min = NaN', 'ds[temperature].max = NaN', 'rra[0].cf = "AVERAGE"', 'rra[1].cf = "MAX"'].join('\n'));
+  const info = parseRrdInfo(['filename = "x.rrd"', 'step = 60', 'last_update = 1700000000', 'ds[humidity].index = 1', 'ds[humidity].type = "COUNTER"', 'ds[humidity].min = 0.0000000000e+00', 'ds[humidity].max = 1.0000000000e+02', 'ds[temperature].index = 0', 'ds[temperature].type = "GAUGE"', 'ds[temperature].min = NaN', 'ds[temperature].max = NaN', 'rra[0].cf = "AVERAGE"', 'rra[0].cdp_prep[0].value = NaN', 'rra[11].cf = "MAX"', 'x rra[2].cf = "MIN"', 'rra[3].cf = "LAST" junk', 'ds[fake].indexes = 9'].join('\n'));
 
   it('reads the step, the data sources in their order, and the consolidation functions from rrdtool info', () => {
     expect(info.step).toBe(60);
-    expect(info.sources.map((s) => [s.name, s.min, s.max])).toEqual([['temperature', NaN, NaN], ['humidity', 0, 100]]);
-    expect(info.cfs).toEqual(['AVERAGE', 'MAX']);
+    expect(info.lastUpdate).toBe(1700000000);
+    expect(info.sources).toEqual([{ name: 'temperature', type: 'GAUGE', min: NaN, max: NaN }, { name: 'humidity', type: 'COUNTER', min: 0, max: 100 }]);
+    expect(info.cfs).toEqual(['AVERAGE', 'MAX', '"LAST" junk']);
+    expect(parseRrdInfo('')).toEqual({ step: NaN, lastUpdate: NaN, sources: [], cfs: [] });
+    expect(parseRrdInfo('ds[t].index = 0\n').sources[0]?.type).toBe('?');
+  });
+
+  it('gives rrdtool exactly these arguments for a board of two sources', () => {
+    expect(graphArgs({ file: '/d/shed.rrd', clientId: 'shed', period: 'hour', info })).toEqual([
+      'graph', '-', '--imgformat', 'PNG', '--start', '-1h', '--end', 'now', '--width', '640', '--height', '200', '--title', 'shed: last hour', '--slope-mode',
+      'DEF:v0=/d/shed.rrd:temperature:AVERAGE', 'LINE2:v0#0072B2:temperature   ', 'GPRINT:v0:LAST:last %8.2lf °C', 'GPRINT:v0:MIN:min %8.2lf °C', 'GPRINT:v0:MAX:max %8.2lf °C\\l',
+      'DEF:v1=/d/shed.rrd:humidity:AVERAGE', 'LINE2:v1#D55E00:humidity      ', 'GPRINT:v1:LAST:last %8.2lf %%', 'GPRINT:v1:MIN:min %8.2lf %%', 'GPRINT:v1:MAX:max %8.2lf %%\\l',
+    ]);
+    const lastOnly = parseRrdInfo('step = 1\nds[a:b].index = 0\nds[a:b].type = "GAUGE"\nrra[0].cf = "LAST"\n');
+    const args = graphArgs({ file: '/d/x.rrd', clientId: 'x', period: 'year', info: lastOnly, width: 100, height: 50 });
+    expect(args).toEqual(expect.arrayContaining(['-1y', '100', '50', 'x: last year', 'DEF:v0=/d/x.rrd:a:b:LAST', 'LINE2:v0#0072B2:a\\:b          ', 'GPRINT:v0:LAST:last %8.2lf ']));
   });
 
   it('draws a line per data source with its unit and last/min/max, escaping the path for DEF', () => {
