@@ -30,7 +30,7 @@ export async function benchRss(n: number): Promise<RssResult> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [SERVER_JS, 'serve', '--http', '127.0.0.1:0', '--host', '127.0.0.1', '--port', String(port), '--profiles', join(dir, 'profiles'), '--data', join(dir, 'data'), '--log-level', 'warn', '--stats-interval', '0'],
+    [SERVER_JS, 'serve', '--http', '127.0.0.1:0', '--host', '127.0.0.1', '--port', String(port), '--profiles', join(dir, 'profiles'), '--data', join(dir, 'data'), '--log-level', 'warn', '--stats-interval', '0', '--max-connections', String(n + 100)],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const sockets: Socket[] = [];

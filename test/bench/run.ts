@@ -141,7 +141,7 @@ async function main(): Promise<void> {
     console.log('\n## Memory of a `server.ts serve` process (VmRSS)\n');
     console.log('| boards connected and verified | RSS idle MB | RSS with boards MB | per board KB |');
     console.log('| ---: | ---: | ---: | ---: |');
-    for (const n of [100, 1000]) {
+    for (const n of [100, 1000, 10_000]) {
       const r = await benchRss(n);
       console.log(`| ${fmt(r.boards)} | ${fmt(r.idleMB, 1)} | ${fmt(r.connectedMB, 1)} | ${fmt(r.perBoardKB, 1)} |`);
     }
