@@ -9,7 +9,7 @@ import { configHeader } from '../helpers/firmware.ts';
 import { freePort, stopProcess, tempDir, waitFor } from '../helpers/fixtures.ts';
 import { spawnGateway } from '../helpers/gateway-process.ts';
 import { SERVER_JS } from '../helpers/repo.ts';
-import { lastUpdateValues } from '../helpers/rrd-read.ts';
+import { lastUpdateValues, readRrd } from '../helpers/rrd-read.ts';
 
 // EthernetThermistor: built for the AVR (with a stand-in for the Ethernet library, which no
 // package here provides), and built for the host, where EthernetClient is a POSIX socket,
@@ -77,7 +77,7 @@ describe('EthernetThermistor', () => {
 
   it('reconnects and says hello again when the gateway restarts', async () => {
     const exe = join(dir, 'host', 'EthernetThermistor');
-    const seen = async (): Promise<number> => Number((await run('rrdtool', ['last', join(dir, 'data', 'porch.rrd')])).stdout.trim());
+    const seen = async (): Promise<number> => Number((await readRrd(['last', join(dir, 'data', 'porch.rrd')])).stdout.trim());
     const proc = spawn(exe, [], { env: { ...process.env, RRDUINO_ADC: String(ADC) }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     proc.stdout.on('data', (c: Buffer) => (out += c.toString()));

@@ -1,11 +1,26 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
-const run = promisify(execFile);
+const exec = promisify(execFile);
+
+/**
+ * Runs rrdtool to read a file the gateway may be writing at that moment: rrdtool then says
+ * "could not lock RRD", so a read is tried again (up to 2 s) rather than failing a test.
+ */
+export async function readRrd(args: string[]): Promise<{ stdout: string }> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await exec('rrdtool', args);
+    } catch (err) {
+      if (attempt >= 100 || !/could not lock RRD/.test(String((err as { stderr?: unknown }).stderr))) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
 
 /** `rrdtool fetch file LAST` → non-NaN values of the first data source, in time order. */
 export async function fetchValues(file: string, seconds = 600, cf = 'LAST'): Promise<number[]> {
-  const { stdout } = await run('rrdtool', ['fetch', file, cf, '--start', `-${seconds}`, '--end', 'now']);
+  const { stdout } = await readRrd(['fetch', file, cf, '--start', `-${seconds}`, '--end', 'now']);
   return stdout
     .split('\n')
     .filter((l) => /^\d+:/.test(l))
@@ -14,13 +29,13 @@ export async function fetchValues(file: string, seconds = 600, cf = 'LAST'): Pro
 }
 
 export async function lastUpdate(file: string): Promise<string> {
-  const { stdout } = await run('rrdtool', ['lastupdate', file]);
+  const { stdout } = await readRrd(['lastupdate', file]);
   return stdout;
 }
 
 /** `rrdtool lastupdate`: the time of the last update and each data source's value as rrdtool prints it ('U' unknown); undefined while there is no file. */
 export async function lastUpdateValues(file: string): Promise<{ time: number; values: Partial<Record<string, string>> } | undefined> {
-  const out = await run('rrdtool', ['lastupdate', file]).catch(() => undefined);
+  const out = await readRrd(['lastupdate', file]).catch(() => undefined);
   if (!out) return undefined;
   const [header = '', , row = ''] = out.stdout.split('\n');
   const [time = '', rest = ''] = row.split(':');

@@ -1,17 +1,14 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
 import { rrduinoProfile, waitFor } from '../helpers/fixtures.ts';
 import { helloBoard, startHarness, type Harness } from '../helpers/gateway-harness.ts';
 import { RawClient } from '../helpers/raw-client.ts';
-import { lastUpdateValues } from '../helpers/rrd-read.ts';
+import { lastUpdateValues, readRrd } from '../helpers/rrd-read.ts';
 
 // What boards already in the field send, and what the original server served
 // (docs/protocol.md, "Gateway behaviour"); each outcome is read back from the rrd.
 
-const run = promisify(execFile);
 
 let h: Harness;
 let clock = 0;
@@ -163,7 +160,7 @@ describe('boards in the field', () => {
     const { c, board } = await helloBoard(h.port);
     await thenNormal(c, board, board.updateLine({ humidity: 77 }), { temperature: 1, humidity: 2 });
     // The normal update came after; read the odd one back from the rrd's history.
-    const { stdout } = await run('rrdtool', ['fetch', join(h.dataDir, 'example.rrd'), 'LAST', '--start', String(clock / 1000 - 5), '--end', String(clock / 1000)]);
+    const { stdout } = await readRrd(['fetch', join(h.dataDir, 'example.rrd'), 'LAST', '--start', String(clock / 1000 - 5), '--end', String(clock / 1000)]);
     const rows = stdout.split('\n').filter((l) => /^\d+:/.test(l)).map((l) => (l.split(':')[1] ?? '').trim().split(/\s+/));
     expect(rows.some(([t, hum]) => t === '-nan' || t === 'nan' ? Number(hum) === 77 : false)).toBe(true);
     expect(h.logs.lines.some((l) => l['code'] === 'E_MISSING_FIELD')).toBe(true);
