@@ -31,6 +31,21 @@ export interface LastUpdate {
  */
 const MIN_GAP_US = 10;
 
+/**
+ * Runs a read again while rrdtool answers "could not lock RRD": another process (the
+ * gateway, when `list` runs beside it) is writing the file that moment. Up to about 2 s.
+ */
+export async function whileLocked<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await read();
+    } catch (err) {
+      if (attempt >= 80 || !/could not lock RRD/i.test(errorMessage(err))) throw err;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
 /** How soon an unreachable rrdcached is tried again. */
 const DAEMON_RETRY_MS = 5_000;
 
@@ -159,7 +174,7 @@ export class RrdService {
   }
 
   async lastUpdate(path: string): Promise<LastUpdate> {
-    const lines = await this.#run(path, ['lastupdate', ...this.#viaDaemon(), path]).catch((err: unknown) => {
+    const lines = await whileLocked(() => this.#run(path, ['lastupdate', ...this.#viaDaemon(), path])).catch((err: unknown) => {
       if (!this.#daemonUnreachable(err)) throw err;
       return this.#run(path, ['lastupdate', path]); // what the file holds; rrdcached's part is in its journal
     });

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { RrdError } from '../errors.ts';
+import { whileLocked } from '../rrd/rrd-service.ts';
 import { parseRrdInfo, type RrdInfo } from './rrd-info.ts';
 
 /** Output larger than this is not an rrd graph or info: the process is stopped. */
@@ -49,9 +50,10 @@ export class GraphRenderer {
     return drawing;
   }
 
-  /** Runs one rrdtool command after the ones before it. */
+  /** Runs one rrdtool command after the ones before it (again while the gateway holds the file's lock). */
   #serial(args: readonly string[]): Promise<Buffer> {
-    const run = this.#queue.then(() => this.#run(args), () => this.#run(args));
+    const attempt = (): Promise<Buffer> => whileLocked(() => this.#run(args));
+    const run = this.#queue.then(attempt, attempt);
     this.#queue = run.catch(() => undefined);
     return run;
   }

@@ -1,21 +1,12 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { whileLocked } from '../../src/rrd/rrd-service.ts';
 
 const exec = promisify(execFile);
 
-/**
- * Runs rrdtool to read a file the gateway may be writing at that moment: rrdtool then says
- * "could not lock RRD", so a read is tried again (up to 2 s) rather than failing a test.
- */
-export async function readRrd(args: string[]): Promise<{ stdout: string }> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await exec('rrdtool', args);
-    } catch (err) {
-      if (attempt >= 100 || !/could not lock RRD/.test(String((err as { stderr?: unknown }).stderr))) throw err;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+/** Runs rrdtool to read a file the gateway may be writing at that moment (see whileLocked). */
+export function readRrd(args: string[]): Promise<{ stdout: string }> {
+  return whileLocked(() => exec('rrdtool', args));
 }
 
 /** `rrdtool fetch file LAST` → non-NaN values of the first data source, in time order. */

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RrdService } from '../../src/rrd/rrd-service.ts';
+import { RrdService, whileLocked } from '../../src/rrd/rrd-service.ts';
 import { RrdtoolProcess } from '../../src/rrd/rrdtool-process.ts';
 import { memoryLogger, tempDir } from '../helpers/fixtures.ts';
 import { fetchValues } from '../helpers/rrd-read.ts';
@@ -233,5 +233,24 @@ describe('RrdService coalescing', () => {
     const results = await Promise.allSettled([rrd.update(file, 'N:1'), rrd.update(file, 'N:2')]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     await rrd.close();
+  });
+});
+
+describe('whileLocked', () => {
+  it("reads again while rrdtool says the file is locked, and gives up at once on anything else", async () => {
+    let calls = 0;
+    const locked = async (): Promise<string> => {
+      calls++;
+      if (calls < 3) throw new Error('Command failed: rrdtool last x.rrd\nERROR: could not lock RRD');
+      return 'read';
+    };
+    expect(await whileLocked(locked)).toBe('read');
+    expect(calls).toBe(3);
+    calls = 0;
+    await expect(whileLocked(async () => {
+      calls++;
+      throw new Error('ERROR: opening x.rrd: No such file or directory');
+    })).rejects.toThrow(/No such file/);
+    expect(calls).toBe(1);
   });
 });
