@@ -13,6 +13,7 @@ import type { ReadingSink } from './reading.ts';
 import { RrdService } from './rrd/rrd-service.ts';
 import { Stats } from './stats.ts';
 import { BoardRegistry } from './status/board-registry.ts';
+import { stepSecondsOf } from './handlers/rrduino-handler.ts';
 import { DEFAULT_MAX_LINE_LENGTH } from './transport/line-parser.ts';
 import { SerialLine, type SerialSpec } from './transport/serial-line.ts';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNVERIFIED_PER_ADDRESS, DEFAULT_PORT, TcpListener } from './transport/tcp-listener.ts';
@@ -183,6 +184,14 @@ export class Gateway implements SessionHub {
     });
   }
 
+  /** Reads every profile, logging the invalid ones and each one's warnings; returns the valid ones. */
+  async scanProfiles(): Promise<Profile[]> {
+    const { profiles, errors } = await this.profiles.loadAll();
+    for (const err of errors) this.logger.error({ code: err.code, file: err.file, field: err.field }, errorMessage(err));
+    for (const p of profiles) this.warnAbout(p);
+    return profiles;
+  }
+
   /** Logs a profile's warnings (a short key) once per version of its file. */
   warnAbout(profile: Profile): void {
     if (profile.warnings.length === 0 || this.#warned.has(profile)) return;
@@ -241,20 +250,6 @@ export class Gateway implements SessionHub {
 
 /** How often silent boards are looked for. */
 const SILENCE_CHECK_MS = 30_000;
-
-/** The rrd step of an rrduino profile's `create` arguments (rrdtool's default 300 s); undefined for other handlers. */
-export function stepSecondsOf(options: unknown): number | undefined {
-  const create = (options as { create?: unknown } | undefined)?.create;
-  if (!Array.isArray(create)) return undefined;
-  const args = create.map(String);
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    const inline = /^--step=(\d+)$/.exec(a);
-    if (inline) return Number(inline[1]);
-    if ((a === '--step' || a === '-s') && /^\d+$/.test(args[i + 1] ?? '')) return Number(args[i + 1]);
-  }
-  return 300;
-}
 
 /** Checks session limits against the protocol's floors (docs/protocol.md, "Time limits"). */
 export function checkLimits(limits: SessionLimits): SessionLimits {

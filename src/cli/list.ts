@@ -1,5 +1,6 @@
 import { access } from 'node:fs/promises';
-import { resolve, isAbsolute } from 'node:path';
+import { resolve } from 'node:path';
+import { rrdFileOf } from '../handlers/rrduino-handler.ts';
 import { createLogger } from '../logger.ts';
 import { HandlerRegistry } from '../handlers/handler-registry.ts';
 import { ProfileStore } from '../profiles/profile-store.ts';
@@ -31,8 +32,7 @@ export async function listBoards(dir: string, dataDir: string, out: (line: strin
     const { profiles, errors } = await store.loadAll();
     invalid = errors.map((e) => errorMessage(e));
     for (const p of profiles) {
-      const opts = p.options as { path?: unknown };
-      const path = typeof opts.path === 'string' ? (isAbsolute(opts.path) ? opts.path : resolve(dataDir, opts.path)) : undefined;
+      const path = rrdFileOf(p.options, resolve(dataDir));
       const b: BoardListing = { clientId: p.clientId, handler: p.handlerName, rrdFile: path, state: 'never', lastUpdate: undefined, ageSeconds: undefined, values: {}, error: undefined };
       if (path !== undefined && (await access(path).then(() => true, () => false))) {
         try {

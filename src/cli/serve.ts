@@ -87,10 +87,8 @@ export async function startGateway(o: ServeOptions): Promise<Gateway> {
   // checked after listening, so 10,000 profiles do not hold up the start (`check` is complete).
   await gateway.profiles.readable();
   await gateway.listenTcp(o.host, o.port);
-  void gateway.profiles.loadAll().then(
-    ({ profiles, errors }) => {
-      for (const err of errors) logger.error({ code: err.code, file: err.file, field: err.field }, errorMessage(err));
-      for (const p of profiles) gateway.warnAbout(p);
+  void gateway.scanProfiles().then(
+    (profiles) => {
       logger.info({ boards: profiles.length <= 50 ? profiles.map((p) => p.clientId) : `${profiles.length} boards`, dir: gateway.profiles.dir, dataDir }, `${profiles.length} profile(s) loaded`);
     },
     (err: unknown) => logger.error({ code: errorCode(err) }, errorMessage(err)),
@@ -150,9 +148,7 @@ function reloadOnHangup(gateway: Gateway, logger: Logger, reloadDestinations: ()
     logger.info({ signal: 'SIGHUP' }, 'reloading profiles and destinations');
     void (async () => {
       try {
-        const { profiles, errors } = await gateway.profiles.loadAll();
-        for (const err of errors) logger.error({ code: err.code, file: err.file, field: err.field }, errorMessage(err));
-        for (const p of profiles) gateway.warnAbout(p);
+        const profiles = await gateway.scanProfiles();
         await reloadDestinations();
         logger.info({ boards: profiles.map((p) => p.clientId), connected: gateway.activeBoards }, `reloaded: ${profiles.length} profile(s)`);
       } catch (err) {

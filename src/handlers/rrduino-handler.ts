@@ -37,6 +37,27 @@ export const rrduinoOptionsSchema: JSONSchemaType<RRDuinoOptions> = {
 
 const validateShape = ajv.compile(rrduinoOptionsSchema);
 
+/** The rrd step of an rrduino profile's `create` arguments (rrdtool's default 300 s); undefined for other handlers. */
+export function stepSecondsOf(options: unknown): number | undefined {
+  const create = (options as { create?: unknown } | undefined)?.create;
+  if (!Array.isArray(create)) return undefined;
+  const args = create.map(String);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const inline = /^--step=(\d+)$/.exec(a);
+    if (inline) return Number(inline[1]);
+    if ((a === '--step' || a === '-s') && /^\d+$/.test(args[i + 1] ?? '')) return Number(args[i + 1]);
+  }
+  return 300;
+}
+
+/** The absolute rrd file of an rrduino profile's options (relative paths are under the data dir); undefined for other handlers. */
+export function rrdFileOf(options: unknown, dataDir: string): string | undefined {
+  const path = (options as { path?: unknown } | undefined)?.path;
+  if (typeof path !== 'string') return undefined;
+  return isAbsolute(path) ? path : resolve(dataDir, path);
+}
+
 /**
  * Stores each verified `u` update in the board's rrd file, creating the file on the
  * first update, then hands the reading on to the destinations.
@@ -81,8 +102,7 @@ export class RRDuinoHandler extends BaseHandler {
   constructor(init: HandlerInit) {
     super(init);
     this.options = init.options as RRDuinoOptions;
-    const p = this.options.path;
-    this.rrdPath = isAbsolute(p) ? p : resolve(this.context.dataDir, p);
+    this.rrdPath = rrdFileOf(this.options, this.context.dataDir) as string;
     this.registerMessageType('u', (m) => this.update(m), true);
   }
 

@@ -32,6 +32,24 @@ export function classifyReplyLine(line: string): ReplyLine {
   return { kind: 'data', text: line };
 }
 
+/** The last update of an rrd file, as `rrdtool lastupdate` reports it. */
+export interface LastUpdate {
+  time: Date;
+  /** Data source → the value as rrdtool prints it (`U` for unknown). */
+  values: Record<string, string>;
+}
+
+/** Parses `rrdtool lastupdate` output (" ds1 ds2", "", "<time>: v1 v2"); undefined without a data line. Pure. */
+export function parseLastUpdate(lines: readonly string[]): LastUpdate | undefined {
+  const names = (lines[0] ?? '').trim().split(/\s+/);
+  const last = lines.find((l) => /^\d+:/.test(l));
+  if (last === undefined) return undefined;
+  const [time, ...values] = last.replace(':', '').trim().split(/\s+/);
+  const out: Record<string, string> = {};
+  names.forEach((name, i) => (out[name] = values[i] ?? 'U'));
+  return { time: new Date(Number(time) * 1000), values: out };
+}
+
 /**
  * Substitutes `{key}` placeholders of an update template with reading values. A key the
  * reading lacks becomes `U` and is listed in `missing`.

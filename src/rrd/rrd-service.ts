@@ -18,11 +18,9 @@ export interface RrdServiceOptions {
   logger: Logger;
 }
 
-/** The last update of an rrd file, as `rrdtool lastupdate` reports it. */
-export interface LastUpdate {
-  time: Date;
-  values: Record<string, string>;
-}
+import { parseLastUpdate, type LastUpdate } from './rrd-command.ts';
+
+export type { LastUpdate };
 
 /**
  * Smallest gap between two timestamps of one file, µs. rrdtool reads `t.ffffff`
@@ -178,14 +176,9 @@ export class RrdService {
       if (!this.#daemonUnreachable(err)) throw err;
       return this.#run(path, ['lastupdate', path]); // what the file holds; rrdcached's part is in its journal
     });
-    // Output: " ds1 ds2", "", "<time>: v1 v2"
-    const names = (lines[0] ?? '').trim().split(/\s+/);
-    const last = lines.find((l) => /^\d+:/.test(l));
+    const last = parseLastUpdate(lines);
     if (last === undefined) throw new RrdError('E_RRD_COMMAND', `no lastupdate line for ${path}`);
-    const [time, ...values] = last.replace(':', '').trim().split(/\s+/);
-    const out: Record<string, string> = {};
-    names.forEach((name, i) => (out[name] = values[i] ?? 'U'));
-    return { time: new Date(Number(time) * 1000), values: out };
+    return last;
   }
 
   /** Writes every file rrdcached holds updates for to disk (at a clean stop; before reading files directly). */

@@ -1,8 +1,8 @@
-import { isAbsolute, resolve } from 'node:path';
 import type { DeliveryStatus } from '../delivery/delivery-queue.ts';
 import { errorMessage } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
-import { stepSecondsOf } from '../gateway.ts';
+import { rrdFileOf, stepSecondsOf } from '../handlers/rrduino-handler.ts';
+import type { Profile } from '../profiles/profile-store.ts';
 
 /** One board as the status page shows it: its profile, and what the gateway saw of it. */
 export interface BoardView {
@@ -45,27 +45,7 @@ export interface StatusModel {
 export async function buildStatus(gateway: Gateway, destinations: readonly DeliveryStatus[], o: { startedAtMs: number; version: string; now?: () => number }): Promise<StatusModel> {
   const nowMs = (o.now ?? Date.now)();
   const { profiles, errors } = await gateway.profiles.loadAll();
-  const boards = profiles.map((p): BoardView => {
-    const state = gateway.boards.get(p.clientId);
-    const options = p.options as { path?: unknown; units?: unknown };
-    const path = typeof options.path === 'string' ? options.path : undefined;
-    const stepSeconds = stepSecondsOf(p.options);
-    return {
-      clientId: p.clientId,
-      handler: p.handlerName,
-      transport: state?.transport,
-      remote: state?.remote,
-      connected: state?.connected ?? false,
-      lastSeenMs: state?.lastSeenMs,
-      lastValues: [...(state?.lastValues ?? new Map<string, number | null>())],
-      rrdFile: path === undefined ? undefined : isAbsolute(path) ? path : resolve(gateway.dataDir, path),
-      stepSeconds,
-      errors: [...(state?.errors.values() ?? [])].reduce((a, b) => a + b, 0),
-      lastError: state?.lastError,
-      silent: state?.silentSinceMs !== undefined,
-      units: isStringRecord(options.units) ? options.units : {},
-    };
-  });
+  const boards = profiles.map((p) => boardView(gateway, p));
   const stat = (name: string): number => gateway.stats.get(name);
   return {
     nowMs,
@@ -79,6 +59,27 @@ export async function buildStatus(gateway: Gateway, destinations: readonly Deliv
       sent: stat(`dest.${d.name}.sent`),
       dropped: stat(`dest.${d.name}.dropped`),
     })),
+  };
+}
+
+/** One board as the page shows it, from its profile and what the gateway saw of it. */
+export function boardView(gateway: Gateway, p: Profile): BoardView {
+  const state = gateway.boards.get(p.clientId);
+  const units = (p.options as { units?: unknown }).units;
+  return {
+    clientId: p.clientId,
+    handler: p.handlerName,
+    transport: state?.transport,
+    remote: state?.remote,
+    connected: state?.connected ?? false,
+    lastSeenMs: state?.lastSeenMs,
+    lastValues: [...(state?.lastValues ?? new Map<string, number | null>())],
+    rrdFile: rrdFileOf(p.options, gateway.dataDir),
+    stepSeconds: stepSecondsOf(p.options),
+    errors: [...(state?.errors.values() ?? [])].reduce((a, b) => a + b, 0),
+    lastError: state?.lastError,
+    silent: state?.silentSinceMs !== undefined,
+    units: isStringRecord(units) ? units : {},
   };
 }
 

@@ -85,7 +85,7 @@ export function renderOverview(m: StatusModel): string {
 }
 
 /** One board: its state and its graphs for the last hour, day, week and year. */
-export function renderBoardPage(m: StatusModel, b: BoardView): string {
+export function renderBoardPage(m: Pick<StatusModel, 'nowMs'>, b: BoardView): string {
   const id = encodeURIComponent(b.clientId);
   const graphs = b.rrdFile === undefined
     ? '<p class="muted">This board\'s handler keeps no rrd file.</p>'

@@ -9,7 +9,7 @@ import { GRAPH_PERIODS, graphArgs, type GraphPeriod } from './graph-args.ts';
 import { GraphRenderer } from './graph-renderer.ts';
 import { createMetrics } from './metrics.ts';
 import { renderBoardPage, renderOverview } from './status-page.ts';
-import { buildStatus, type StatusModel } from './status-model.ts';
+import { boardView, buildStatus, type BoardView, type StatusModel } from './status-model.ts';
 
 /** Points waiting in one destination's spool past which `/healthz` says 503. */
 export const DEFAULT_SPOOL_ALERT_POINTS = 100_000;
@@ -68,7 +68,7 @@ export class StatusServer {
   }
 
   /** The health of the gateway: empty when healthy, else why not. */
-  async problems(model?: StatusModel): Promise<string[]> {
+  async problems(): Promise<string[]> {
     const { gateway } = this.#o;
     const out: string[] = [];
     const rrd = gateway.rrd.problem;
@@ -79,7 +79,7 @@ export class StatusServer {
       out.push(`data dir ${gateway.dataDir} is not writable: ${errorMessage(err)}`);
     }
     const limit = this.#o.spoolAlertPoints ?? DEFAULT_SPOOL_ALERT_POINTS;
-    for (const d of model?.destinations ?? this.#o.destinations()) {
+    for (const d of this.#o.destinations()) {
       if (d.spoolPending > limit) out.push(`destination ${d.name} has ${d.spoolPending} points in its spool (alert above ${limit})`);
     }
     return out;
@@ -101,18 +101,22 @@ export class StatusServer {
     }
     const board = /^\/board\/(.+)$/.exec(path);
     if (board) {
-      const model = await this.#status();
-      const b = model.boards.find((x) => x.clientId === board[1]);
-      return b ? send(res, 200, 'text/html; charset=utf-8', renderBoardPage(model, b)) : send(res, 404, 'text/plain; charset=utf-8', 'no such board\n');
+      const b = await this.#board(board[1] as string);
+      return b ? send(res, 200, 'text/html; charset=utf-8', renderBoardPage({ nowMs: (this.#o.now ?? Date.now)() }, b)) : send(res, 404, 'text/plain; charset=utf-8', 'no such board\n');
     }
     const graph = /^\/graph\/(.+)\/(hour|day|week|year)\.png$/.exec(path);
     if (graph) return this.#graph(res, graph[1] as string, graph[2] as GraphPeriod);
     return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
   }
 
+  /** One board, from its own profile file: a board's page and its four graphs read no other. */
+  async #board(clientId: string): Promise<BoardView | undefined> {
+    const profile = await this.#o.gateway.profiles.get(clientId).catch(() => undefined);
+    return profile && boardView(this.#o.gateway, profile);
+  }
+
   async #graph(res: ServerResponse, clientId: string, period: GraphPeriod): Promise<void> {
-    const model = await this.#status();
-    const b = model.boards.find((x) => x.clientId === clientId);
+    const b = await this.#board(clientId);
     if (!b?.rrdFile) return send(res, 404, 'text/plain; charset=utf-8', 'no such board, or it keeps no rrd file\n');
     let png: Buffer;
     try {

@@ -1,12 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SimulatedBoard, tcpLink } from '../../firmware-sim/simulated-board.ts';
 import { freePort, stopProcess, tempDir, waitFor } from '../helpers/fixtures.ts';
-import { spawnGateway } from '../helpers/gateway-process.ts';
+import { runGateway, spawnGateway } from '../helpers/gateway-process.ts';
 import { canMount, Tmpfs } from '../helpers/tmpfs.ts';
-import { REPO_ROOT, SERVER_JS } from '../helpers/repo.ts';
 import { cli } from '../helpers/cli.ts';
 
 let dir: string;
@@ -98,10 +96,8 @@ describe('server.ts', { timeout: 30_000 }, () => {
     await cli(['create', 'porch', '--profiles', dir, '--key', 'porch-key-1234', '--step', '1']);
     const data = join(dir, 'data');
     const port = await freePort();
-    const child = spawn(process.execPath, [SERVER_JS, 'serve', '--http', '127.0.0.1:0', '--host', '127.0.0.1', '--port', String(port), '--profiles', dir, '--data', data, '--log-level', 'info'], { cwd: REPO_ROOT });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    await waitFor(() => out.includes('listening for boards'), 15_000, 'gateway start');
+    const { child, output } = runGateway(['serve', '--http', '127.0.0.1:0', '--host', '127.0.0.1', '--port', String(port), '--profiles', dir, '--data', data, '--log-level', 'info']);
+    await waitFor(() => output().includes('listening for boards'), 15_000, 'gateway start');
     const board = new SimulatedBoard({ clientId: 'porch', key: 'porch-key-1234', connect: tcpLink('127.0.0.1', port), intervalMs: 0 });
     board.start();
     await board.waitReady();
@@ -111,8 +107,8 @@ describe('server.ts', { timeout: 30_000 }, () => {
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(out).toContain('gateway stopped');
-    expect(out).not.toContain('porch-key-1234');
+    expect(output()).toContain('gateway stopped');
+    expect(output()).not.toContain('porch-key-1234');
     const list = await cli(['list', '--profiles', dir, '--data', data]);
     expect(list.stdout).toMatch(/porch\tRRDuinoHandler\t.*porch\.rrd\t\d{4}-\S+\t\d+ s ago\ttemperature=12.25/);
   });
@@ -136,12 +132,10 @@ describe('server.ts', { timeout: 30_000 }, () => {
     await cli(['create', 'porch', '--profiles', dir, '--key', 'porch-key-1234']);
     await writeFile(join(dir, 'broken.json'), '{ "key": "" }');
     const port = await freePort();
-    const child = spawn(process.execPath, [SERVER_JS, 'serve', '--http', 'off', '--host', '127.0.0.1', '--port', String(port), '--profiles', dir, '--data', join(dir, 'data')], { cwd: REPO_ROOT });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const { child, output } = runGateway(['serve', '--http', 'off', '--host', '127.0.0.1', '--port', String(port), '--profiles', dir, '--data', join(dir, 'data')]);
     try {
-      await waitFor(() => out.includes('profile(s) loaded'), 15_000, 'the profile scan');
-      const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      await waitFor(() => output().includes('profile(s) loaded'), 15_000, 'the profile scan');
+      const lines = output().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
       const at = (pred: (l: Record<string, unknown>) => boolean): number => lines.findIndex(pred);
       expect(at((l) => l['msg'] === 'listening for boards over TCP')).toBeLessThan(at((l) => l['code'] === 'E_PROFILE_INVALID'));
       expect(String(lines.find((l) => l['code'] === 'E_PROFILE_INVALID')?.['msg'])).toContain('broken.json');
@@ -154,19 +148,17 @@ describe('server.ts', { timeout: 30_000 }, () => {
   it('logs a board connecting and going away at the default log level', async () => {
     await cli(['create', 'porch', '--profiles', dir, '--key', 'porch-key-1234', '--step', '1']);
     const port = await freePort();
-    const child = spawn(process.execPath, [SERVER_JS, 'serve', '--http', '127.0.0.1:0', '--host', '127.0.0.1', '--port', String(port), '--profiles', dir, '--data', join(dir, 'data')], { cwd: REPO_ROOT });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const { child, output } = runGateway(['serve', '--http', '127.0.0.1:0', '--host', '127.0.0.1', '--port', String(port), '--profiles', dir, '--data', join(dir, 'data')]);
     try {
-      await waitFor(() => out.includes('listening for boards'), 15_000, 'gateway start');
+      await waitFor(() => output().includes('listening for boards'), 15_000, 'gateway start');
       const board = new SimulatedBoard({ clientId: 'porch', key: 'porch-key-1234', connect: tcpLink('127.0.0.1', port), intervalMs: 0 });
       board.start();
       await board.waitReady();
       board.send({ temperature: 12.25 });
-      await waitFor(() => out.includes('"msg":"board connected"'), 5000, 'the connect line');
+      await waitFor(() => output().includes('"msg":"board connected"'), 5000, 'the connect line');
       await board.stop();
-      await waitFor(() => out.includes('"msg":"board disconnected"'), 5000, 'the disconnect line');
-      const lines = out.split('\n').filter((l) => l.includes('"msg":"board ')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      await waitFor(() => output().includes('"msg":"board disconnected"'), 5000, 'the disconnect line');
+      const lines = output().split('\n').filter((l) => l.includes('"msg":"board ')).map((l) => JSON.parse(l) as Record<string, unknown>);
       expect(lines.map((l) => [l['level'], l['clientId'], l['transport']])).toEqual([[30, 'porch', 'tcp'], [30, 'porch', 'tcp']]);
     } finally {
       await stopProcess(child);

@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -7,6 +7,7 @@ import { SimulatedBoard, tcpLink } from '../../firmware-sim/simulated-board.ts';
 import { freePort, rrduinoProfile, stopProcess, tempDir, waitFor, writeProfileFile } from '../helpers/fixtures.ts';
 import { DalmatinerReceiver } from '../helpers/receivers.ts';
 import { REPO_ROOT, SERVER_JS } from '../helpers/repo.ts';
+import { runGateway } from '../helpers/gateway-process.ts';
 
 // The gateway as a service: its version, SIGHUP, its systemd unit, its log lines.
 
@@ -29,22 +30,20 @@ describe('the gateway as a service', { timeout: 60_000 }, () => {
     const config = join(dir, 'gateway.json');
     const base = { host: '127.0.0.1', port, profiles, data: join(dir, 'data'), http: false };
     await writeFile(config, JSON.stringify(base));
-    const child = spawn(process.execPath, [SERVER_JS, 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const { child, output } = runGateway(['serve', '--config', config]);
     const rx = new DalmatinerReceiver(await freePort());
     await rx.start();
     const board = new SimulatedBoard({ clientId: 'shed', key: '0123456789abcdef', connect: tcpLink('127.0.0.1', port), intervalMs: 0 });
     let sessions = 0;
     board.on('ready', () => sessions++);
     try {
-      await waitFor(() => out.includes('listening for boards'), 15_000, 'the gateway');
+      await waitFor(() => output().includes('listening for boards'), 15_000, 'the gateway');
       board.start();
       await board.waitReady();
       board.send({ temperature: 1 });
       await writeFile(config, JSON.stringify({ ...base, destinations: [{ type: 'dalmatinerdb', name: 'ddb', address: `127.0.0.1:${rx.port}`, bucket: 'b', maxDelay: 1 }] }));
       child.kill('SIGHUP');
-      await waitFor(() => out.includes('reloaded: 1 profile(s)'), 10_000, 'the reload');
+      await waitFor(() => output().includes('reloaded: 1 profile(s)'), 10_000, 'the reload');
       board.send({ temperature: 2 });
       await waitFor(() => rx.stored().length > 0, 10_000, 'the point at the new destination');
       expect(rx.stored().map((p) => [p.metric, p.value])).toEqual([['shed.temperature', 200]]); // scaled by 100, the default
@@ -78,12 +77,10 @@ describe('the gateway as a service', { timeout: 60_000 }, () => {
       ['auto', /^\{"level":30,"time":\d+,.*"msg":"listening for boards over TCP"\}$/m],
       ['pretty', /^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{4}\] INFO: listening for boards over TCP \{"host":"127\.0\.0\.1","port":\d+\}$/m],
     ] as const) {
-      const child = spawn(process.execPath, [SERVER_JS, 'serve', '--http', 'off', '--port', '0', '--host', '127.0.0.1', '--profiles', profiles, '--data', join(dir, `data-${format}`), '--log-format', format], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      const { child, output } = runGateway(['serve', '--http', 'off', '--port', '0', '--host', '127.0.0.1', '--profiles', profiles, '--data', join(dir, `data-${format}`), '--log-format', format]);
       try {
-        await waitFor(() => out.includes('listening for boards'), 15_000, 'the gateway');
-        expect(out).toMatch(line);
+        await waitFor(() => output().includes('listening for boards'), 15_000, 'the gateway');
+        expect(output()).toMatch(line);
       } finally {
         await stopProcess(child);
       }

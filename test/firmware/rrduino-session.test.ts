@@ -1,9 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildHostTool } from '../../firmware-sim/firmware-build.ts';
+import { describe, expect, it } from 'vitest';
 import { KeyRatchet } from '../../src/protocol/key-ratchet.ts';
 import { parseLine, parseSigned, parseUpdate } from '../../src/protocol/message.ts';
-import { askTool } from '../helpers/firmware.ts';
-import { tempDir } from '../helpers/fixtures.ts';
+import { askTool, hostToolForFile } from '../helpers/firmware.ts';
 
 // The firmware's RRDuino class (firmware/src/RRDuino.cpp) built for the host, over a scripted
 // link and a fake clock (firmware-sim/host/session-tool.cpp); what it writes is checked with
@@ -11,19 +9,11 @@ import { tempDir } from '../helpers/fixtures.ts';
 
 const MATERIAL = Buffer.from(Array.from({ length: 32 }, (_, i) => i));
 const MATERIAL2 = Buffer.from(Array.from({ length: 32 }, (_, i) => 255 - i));
-let tool: string;
-let cleanup: () => Promise<void>;
-
-beforeAll(async () => {
-  const t = await tempDir('rrduino-session-');
-  cleanup = t.cleanup;
-  tool = await buildHostTool('session-tool', t.dir);
-}, 120_000);
-afterAll(() => cleanup());
+const tool = hostToolForFile('session-tool');
 
 /** Runs a script; returns the tool's answers, with each `sent` split into the lines written. */
 async function script(commands: string[]): Promise<Array<{ kind: string; ok?: boolean; lines?: string[]; words?: string[] }>> {
-  const out = await askTool(tool, commands);
+  const out = await askTool(tool(), commands);
   return out
     .filter((l) => l !== '')
     .map((l) => {

@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { afterAll, beforeAll } from 'vitest';
+import { buildHostTool } from '../../firmware-sim/firmware-build.ts';
+import { tempDir } from './fixtures.ts';
 
 /** Runs a line-command tool (firmware-sim/host/kat-tool.cpp): every line in, one line out each. */
 export async function askTool(exe: string, commands: readonly string[]): Promise<string[]> {
@@ -15,4 +18,17 @@ export async function askTool(exe: string, commands: readonly string[]): Promise
 /** The config.h a user writes for a sketch, from the lines `create` prints and the rest. */
 export function configHeader(lines: string, defines: Readonly<Record<string, string>>): string {
   return `${lines}${Object.entries(defines).map(([k, v]) => `#define ${k} ${v}\n`).join('')}`;
+}
+
+/** Builds a host tool of firmware-sim/host/ once for the test file (in a temp dir removed after); returns its path getter. */
+export function hostToolForFile(name: 'kat-tool' | 'session-tool'): () => string {
+  let tool = '';
+  let cleanup: () => Promise<void> = () => Promise.resolve();
+  beforeAll(async () => {
+    const t = await tempDir(`rrduino-${name}-`);
+    cleanup = t.cleanup;
+    tool = await buildHostTool(name, t.dir);
+  }, 120_000);
+  afterAll(() => cleanup());
+  return () => tool;
 }

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { parseLastUpdate } from '../../src/rrd/rrd-command.ts';
 import { whileLocked } from '../../src/rrd/rrd-service.ts';
 
 const exec = promisify(execFile);
@@ -27,9 +28,6 @@ export async function lastUpdate(file: string): Promise<string> {
 /** `rrdtool lastupdate`: the time of the last update and each data source's value as rrdtool prints it ('U' unknown); undefined while there is no file. */
 export async function lastUpdateValues(file: string): Promise<{ time: number; values: Partial<Record<string, string>> } | undefined> {
   const out = await readRrd(['lastupdate', file]).catch(() => undefined);
-  if (!out) return undefined;
-  const [header = '', , row = ''] = out.stdout.split('\n');
-  const [time = '', rest = ''] = row.split(':');
-  const values = rest.trim().split(/\s+/);
-  return { time: Number(time), values: Object.fromEntries(header.trim().split(/\s+/).map((n, i) => [n, values[i] ?? ''])) };
+  const last = out && parseLastUpdate(out.stdout.split('\n'));
+  return last && { time: last.time.getTime() / 1000, values: last.values };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BoardRegistry } from '../../src/status/board-registry.ts';
-import { stepSecondsOf } from '../../src/gateway.ts';
+import { stepSecondsOf } from '../../src/handlers/rrduino-handler.ts';
 import { memoryLogger } from '../helpers/fixtures.ts';
 
 describe('BoardRegistry', () => {
