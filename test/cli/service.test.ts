@@ -8,6 +8,7 @@ import { freePort, rrduinoProfile, stopProcess, tempDir, waitFor, writeProfileFi
 import { DalmatinerReceiver } from '../helpers/receivers.ts';
 import { REPO_ROOT, SERVER_JS } from '../helpers/repo.ts';
 import { runGateway } from '../helpers/gateway-process.ts';
+import { lastUpdateValues } from '../helpers/rrd-read.ts';
 
 // The gateway as a service: its version, SIGHUP, its systemd unit, its log lines.
 
@@ -41,6 +42,8 @@ describe('the gateway as a service', { timeout: 60_000 }, () => {
       board.start();
       await board.waitReady();
       board.send({ temperature: 1 });
+      // Reload only once the first reading is through, so it cannot reach the destination added after it.
+      await waitFor(async () => Number((await lastUpdateValues(join(dir, 'data', 'board.rrd')))?.values['temperature']) === 1, 10_000, 'the first reading in the rrd');
       await writeFile(config, JSON.stringify({ ...base, destinations: [{ type: 'dalmatinerdb', name: 'ddb', address: `127.0.0.1:${rx.port}`, bucket: 'b', maxDelay: 1 }] }));
       child.kill('SIGHUP');
       await waitFor(() => output().includes('reloaded: 1 profile(s)'), 10_000, 'the reload');
