@@ -237,13 +237,14 @@ export class BoardSession implements LinkConsumer {
   #track(done: Promise<void>): void {
     this.#inFlight++;
     this.#updateFlow();
-    const p = done
-      .catch((err: unknown) => this.#logger.error({ code: errorCode(err) }, `message handler failed: ${errorMessage(err)}`))
-      .finally(() => {
-        this.#inFlight--;
-        this.#work.delete(p);
-        this.#updateFlow();
-      });
+    // One reaction for both outcomes: this runs for every update, and each promise is garbage.
+    const settle = (err?: unknown): void => {
+      if (err !== undefined) this.#logger.error({ code: errorCode(err) }, `message handler failed: ${errorMessage(err)}`);
+      this.#inFlight--;
+      this.#work.delete(p);
+      this.#updateFlow();
+    };
+    const p: Promise<void> = done.then(() => settle(), (err: unknown) => settle(err ?? new Error('rejected without a reason')));
     this.#work.add(p);
   }
 
@@ -290,6 +291,11 @@ export class BoardSession implements LinkConsumer {
   }
 
   #arm(deadline: 'hello' | 'handshake' | 'idle', ms: number, code: 'E_HANDSHAKE_TIMEOUT' | 'E_IDLE_TIMEOUT', what: string): void {
+    if (deadline === 'idle' && this.#deadline === 'idle' && this.#timer !== undefined) {
+      // Every verified message re-arms the idle limit: restart the same timer rather than make one per message.
+      this.#timer.refresh();
+      return;
+    }
     clearTimeout(this.#timer);
     this.#deadline = deadline;
     this.#timer = setTimeout(() => {

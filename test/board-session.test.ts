@@ -162,6 +162,20 @@ describe('BoardSession updates', () => {
     expect(hub.readings.map((r) => r.values.get('temperature'))).toEqual([1, 2]);
   });
 
+  it('restarts the idle limit at every verified message, and hangs up a full limit after the last', async () => {
+    const { link } = hub.open(TCP_POLICY, { ...DEFAULT_LIMITS, idleTimeoutMs: 60_000 });
+    const board = await hello(link);
+    for (let t = 1; t <= 3; t++) {
+      link.send(board.updateLine({ temperature: t }));
+      await settle();
+      await vi.advanceTimersByTimeAsync(50_000);
+    }
+    expect(link.hungUp).toBe(false); // 150 s after the first message, 50 s after the last
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(link.hungUp).toBe(true);
+    expect(hub.readings.map((r) => r.values.get('temperature'))).toEqual([1, 2, 3]);
+  });
+
   it('hangs up a TCP link that stays silent for the idle limit after verifying', async () => {
     const { link } = hub.open(TCP_POLICY, { ...DEFAULT_LIMITS, idleTimeoutMs: 60_000 });
     const board = await hello(link);

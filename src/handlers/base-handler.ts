@@ -118,7 +118,7 @@ export class BaseHandler {
     if (!type.requiresHmac) return { verified: false, done: promiseOf(type.fn(raw)) };
     if (this.#ratchet === undefined) throw new ProtocolError('E_NO_SESSION', `'${raw.type}' before hello`);
     const signed = parseSigned(raw);
-    const skipped = this.#ratchet.verify(signed.signedText, signed.hmac);
+    const skipped = this.#ratchet.verifyBytes(signed.signedText, Buffer.from(signed.hmac, 'hex')); // parseSigned checked its shape
     if (skipped < 0) throw new ProtocolError('E_BAD_HMAC', 'HMAC does not verify (wrong key, replay or lost sync)');
     if (skipped > 0) {
       this.context.count('resyncs');

@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.ts';
-import { advanceKey, deriveMasterKey, deriveSessionKey, signText, verifyHmac } from './key-schedule.ts';
+import { advanceKey, deriveMasterKey, deriveSessionKey, hmacMatches, isHmacHex, signText } from './key-schedule.ts';
 
 /**
  * The gateway's side of one session's key schedule: the current key plus an
@@ -34,9 +34,15 @@ export class KeyRatchet {
    * @returns how many keys were skipped (0 = in sync), or -1 if no key in the window verifies.
    */
   verify(signedText: string, hmacHex: string): number {
+    return isHmacHex(hmacHex) ? this.verifyBytes(signedText, Buffer.from(hmacHex, 'hex')) : -1;
+  }
+
+  /** {@link verify} for an HMAC whose shape the caller checked and decoded (parseSigned does), so no line is checked twice. */
+  verifyBytes(signedText: string, given: Buffer): number {
+    if (given.length !== 32) return -1;
     let key = this.#current;
     for (let skipped = 0; skipped <= this.#window; skipped++) {
-      if (verifyHmac(key, signedText, hmacHex)) {
+      if (hmacMatches(key, signedText, given)) {
         this.#current = advanceKey(this.#master, key);
         return skipped;
       }

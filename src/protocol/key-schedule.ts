@@ -39,7 +39,11 @@ export function isHmacHex(hmacHex: string): boolean {
  * `sessionKey`. The shape check leaks only the length/alphabet, never key bytes.
  */
 export function verifyHmac(sessionKey: Buffer, signedText: string, hmacHex: string): boolean {
-  if (!isHmacHex(hmacHex)) return false;
+  return isHmacHex(hmacHex) && hmacMatches(sessionKey, signedText, Buffer.from(hmacHex, 'hex'));
+}
+
+/** Constant-time check of the 32 bytes `given` (an HMAC already checked for shape and decoded) against the HMAC of `signedText`. */
+export function hmacMatches(sessionKey: Buffer, signedText: string, given: Buffer): boolean {
   const expected = createHmac('sha256', sessionKey).update(signedText, 'latin1').digest();
-  return timingSafeEqual(expected, Buffer.from(hmacHex, 'hex'));
+  return timingSafeEqual(expected, given);
 }

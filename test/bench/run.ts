@@ -151,15 +151,19 @@ async function main(): Promise<void> {
 await main();
 process.exit(0);
 
-/** Updates/s one core could verify if the two HMACs of each were all it did (Node's createHmac). */
+/** Updates/s one core could verify if the two HMACs of each were all it did (Node's createHmac): the best of 3 after a warm-up. */
 function hmacFloor(n = 200_000): number {
   const master = createHash('sha256').update('bench').digest();
   let key = Buffer.alloc(32, 1);
   const line = 'u temperature 21.50';
-  const start = performance.now();
-  for (let i = 0; i < n; i++) {
-    createHmac('sha256', key).update(line, 'latin1').digest();
-    key = createHmac('sha256', master).update(key).digest();
-  }
-  return n / ((performance.now() - start) / 1000);
+  const round = (count: number): number => {
+    const start = performance.now();
+    for (let i = 0; i < count; i++) {
+      createHmac('sha256', key).update(line, 'latin1').digest();
+      key = createHmac('sha256', master).update(key).digest();
+    }
+    return count / ((performance.now() - start) / 1000);
+  };
+  round(n / 10);
+  return Math.max(round(n), round(n), round(n));
 }

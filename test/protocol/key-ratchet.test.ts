@@ -44,6 +44,15 @@ describe('KeyRatchet', () => {
     expect(gateway.verify('u t 1', h1)).toBe(-1); // an older key, skipped over: never again
   });
 
+  it('takes an HMAC as 32 decoded bytes the same as in hex, refuses any other length, and stays in sync after a refusal', () => {
+    const { board, gateway } = pair(0);
+    const hex = board.sign('u t 0');
+    expect(gateway.verifyBytes('u t 0', Buffer.from(hex, 'hex').subarray(0, 31))).toBe(-1);
+    expect(gateway.verifyBytes('u t 0', Buffer.from(hex + '00', 'hex'))).toBe(-1);
+    expect(gateway.verifyBytes('u t 0', Buffer.from(hex, 'hex'))).toBe(0);
+    expect(gateway.verify('u t 1', board.sign('u t 1').toUpperCase())).toBe(-1); // not the wire's shape
+  });
+
   it('refuses a window outside 0..64', () => {
     expect(() => KeyRatchet.fromPreSharedKey('k', material, 65)).toThrow(/look-ahead window/);
     expect(() => KeyRatchet.fromPreSharedKey('k', material, 64)).not.toThrow();
