@@ -46,6 +46,7 @@ function withServeOptions(cmd: Command): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(new Option('--log-format <format>', 'log lines: pretty (local times, for people), json (for machines), auto (pretty on a terminal)').choices(['auto', 'json', 'pretty']).default('auto'))
     .option('--rrd-processes <n>', 'rrdtool processes to spread files over', int(1, 64), 2)
+    .option('--workers <n>', 'processes that serve the TCP boards (sessions, HMACs, handlers) beside this one, which keeps the rrd files and destinations; 0: all in one process', int(0, 64), 0)
     .option('--rrdcached <address>', 'write updates through rrdcached (unix:/path/to/socket or host:port): each file written once per flush interval', rrdcachedAddress)
     .option('--max-line-length <bytes>', 'longest line a board may send', int(16, 1 << 20), DEFAULT_MAX_LINE_LENGTH)
     .option('--max-connections <n>', 'open TCP connections at most', int(1, 1_000_000), DEFAULT_MAX_CONNECTIONS)

@@ -58,8 +58,16 @@ export class BoardSession implements LinkConsumer {
   #logger: Logger;
   #state: State = { kind: 'idle' };
   #timer: NodeJS.Timeout | undefined;
-  /** Frames that arrived while a hello's profile lookup was running. */
-  #backlog: Frame[] = [];
+  /**
+   * Frames read while the session could not take them: a hello's profile lookup was running,
+   * or `maxInFlight` messages were being stored. The link is paused then, so this holds at
+   * most what one read brought; `#heldAt` is the next one to take.
+   */
+  #held: Frame[] = [];
+  #heldAt = 0;
+  /** The running hello's profile lookup. */
+  #hello: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
   #helloRunning = false;
   #inFlight = 0;
   #paused = false;
@@ -91,12 +99,39 @@ export class BoardSession implements LinkConsumer {
   /** Feeds one frame from the link's line parser. */
   onFrame(frame: Frame): void {
     if (this.#closed) return;
-    if (this.#helloRunning) {
-      // Bounded: the link is paused while a hello runs; only what was already read lands here.
-      if (this.#backlog.length < 256) this.#backlog.push(frame);
+    if (this.#heldAt < this.#held.length || this.#busy) {
+      // Bounded: the link is paused meanwhile; only what was already read lands here.
+      if (this.#held.length - this.#heldAt < MAX_HELD_FRAMES) this.#held.push(frame);
       else this.#hub.count('frames.dropped');
       return;
     }
+    this.#take(frame);
+  }
+
+  /**
+   * Whether frames must wait: a hello is being looked up, or enough messages are being stored.
+   * Holding them (not only pausing the link) keeps what one read brought from piling up in memory
+   * as unfinished writes: a 64 KiB read is ~900 updates.
+   */
+  get #busy(): boolean {
+    return this.#helloRunning || this.#inFlight >= this.#limits.maxInFlight;
+  }
+
+  /** Takes held frames while the session can. */
+  #takeHeld(): void {
+    while (this.#heldAt < this.#held.length && !this.#busy && !this.#closed) {
+      const frame = this.#held[this.#heldAt] as Frame;
+      this.#heldAt++;
+      this.#take(frame);
+    }
+    if (this.#heldAt >= this.#held.length) {
+      this.#held = [];
+      this.#heldAt = 0;
+    }
+    this.#updateFlow();
+  }
+
+  #take(frame: Frame): void {
     try {
       this.#process(frame);
     } catch (err) {
@@ -106,7 +141,18 @@ export class BoardSession implements LinkConsumer {
   }
 
   /** The link is gone (socket closed, port unplugged). Waits for running storage work. */
-  async onLinkClosed(): Promise<void> {
+  onLinkClosed(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    // What the board sent before the link went is still its own: held frames are taken first.
+    while (!this.#closed && this.#heldAt < this.#held.length) {
+      if (this.#helloRunning) await this.#hello;
+      else if (this.#work.size > 0) await Promise.race([...this.#work]);
+      else this.#takeHeld();
+    }
     this.#closed = true;
     this.#endSession('link closed');
     clearTimeout(this.#timer);
@@ -190,7 +236,7 @@ export class BoardSession implements LinkConsumer {
     }
     this.#helloRunning = true;
     this.#updateFlow();
-    this.#hub
+    this.#hello = this.#hub
       .lookupProfile(clientId)
       .catch((err: unknown) => {
         // An invalid profile must not make the hello differ: log, treat as unknown.
@@ -221,16 +267,7 @@ export class BoardSession implements LinkConsumer {
       .catch((err: unknown) => this.#reject(err, { unverifiedLine: false }))
       .finally(() => {
         this.#helloRunning = false;
-        const backlog = this.#backlog;
-        this.#backlog = [];
-        for (let i = 0; i < backlog.length; i++) {
-          if (this.#helloRunning) {
-            this.#backlog.push(...backlog.slice(i)); // another hello in the backlog
-            return;
-          }
-          this.onFrame(backlog[i] as Frame);
-        }
-        this.#updateFlow();
+        this.#takeHeld();
       });
   }
 
@@ -242,7 +279,7 @@ export class BoardSession implements LinkConsumer {
       if (err !== undefined) this.#logger.error({ code: errorCode(err) }, `message handler failed: ${errorMessage(err)}`);
       this.#inFlight--;
       this.#work.delete(p);
-      this.#updateFlow();
+      this.#takeHeld();
     };
     const p: Promise<void> = done.then(() => settle(), (err: unknown) => settle(err ?? new Error('rejected without a reason')));
     this.#work.add(p);
@@ -260,7 +297,7 @@ export class BoardSession implements LinkConsumer {
   }
 
   #updateFlow(): void {
-    const shouldPause = this.#inFlight >= this.#limits.maxInFlight || this.#helloRunning;
+    const shouldPause = this.#busy;
     if (shouldPause && !this.#paused) {
       this.#paused = true;
       this.link.pause();
@@ -324,6 +361,9 @@ export class BoardSession implements LinkConsumer {
     this.link.hangUp();
   }
 }
+
+/** Frames held while a session is busy, at most (a 64 KiB read of the shortest honest lines is ~900). */
+const MAX_HELD_FRAMES = 4096;
 
 /** 32 bytes of fresh key material per hello (docs/protocol.md, "Hello"). */
 export function secureRandom(bytes: number): Buffer {

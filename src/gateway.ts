@@ -3,13 +3,14 @@ import type { Logger } from 'pino';
 import type { BackoffOptions } from './backoff.ts';
 import { BoardSession, DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_LIMITS, secureRandom, type SessionHub, type SessionLimits } from './board-session.ts';
 import { ConfigError, errorMessage } from './errors.ts';
+import type { ActiveSession, GatewayBackend } from './gateway-backend.ts';
 import type { HandlerContext } from './handlers/base-handler.ts';
 import { HandlerRegistry } from './handlers/handler-registry.ts';
 import { LogLimiter, hostOf } from './log-limiter.ts';
 import type { Profile } from './profiles/profile-store.ts';
 import { ProfileStore } from './profiles/profile-store.ts';
 import type { SessionLink } from './link.ts';
-import type { ReadingSink } from './reading.ts';
+import type { Reading, ReadingSink } from './reading.ts';
 import { RrdService } from './rrd/rrd-service.ts';
 import { Stats } from './stats.ts';
 import { BoardRegistry } from './status/board-registry.ts';
@@ -45,6 +46,8 @@ export interface GatewayOptions {
   stats?: Stats;
   now?: () => number;
   random?: (bytes: number) => Buffer;
+  /** In a session worker: the primary process that owns the rrd files, board table and destinations. */
+  backend?: GatewayBackend;
 }
 
 /** Wires links → sessions → handlers → rrd → destinations. */
@@ -62,7 +65,7 @@ export class Gateway implements SessionHub {
   readonly #warned = new WeakSet<Profile>();
   readonly #limits: SessionLimits;
   readonly #sessions = new Set<BoardSession>();
-  readonly #active = new Map<string, BoardSession>();
+  readonly #active = new Map<string, ActiveSession>();
   #tcp: TcpListener | undefined;
   readonly #closers: Array<() => Promise<void>> = [];
   readonly #afterClose: Array<() => Promise<void>> = [];
@@ -116,14 +119,15 @@ export class Gateway implements SessionHub {
         maxUnverifiedPerAddress: this.#options.maxUnverifiedPerAddress ?? DEFAULT_MAX_UNVERIFIED_PER_ADDRESS,
         maxLineLength: this.#options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
         logger: this.logger,
-        count: (stat) => this.stats.count(stat),
+        count: (stat) => this.count(stat),
         mayLog: (remote, code) => this.mayLog(remote, code),
       },
       (link) => this.openSession(link),
     );
     const address = await tcp.listen();
     this.#tcp = tcp;
-    this.logger.info({ host: address.address, port: address.port }, 'listening for boards over TCP');
+    // A worker's listening is the primary's to announce, once for all of them.
+    if (this.#options.backend === undefined) this.logger.info({ host: address.address, port: address.port }, 'listening for boards over TCP');
     return address;
   }
 
@@ -172,7 +176,7 @@ export class Gateway implements SessionHub {
     await this.#options.sink?.close();
     this.#limiter.close();
     for (const last of this.#afterClose) await last();
-    this.logger.info({ stats: this.stats.snapshot() }, 'gateway stopped');
+    if (this.#options.backend === undefined) this.logger.info({ stats: this.stats.snapshot() }, 'gateway stopped');
   }
 
   // SessionHub
@@ -200,36 +204,44 @@ export class Gateway implements SessionHub {
   }
 
   makeContext(profile: Profile, logger: Logger): HandlerContext {
-    const { sink } = this.#options;
+    const { backend } = this.#options;
     return {
       clientId: profile.clientId,
       logger,
-      rrd: this.rrd,
+      rrd: backend?.rrd ?? this.rrd,
       dataDir: this.#options.dataDir,
       profileFile: profile.file,
-      publish: (reading) => {
-        this.boards.seen(reading.clientId, reading.values, reading.timeMs);
-        sink?.publish(reading);
-      },
+      publish: backend ? (reading) => backend.publish(reading) : (reading) => this.publish(reading),
       count: (stat) => this.count(stat, profile.clientId),
       mayLog: (subject, code) => this.#limiter.allow(subject, code),
       now: this.#options.now ?? Date.now,
     };
   }
 
+  /** A verified reading: into the board table, then to the destinations. */
+  publish(reading: Reading): void {
+    this.boards.seen(reading.clientId, reading.values, reading.timeMs);
+    this.#options.sink?.publish(reading);
+  }
+
   count(stat: string, clientId?: string): void {
+    const { backend } = this.#options;
+    if (backend) return backend.count(stat, clientId);
     this.stats.count(stat);
     if (clientId !== undefined && stat.startsWith('errors.')) this.boards.error(clientId, stat.slice('errors.'.length));
   }
 
-  claim(clientId: string, session: BoardSession): void {
+  /** A session's first verified message (here, or in a worker): the board's older session ends, wherever it is. */
+  claim(clientId: string, session: ActiveSession): void {
+    if (this.#options.backend) return this.#options.backend.claim(clientId, session);
     const previous = this.#active.get(clientId);
     this.#active.set(clientId, session);
     if (previous && previous !== session) previous.supersede();
     this.boards.connected(clientId, session.link.transport, session.link.remote);
   }
 
-  release(clientId: string, session: BoardSession, reason: string): void {
+  release(clientId: string, session: ActiveSession, reason: string): void {
+    if (this.#options.backend) return this.#options.backend.release(clientId, session, reason);
     if (this.#active.get(clientId) !== session) return;
     this.#active.delete(clientId);
     this.boards.disconnected(clientId, reason);

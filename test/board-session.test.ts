@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BoardProtocol } from '../firmware-sim/board-protocol.ts';
 import { DEFAULT_LIMITS } from '../src/board-session.ts';
-import { MemoryHub, SERIAL_POLICY, TCP_POLICY, type MemoryLink } from './helpers/memory-session.ts';
+import { MemoryHub, SERIAL_POLICY, TCP_POLICY, storeGate, type MemoryLink } from './helpers/memory-session.ts';
 
 // Sessions over in-memory links with fake timers: no sockets, no waiting.
 
@@ -11,7 +11,10 @@ beforeEach(() => {
   hub = new MemoryHub();
   hub.addBoard('example', 'secret123');
 });
-afterEach(() => vi.useRealTimers());
+afterEach(() => {
+  storeGate.release();
+  vi.useRealTimers();
+});
 
 /** Lets the hello's profile lookup (a promise) and the backlog run. */
 const settle = async (): Promise<void> => void (await vi.advanceTimersByTimeAsync(0));
@@ -186,5 +189,50 @@ describe('BoardSession updates', () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(link.hungUp).toBe(true);
     expect(codes()).toContain('E_IDLE_TIMEOUT');
+  });
+});
+
+describe('BoardSession flow control', () => {
+  const limits = { ...DEFAULT_LIMITS, maxInFlight: 4 };
+  const ten = (board: BoardProtocol): Buffer => Buffer.from(Array.from({ length: 10 }, (_, i) => board.updateLine({ temperature: i })).join(''), 'latin1');
+  const feeds: Array<[string, (b: Buffer) => Buffer[]]> = [
+    ['whole', (b) => [b]],
+    ['split in two', (b) => [b.subarray(0, 131), b.subarray(131)]],
+    ['byte by byte', (b) => [...b].map((x) => Buffer.from([x]))],
+  ];
+
+  for (const [how, chunks] of feeds) {
+    it(`takes no more than maxInFlight updates at a time from one read (${how}), pauses the link, and takes the rest in order as they finish`, async () => {
+      const { link } = hub.open(TCP_POLICY, limits);
+      const board = await hello(link);
+      storeGate.held = true;
+      for (const c of chunks(ten(board))) link.send(c);
+      await settle();
+      expect(hub.readings).toHaveLength(4);
+      expect(link.paused).toBe(true);
+      for (let round = 0; round < 3; round++) {
+        storeGate.release();
+        storeGate.held = true;
+        await settle();
+      }
+      storeGate.release();
+      await settle();
+      expect(hub.readings.map((r) => r.values.get('temperature'))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(link.paused).toBe(false);
+      expect(link.hungUp).toBe(false);
+    });
+  }
+
+  it('still takes the updates it held when the link closes behind them', async () => {
+    const { link, session } = hub.open(TCP_POLICY, limits);
+    const board = await hello(link);
+    storeGate.held = true;
+    link.send(ten(board));
+    await settle();
+    const closed = session.onLinkClosed();
+    storeGate.held = false;
+    storeGate.release();
+    await closed;
+    expect(hub.readings.map((r) => r.values.get('temperature'))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 });

@@ -19,6 +19,8 @@ export interface ServeOptions {
   logLevel: LevelWithSilent;
   logFormat: LogFormat;
   rrdProcesses: number;
+  /** Session worker processes for TCP boards (0: the boards are served in this process). */
+  workers: number;
   maxLineLength: number;
   maxConnections: number;
   maxUnverifiedPerAddress: number;
@@ -86,7 +88,8 @@ export async function startGateway(o: ServeOptions): Promise<Gateway> {
   // Boards are served first; each profile is read at its board's hello. The whole directory is
   // checked after listening, so 10,000 profiles do not hold up the start (`check` is complete).
   await gateway.profiles.readable();
-  await gateway.listenTcp(o.host, o.port);
+  if (o.workers > 0) await startWorkers(gateway, o, logger);
+  else await gateway.listenTcp(o.host, o.port);
   void gateway.scanProfiles().then(
     (profiles) => {
       logger.info({ boards: profiles.length <= 50 ? profiles.map((p) => p.clientId) : `${profiles.length} boards`, dir: gateway.profiles.dir, dataDir }, `${profiles.length} profile(s) loaded`);
@@ -115,6 +118,38 @@ export async function startGateway(o: ServeOptions): Promise<Gateway> {
     });
   }
   return gateway;
+}
+
+/**
+ * `--workers N`: N processes serve the TCP boards (framing, sessions, HMACs, handlers) on the
+ * shared port; this process keeps the rrd files, destinations, board table and status page.
+ */
+async function startWorkers(gateway: Gateway, o: ServeOptions, logger: Logger): Promise<void> {
+  const { WorkerPool } = await import('../cluster/worker-pool.ts');
+  const pool = new WorkerPool(
+    gateway,
+    {
+      host: o.host,
+      port: o.port,
+      profilesDir: gateway.profiles.dir,
+      dataDir: gateway.dataDir,
+      handlerModules: o.handlers.map((f) => resolve(f)),
+      logLevel: o.logLevel,
+      logFormat: o.logFormat,
+      maxLineLength: o.maxLineLength,
+      maxConnections: Math.ceil(o.maxConnections / o.workers),
+      maxUnverifiedPerAddress: o.maxUnverifiedPerAddress,
+      helloTimeoutMs: o.helloTimeout * 1000,
+      handshakeTimeoutMs: o.handshakeTimeout * 1000,
+      idleTimeoutMs: o.idleTimeout * 1000,
+    },
+    o.workers,
+    logger,
+  );
+  // Registered before anything that outlives it: the workers' last updates need the rrd files.
+  gateway.onClose(() => pool.stop());
+  const address = await pool.start();
+  logger.info({ host: address.host, port: address.port, workers: o.workers }, 'listening for boards over TCP');
 }
 
 /**

@@ -17,6 +17,7 @@ export interface GatewayConfig {
   logLevel?: string;
   logFormat?: string;
   rrdProcesses?: number;
+  workers?: number;
   rrdcached?: string;
   maxLineLength?: number;
   maxConnections?: number;
@@ -49,6 +50,7 @@ export const gatewayConfigSchema = {
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     logFormat: { enum: ['auto', 'json', 'pretty'] },
     rrdProcesses: int(1, 64),
+    workers: int(0, 64),
     rrdcached: { type: 'string', pattern: '^(unix:/.+|[^:/\\s]+:\\d{1,5})$' },
     maxLineLength: int(16, 1 << 20),
     maxConnections: int(1, 1_000_000),
@@ -80,7 +82,7 @@ export const gatewayConfigSchema = {
 
 /** The options a config file may set that are plain values, as commander names them. */
 export const PLAIN_CONFIG_OPTIONS = [
-  'host', 'port', 'profiles', 'data', 'logLevel', 'logFormat', 'rrdProcesses', 'rrdcached', 'maxLineLength', 'maxConnections', 'maxUnverifiedPerAddress',
+  'host', 'port', 'profiles', 'data', 'logLevel', 'logFormat', 'rrdProcesses', 'workers', 'rrdcached', 'maxLineLength', 'maxConnections', 'maxUnverifiedPerAddress',
   'helloTimeout', 'handshakeTimeout', 'idleTimeout', 'handlers', 'statsInterval', 'gatewayMetricsInterval', 'serialLookahead',
 ] as const;
 

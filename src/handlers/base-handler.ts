@@ -4,14 +4,15 @@ import { KeyRatchet } from '../protocol/key-ratchet.ts';
 import { deriveMasterKey } from '../protocol/key-schedule.ts';
 import { parseSigned, type RawMessage, type SignedMessage } from '../protocol/message.ts';
 import type { Reading } from '../reading.ts';
-import type { RrdService } from '../rrd/rrd-service.ts';
+import type { RrdStore } from '../rrd/rrd-store.ts';
 
 /** What a handler may use; handed in so tests can pass their own. */
 export interface HandlerContext {
   readonly clientId: string;
   /** Child logger already carrying `clientId`. Never log keys. */
   readonly logger: Logger;
-  readonly rrd: RrdService;
+  /** The board's rrd files (in a session worker, through the primary process). */
+  readonly rrd: RrdStore;
   /** Relative rrd paths in profiles resolve under this directory. */
   readonly dataDir: string;
   /** The profile file this handler was built from, for error messages. */

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, RrdError, errorMessage } from '../errors.ts';
 import { RrdtoolProcess } from './rrdtool-process.ts';
+import type { RrdStore } from './rrd-store.ts';
 
 export interface RrdServiceOptions {
   /** rrdtool processes to spread files over (each file always goes to the same one). Default 2. */
@@ -74,7 +75,7 @@ interface FileQueue {
  * instead of one per value. Timestamps are kept strictly increasing per file, so a
  * batch cannot fail half-way on ordering.
  */
-export class RrdService {
+export class RrdService implements RrdStore {
   readonly #shards: RrdtoolProcess[];
   readonly #logger: Logger;
   /** Files known to exist, or a creation under way, keyed by absolute path. */

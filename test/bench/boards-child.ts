@@ -12,9 +12,11 @@ export type ChildCommand =
   | { cmd: 'send'; perBoard: number }
   /** Each board sends `perBoard` updates, one every `intervalMs`, starts spread over one interval. */
   | { cmd: 'pace'; perBoard: number; intervalMs: number }
-  /** Signs `perBoard` updates per board now, so that `blast` only writes bytes. */
+  /** Signs `perBoard` updates per board now, so that `blast` and `paced` only write bytes. */
   | { cmd: 'prepare'; perBoard: number }
   | { cmd: 'blast' }
+  /** Each board writes its prepared lines one every `intervalMs`, starts spread over one interval; answers each line's send time (ms since the epoch) per board. */
+  | { cmd: 'paced'; intervalMs: number }
   | { cmd: 'close' };
 
 interface Board {
@@ -24,6 +26,8 @@ interface Board {
 
 let boards: Board[] = [];
 let prepared: Buffer[] = [];
+/** The prepared lines of each board, one Buffer each (for `paced`). */
+let preparedLines: Buffer[][] = [];
 
 function handshake(port: number, id: string, key: string, index: number): Promise<Board> {
   return new Promise((resolve, reject) => {
@@ -65,12 +69,35 @@ process.on('message', (m: ChildCommand) => {
       await Promise.all(boards.map((b) => sendAll(b, m.perBoard)));
       process.send?.({ done: 'send', ms: performance.now() - start });
     } else if (m.cmd === 'prepare') {
-      prepared = boards.map((b) => Buffer.from(Array.from({ length: m.perBoard }, (_, i) => b.protocol.updateLine({ temperature: 15 + (i % 1000) / 100 })).join(''), 'latin1'));
+      preparedLines = boards.map((b) => Array.from({ length: m.perBoard }, (_, i) => Buffer.from(b.protocol.updateLine({ temperature: 15 + (i % 1000) / 100 }), 'latin1')));
+      prepared = preparedLines.map((lines) => Buffer.concat(lines));
       process.send?.({ done: 'prepare', ms: 0 });
     } else if (m.cmd === 'blast') {
       const start = performance.now();
       await Promise.all(boards.map((b, i) => new Promise<void>((resolve) => (b.socket.write(prepared[i] as Buffer) ? resolve() : b.socket.once('drain', () => resolve())))));
       process.send?.({ done: 'blast', ms: performance.now() - start });
+    } else if (m.cmd === 'paced') {
+      const start = performance.now();
+      const sentAt = await Promise.all(
+        boards.map(
+          (b, i) =>
+            new Promise<number[]>((resolve) => {
+              const lines = preparedLines[i] as Buffer[];
+              const times: number[] = [];
+              setTimeout(() => {
+                const timer = setInterval(() => {
+                  times.push(performance.timeOrigin + performance.now());
+                  b.socket.write(lines[times.length - 1] as Buffer);
+                  if (times.length === lines.length) {
+                    clearInterval(timer);
+                    resolve(times);
+                  }
+                }, m.intervalMs);
+              }, (i * m.intervalMs) / boards.length);
+            }),
+        ),
+      );
+      process.send?.({ done: 'paced', ms: performance.now() - start, sentAt });
     } else if (m.cmd === 'pace') {
       const start = performance.now();
       await Promise.all(

@@ -6,18 +6,11 @@ import { buildDestinations, type DestinationConfig } from '../../src/destination
 import { Stats } from '../../src/stats.ts';
 import { rrduinoProfile, tempDir, waitFor, writeProfileFile } from '../helpers/fixtures.ts';
 import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import type { ChildCommand } from './boards-child.ts';
-import { BaseHandler, type HandlerInit } from '../../src/handlers/base-handler.ts';
 import { HandlerRegistry } from '../../src/handlers/handler-registry.ts';
-import { parseUpdate, type SignedMessage } from '../../src/protocol/message.ts';
-
-/** Verifies each update and hands its reading on, as RRDuinoHandler does, but stores nothing. */
-class VerifyOnlyHandler extends BaseHandler {
-  constructor(init: HandlerInit) {
-    super(init);
-    this.registerMessageType('u', (m: SignedMessage) => this.context.publish({ clientId: this.clientId, timeMs: this.context.now(), values: parseUpdate(m.body).values }), true);
-  }
-}
+import { WorkerPool } from '../../src/cluster/worker-pool.ts';
+import { VerifyOnlyHandler } from './verify-only-handler.ts';
 
 export interface TcpBenchResult {
   boards: number;
@@ -29,13 +22,23 @@ export interface TcpBenchResult {
   rrdErrors: number;
   /** With destinations: points each destination sent per second, until its queue was empty. */
   forwardedPerSec?: number;
-  /** CPU the gateway's process used while storing, in cores. */
+  /** CPU the gateway's processes (with its session workers, without rrdtool) used while storing, in cores. */
   gatewayCores: number;
+  /** CPU of the gateway's rrdtool processes over the same time, in cores. */
+  rrdtoolCores: number;
+  /** CPU of the simulated boards' process, in cores. */
+  boardsCores: number;
 }
 
-function ask(child: ChildProcess, msg: ChildCommand): Promise<{ ms: number }> {
+/** CPU seconds (user + system) a process has used, from /proc (clock ticks of 10 ms). */
+function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function ask(child: ChildProcess, msg: ChildCommand): Promise<{ ms: number; sentAt?: number[][] }> {
   return new Promise((resolve) => {
-    child.once('message', (m: { ms: number }) => resolve(m));
+    child.once('message', (m: { ms: number; sentAt?: number[][] }) => resolve(m));
     child.send(msg);
   });
 }
@@ -56,6 +59,8 @@ export async function benchTcp(
     precomputed?: boolean;
     /** Verify only: the handler checks each HMAC and hands the reading on, storing nothing. */
     verifyOnly?: boolean;
+    /** Session worker processes (`serve --workers`); 0: sessions in the gateway's own process. */
+    workers?: number;
   } = {},
 ): Promise<TcpBenchResult> {
   const { dir, cleanup } = await tempDir('rrduino-bench-');
@@ -69,6 +74,8 @@ export async function benchTcp(
   }
   const total = n * perBoard;
   const latencies = new Float64Array(total);
+  /** Per board, when each of its readings came out of the rrd write (paced, precomputed runs). */
+  const arrivals = new Map<string, number[]>();
   let stored = 0;
   let lastStoredAt = 0;
   let measuring = false;
@@ -85,6 +92,11 @@ export async function benchTcp(
         pipeline?.publish(r);
         const t = now();
         if (stored < total) latencies[stored] = t - r.timeMs;
+        if (measuring) {
+          const times = arrivals.get(r.clientId);
+          if (times) times.push(t);
+          else arrivals.set(r.clientId, [t]);
+        }
         stored++;
         lastStoredAt = t;
         if (measuring && stored === total) resolveDone();
@@ -98,7 +110,20 @@ export async function benchTcp(
     registry: HandlerRegistry.withBuiltins().register(VerifyOnlyHandler),
     now,
   });
-  const { port } = await gateway.listenTcp('127.0.0.1', 0);
+  const workers = options.workers ?? 0;
+  const pool = workers > 0
+    ? new WorkerPool(gateway, {
+      host: '127.0.0.1', port: 0, profilesDir: join(dir, 'profiles'), dataDir: join(dir, 'data'),
+      handlerModules: [fileURLToPath(new URL('./verify-only-handler.js', import.meta.url))],
+      logLevel: 'warn', logFormat: 'json', maxLineLength: 1024, maxConnections: n + 100, maxUnverifiedPerAddress: 64,
+      helloTimeoutMs: 30_000, handshakeTimeoutMs: 30_000, idleTimeoutMs: 7_200_000,
+    }, workers, logger)
+    : undefined;
+  const { port } = pool ? await pool.start() : await gateway.listenTcp('127.0.0.1', 0);
+  const cpuNow = (): number => {
+    const own = process.cpuUsage();
+    return (own.user + own.system) / 1e6 + (pool?.pids ?? []).reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
+  };
   // Run from dist/ by `npm run bench`: the child is the compiled boards-child.js beside this file.
   const child = fork(fileURLToPath(new URL('./boards-child.js', import.meta.url)), [], { stdio: 'inherit' });
   try {
@@ -109,13 +134,34 @@ export async function benchTcp(
     stored = 0;
     if (options.precomputed) await ask(child, { cmd: 'prepare', perBoard });
     measuring = true;
-    const cpuBefore = process.cpuUsage();
+    await (globalThis as { __profileStart?: () => Promise<void> }).__profileStart?.();
+    const cpuBefore = cpuNow();
+    const othersNow = (): [number, number] => [gateway.rrd.pids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0), cpuSecondsOf(child.pid as number)];
+    const othersBefore = othersNow();
     const start = now();
-    await ask(child, options.paceIntervalMs ? { cmd: 'pace', perBoard, intervalMs: options.paceIntervalMs } : options.precomputed ? { cmd: 'blast' } : { cmd: 'send', perBoard });
+    const paced = options.paceIntervalMs !== undefined && options.precomputed;
+    const sent = await ask(
+      child,
+      paced ? { cmd: 'paced', intervalMs: options.paceIntervalMs as number }
+        : options.paceIntervalMs ? { cmd: 'pace', perBoard, intervalMs: options.paceIntervalMs }
+          : options.precomputed ? { cmd: 'blast' } : { cmd: 'send', perBoard },
+    );
     await Promise.race([done, new Promise((r) => setTimeout(r, 120_000))]);
     const elapsedS = (lastStoredAt - start) / 1000;
-    const cpu = process.cpuUsage(cpuBefore);
-    const gatewayCores = (cpu.user + cpu.system) / 1e6 / elapsedS;
+    const gatewayCores = (cpuNow() - cpuBefore) / elapsedS;
+    await (globalThis as { __profileStop?: () => Promise<void> }).__profileStop?.();
+    const othersAfter = othersNow();
+    const rrdtoolCores = (othersAfter[0] - othersBefore[0]) / elapsedS;
+    const boardsCores = (othersAfter[1] - othersBefore[1]) / elapsedS;
+    if (paced && sent.sentAt) {
+      // From the board's write to the value stored: each board's readings arrive in the order it sent them.
+      let k = 0;
+      sent.sentAt.forEach((times, i) => {
+        const got = arrivals.get(ids[i] as string) ?? [];
+        for (let j = 0; j < Math.min(times.length, got.length); j++) latencies[k++] = (got[j] as number) - (times[j] as number);
+      });
+      stored = Math.min(stored, k);
+    }
     let forwardedPerSec: number | undefined;
     if (pipeline) {
       await waitFor(() => pipeline.destinations.every((d) => d.backlog === 0), 120_000, 'destination queues empty').catch(() => console.error('warning: destination queue not empty after 120 s'));
@@ -133,9 +179,12 @@ export async function benchTcp(
       rrdErrors: gateway.stats.get('errors.E_RRD_COMMAND'),
       forwardedPerSec,
       gatewayCores,
+      rrdtoolCores,
+      boardsCores,
     };
   } finally {
     await ask(child, { cmd: 'close' }).catch(() => undefined);
+    await pool?.stop();
     await gateway.close();
     await cleanup();
   }

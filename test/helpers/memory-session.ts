@@ -64,6 +64,16 @@ export class MemoryLink implements SessionLink {
   }
 }
 
+/** While `held`, each `u` a RecordingHandler takes stays in flight until the test calls `release()`. */
+export const storeGate = {
+  held: false,
+  waiting: [] as Array<() => void>,
+  release(): void {
+    this.held = false;
+    for (const done of this.waiting.splice(0)) done();
+  },
+};
+
 /** Stores nothing: keeps the readings of verified `u` updates for the test to read. */
 export class RecordingHandler extends BaseHandler {
   constructor(init: HandlerInit) {
@@ -73,9 +83,10 @@ export class RecordingHandler extends BaseHandler {
       throw new Error('a handler bug'); // a verified message its handler fails on
     }, true);
   }
-  #update(m: SignedMessage): void {
+  #update(m: SignedMessage): void | Promise<void> {
     const reading = { clientId: this.clientId, timeMs: this.context.now(), values: parseUpdate(m.body).values };
     this.context.publish(reading);
+    if (storeGate.held) return new Promise((resolve) => storeGate.waiting.push(resolve));
   }
 }
 

@@ -1,0 +1,208 @@
+import cluster, { type Worker } from 'node:cluster';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { ConfigError, errorCode, errorMessage } from '../errors.ts';
+import type { ActiveSession } from '../gateway-backend.ts';
+import type { Gateway } from '../gateway.ts';
+import { OP, WORKER_CONFIG_ENV, type FailedRequest, type PrimaryMessage, type WorkerConfig, type WorkerMessage, type WorkerOp } from './cluster-messages.ts';
+
+/** How long a stopping worker may take to finish its sessions' work before it is killed. */
+const STOP_GRACE_MS = 15_000;
+/** Wait before a worker that died is replaced (a crash loop must not spin). */
+const RESTART_DELAY_MS = 1_000;
+
+/**
+ * The primary's side of `serve --workers N`: forks N session workers that share the boards'
+ * TCP port (node:cluster hands each new connection to the next worker), and carries out
+ * what their handlers ask of the gateway that owns the rrd files, board table and
+ * destinations. A worker that dies is replaced; its boards reconnect to the others.
+ */
+export class WorkerPool {
+  readonly #gateway: Gateway;
+  readonly #config: WorkerConfig;
+  readonly #size: number;
+  readonly #logger: Logger;
+  readonly #workers = new Set<Worker>();
+  /** Verified sessions in workers, by `<worker id>:<session id>`. */
+  readonly #holders = new Map<string, { clientId: string; holder: ActiveSession }>();
+  /** Per worker: the names its ops use (paths, client ids), and answers not yet sent. */
+  readonly #names = new Map<Worker, Map<number, string>>();
+  readonly #replies = new Map<Worker, { ok: number[]; failed: FailedRequest[] }>();
+  #repliesScheduled = false;
+  #stopping = false;
+
+  constructor(gateway: Gateway, config: WorkerConfig, size: number, logger: Logger) {
+    if (!Number.isInteger(size) || size < 1 || size > 64) throw new ConfigError('E_CONFIG_INVALID', `workers must be 0..64, got ${size}`);
+    this.#gateway = gateway;
+    this.#config = config;
+    this.#size = size;
+    this.#logger = logger;
+  }
+
+  /** Workers running now. */
+  get size(): number {
+    return this.#workers.size;
+  }
+
+  /** Pids of the workers (the bench adds up their CPU). */
+  get pids(): number[] {
+    return [...this.#workers].map((w) => w.process.pid).filter((p): p is number => p !== undefined);
+  }
+
+  /** Forks the workers; resolves with the boards' address once every one listens. */
+  async start(): Promise<{ host: string; port: number }> {
+    cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)) });
+    // Every worker asks for the configured port, 0 included: node:cluster gives them all the one socket it opened for the first.
+    const address = await this.#fork(this.#config);
+    await Promise.all(Array.from({ length: this.#size - 1 }, () => this.#fork(this.#config)));
+    return address;
+  }
+
+  /** Each worker stops accepting, finishes what its boards sent, and exits. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await Promise.all(
+      [...this.#workers].map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            const kill = setTimeout(() => {
+              this.#logger.warn({ worker: w.id }, `session worker did not stop within ${STOP_GRACE_MS / 1000} s; killing it`);
+              w.process.kill('SIGKILL');
+            }, STOP_GRACE_MS);
+            w.once('exit', () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            this.#tell(w, { kind: 'stop' });
+          }),
+      ),
+    );
+  }
+
+  #fork(config: WorkerConfig): Promise<{ host: string; port: number }> {
+    const worker = cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify(config) });
+    this.#workers.add(worker);
+    this.#names.set(worker, new Map());
+    return new Promise((resolve, reject) => {
+      let started = false;
+      worker.on('message', (m: WorkerMessage) => {
+        if (m.kind === 'ops') this.#run(worker, m.ops);
+        else if (m.kind === 'listening') {
+          started = true;
+          resolve({ host: m.host, port: m.port });
+        } else if (m.kind === 'failed') {
+          const message = `session worker could not start: ${m.message}`;
+          if (!started) reject(m.usage ? new ConfigError('E_CONFIG_INVALID', message) : new Error(message));
+          else this.#logger.error({ worker: worker.id, code: m.code }, m.message);
+        }
+      });
+      worker.on('error', (err) => this.#logger.error({ worker: worker.id, err: errorMessage(err) }, 'session worker IPC error'));
+      worker.on('exit', (code, signal) => {
+        this.#workers.delete(worker);
+        this.#replies.delete(worker);
+        this.#names.delete(worker);
+        this.#releaseAll(worker);
+        if (!started) {
+          reject(new ConfigError('E_CONFIG_INVALID', `session worker exited before it listened (code ${code}, signal ${signal})`));
+          return;
+        }
+        if (this.#stopping) return;
+        this.#logger.error({ worker: worker.id, code, signal }, 'session worker exited; its boards will reconnect to the others; starting a new one');
+        setTimeout(() => {
+          if (this.#stopping) return;
+          this.#fork(config).catch((err: unknown) => this.#logger.error({ code: errorCode(err) }, errorMessage(err)));
+        }, RESTART_DELAY_MS).unref();
+      });
+    });
+  }
+
+  /** A worker's operations, in the order its sessions made them. */
+  #run(worker: Worker, ops: readonly WorkerOp[]): void {
+    const g = this.#gateway;
+    const names = this.#names.get(worker);
+    if (names === undefined) return;
+    const name = (id: number): string => names.get(id) ?? `?${id}`;
+    for (const op of ops) {
+      switch (op[0]) {
+        case OP.name:
+          names.set(op[1], op[2]);
+          break;
+        case OP.ensure:
+          this.#answer(worker, op[1], g.rrd.ensure(name(op[2]), op[3]));
+          break;
+        case OP.update:
+          this.#answer(worker, op[1], g.rrd.update(name(op[2]), op[3], op[4]));
+          break;
+        case OP.publish: {
+          const values = new Map<string, number | null>();
+          for (let i = 3; i + 1 < op.length; i += 2) values.set(String(op[i]), op[i + 1] as number | null);
+          g.publish({ clientId: name(op[1]), timeMs: op[2], values });
+          break;
+        }
+        case OP.count:
+          if (op[3] !== undefined) g.count(op[1], name(op[3]));
+          else g.stats.count(op[1], op[2]);
+          break;
+        case OP.claim: {
+          const session = op[2];
+          const holder: ActiveSession = {
+            link: { transport: op[3], remote: op[4] },
+            supersede: () => this.#tell(worker, { kind: 'supersede', session }),
+          };
+          this.#holders.set(`${worker.id}:${session}`, { clientId: name(op[1]), holder });
+          g.claim(name(op[1]), holder);
+          break;
+        }
+        case OP.release: {
+          const key = `${worker.id}:${op[2]}`;
+          const held = this.#holders.get(key);
+          this.#holders.delete(key);
+          if (held) g.release(held.clientId, held.holder, op[3]);
+          break;
+        }
+      }
+    }
+  }
+
+  #answer(worker: Worker, id: number, done: Promise<void>): void {
+    done.then(
+      () => this.#repliesOf(worker)?.ok.push(id),
+      (err: unknown) => this.#repliesOf(worker)?.failed.push([id, errorCode(err), errorMessage(err)]),
+    );
+  }
+
+  /** Where answers to `worker` gather until the end of this event-loop turn. */
+  #repliesOf(worker: Worker): { ok: number[]; failed: FailedRequest[] } | undefined {
+    if (!this.#workers.has(worker)) return undefined;
+    let r = this.#replies.get(worker);
+    if (r === undefined) this.#replies.set(worker, (r = { ok: [], failed: [] }));
+    if (!this.#repliesScheduled) {
+      this.#repliesScheduled = true;
+      setImmediate(() => {
+        this.#repliesScheduled = false;
+        for (const [w, { ok, failed }] of this.#replies) this.#tell(w, { kind: 'replies', ok, failed });
+        this.#replies.clear();
+      });
+    }
+    return r;
+  }
+
+  #tell(worker: Worker, message: PrimaryMessage): void {
+    if (!worker.isConnected()) return;
+    try {
+      worker.send(message);
+    } catch (err) {
+      this.#logger.debug({ worker: worker.id, err: errorMessage(err) }, 'cannot reach a session worker');
+    }
+  }
+
+  /** A worker is gone: its boards are no longer connected. */
+  #releaseAll(worker: Worker): void {
+    const prefix = `${worker.id}:`;
+    for (const [key, { clientId, holder }] of this.#holders) {
+      if (!key.startsWith(prefix)) continue;
+      this.#holders.delete(key);
+      this.#gateway.release(clientId, holder, 'session worker exited');
+    }
+  }
+}
