@@ -1,0 +1,151 @@
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SimulatedBoard, tcpLink } from '../../firmware-sim/simulated-board.ts';
+import { freePort, rrduinoProfile, stopProcess, tempDir, waitFor, writeProfileFile } from '../helpers/fixtures.ts';
+import { runGateway } from '../helpers/gateway-process.ts';
+import { lastUpdateValues } from '../helpers/rrd-read.ts';
+import { RawClient } from '../helpers/raw-client.ts';
+
+// `serve --workers 2` as users run it: real worker processes, real rrdtool, boards over TCP.
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => ({ dir, cleanup } = await tempDir('rrduino-workers-')));
+afterEach(async () => cleanup());
+
+const key = (id: string): string => `key-of-${id}-0123456789`;
+
+/** The session workers of a gateway process: its children running worker-main. */
+async function workerPids(parent: number): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const ppid = Number(stat.replace(/^.*\) /, '').split(' ')[1]);
+    if (ppid !== parent) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes('worker-main')) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+interface StatusJson {
+  boards: Array<{ clientId: string; connected: boolean; remote?: string; lastValues: Array<[string, number | null]> }>;
+}
+
+async function start(ids: string[], extra: string[] = []): Promise<{ port: number; status: () => Promise<StatusJson>; metrics: () => Promise<string>; gw: ReturnType<typeof runGateway> }> {
+  for (const id of ids) {
+    const p = rrduinoProfile(key(id)) as { handler_options: { path: string } };
+    p.handler_options.path = `${id}.rrd`;
+    await writeProfileFile(join(dir, 'profiles'), id, p);
+  }
+  const port = await freePort();
+  const gw = runGateway(['serve', '--workers', '2', '--host', '127.0.0.1', '--port', String(port), '--http', '127.0.0.1:0', '--profiles', join(dir, 'profiles'), '--data', join(dir, 'data'), '--log-format', 'json', ...extra]);
+  await waitFor(() => gw.output().includes('status page'), 20_000, 'the gateway and its workers');
+  const url = /"url":"(http:[^"]+)"/.exec(gw.output())?.[1] as string;
+  return {
+    port,
+    gw,
+    status: async () => (await fetch(`${url}status.json`)).json() as Promise<StatusJson>,
+    metrics: async () => (await fetch(`${url}metrics`)).text(),
+  };
+}
+
+const rrdValue = async (id: string): Promise<number> => Number((await lastUpdateValues(join(dir, 'data', `${id}.rrd`)))?.values['temperature']);
+
+describe('serve --workers 2', { timeout: 60_000 }, () => {
+  it('serves boards from two worker processes: every update lands in its board’s rrd, and the status page and metrics count them all', async () => {
+    const ids = Array.from({ length: 12 }, (_, i) => `w${i}`);
+    const { port, status, metrics, gw } = await start(ids);
+    const boards = ids.map((id) => new SimulatedBoard({ clientId: id, key: key(id), connect: tcpLink('127.0.0.1', port), intervalMs: 0 }));
+    try {
+      expect(await workerPids(gw.child.pid as number)).toHaveLength(2);
+      expect(gw.output().match(/listening for boards over TCP/g)).toHaveLength(1); // the primary says it, once
+      for (const b of boards) b.start();
+      await Promise.all(boards.map((b) => b.waitReady()));
+      for (let k = 1; k <= 5; k++) boards.forEach((b, i) => b.send({ temperature: i * 10 + k }));
+      await waitFor(async () => (await Promise.all(ids.map(rrdValue))).every((v, i) => v === i * 10 + 5), 15_000, 'the last update of every board in its rrd');
+      const s = await status();
+      expect(s.boards.filter((b) => b.connected).map((b) => b.clientId).sort()).toEqual([...ids].sort());
+      expect(await metrics()).toContain('rrduino_events_total{event="updates.stored"} 60');
+      expect(await metrics()).toMatch(/rrduino_boards_connected 12\b/);
+      // Both workers took boards (node:cluster hands connections round).
+      const workersLogged = new Set([...gw.output().matchAll(/"worker":(\d+).*"msg":"hello"/g)].map((m) => m[1]));
+      expect(workersLogged.size).toBe(2);
+    } finally {
+      await Promise.all(boards.map((b) => b.stop()));
+      await stopProcess(gw.child);
+    }
+  });
+
+  it('keeps one session per board across workers: a newer verified session ends the older, wherever it is', async () => {
+    const { port, status, gw } = await start(['twin']);
+    const first = new SimulatedBoard({ clientId: 'twin', key: key('twin'), connect: tcpLink('127.0.0.1', port), intervalMs: 0, reconnectDelayMs: 60_000 });
+    const second = new SimulatedBoard({ clientId: 'twin', key: key('twin'), connect: tcpLink('127.0.0.1', port), intervalMs: 0, reconnectDelayMs: 60_000 });
+    let firstDropped = false;
+    first.on('disconnected', () => (firstDropped = true));
+    try {
+      first.start();
+      await first.waitReady();
+      first.send({ temperature: 1 });
+      await waitFor(async () => (await rrdValue('twin')) === 1, 10_000, 'the first session’s update');
+      second.start();
+      await second.waitReady();
+      second.send({ temperature: 2 });
+      await waitFor(() => firstDropped, 10_000, 'the older session hung up');
+      await waitFor(async () => (await rrdValue('twin')) === 2, 10_000, 'the newer session’s update');
+      const board = (await status()).boards.find((b) => b.clientId === 'twin');
+      expect(board?.connected).toBe(true);
+      expect(gw.output()).toContain('a newer session of this board verified');
+      // The two connections went to different workers (round robin), so the ending crossed processes.
+      expect(new Set([...gw.output().matchAll(/"worker":(\d+)[^\n]*"msg":"hello"/g)].map((m) => m[1])).size).toBe(2);
+    } finally {
+      await first.stop();
+      await second.stop();
+      await stopProcess(gw.child);
+    }
+  });
+
+  it('replaces a worker that is killed; its boards reconnect and their updates land again; the gateway stays up', async () => {
+    const ids = ['k0', 'k1', 'k2', 'k3'];
+    const { port, gw } = await start(ids);
+    const boards = ids.map((id) => new SimulatedBoard({ clientId: id, key: key(id), connect: tcpLink('127.0.0.1', port), intervalMs: 100, reconnectDelayMs: 200, readings: () => ({ temperature: 7 }) }));
+    try {
+      for (const b of boards) b.start();
+      await Promise.all(boards.map((b) => b.waitReady()));
+      const [victim] = await workerPids(gw.child.pid as number);
+      process.kill(victim as number, 'SIGKILL');
+      await waitFor(async () => (await workerPids(gw.child.pid as number)).length === 2 && !(await workerPids(gw.child.pid as number)).includes(victim as number), 15_000, 'a new worker');
+      expect(gw.output()).toContain('session worker exited');
+      // Every board, including those the dead worker held, stores again after it.
+      const since = Date.now() / 1000;
+      await waitFor(async () => (await Promise.all(ids.map((id) => lastUpdateValues(join(dir, 'data', `${id}.rrd`))))).every((u) => (u?.time ?? 0) > since + 0.5), 20_000, 'updates after the kill');
+      expect(gw.child.exitCode).toBeNull();
+    } finally {
+      await Promise.all(boards.map((b) => b.stop()));
+      await stopProcess(gw.child);
+    }
+  });
+
+  it('stops on SIGTERM with every update a board sent before it in the rrd, and leaves no worker behind', async () => {
+    const { port, gw } = await start(['s0']);
+    const client = await RawClient.open(port);
+    const board = new SimulatedBoard({ clientId: 's0', key: key('s0'), connect: tcpLink('127.0.0.1', port), intervalMs: 0, reconnectDelayMs: 60_000 });
+    try {
+      board.start();
+      await board.waitReady();
+      const pids = await workerPids(gw.child.pid as number);
+      for (let k = 1; k <= 200; k++) board.send({ temperature: k });
+      gw.child.kill('SIGTERM');
+      await new Promise((r) => gw.child.once('exit', r));
+      expect(gw.child.exitCode).toBe(0);
+      expect(await rrdValue('s0')).toBe(200);
+      for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow(); // gone
+    } finally {
+      client.destroy();
+      await board.stop();
+      await stopProcess(gw.child);
+    }
+  });
+});
