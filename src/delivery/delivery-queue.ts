@@ -7,8 +7,13 @@ import type { MetricPoint } from './metric-point.ts';
 import type { Sender, SendResult, UnsentReason } from './sender.ts';
 import { Spool, type SpoolDropReason, type SpoolFs } from './spool.ts';
 
-/** Points in memory while the destination keeps up, unless configured. */
-export const DEFAULT_QUEUE_SIZE = 10_000;
+/**
+ * Points in memory while the destination keeps up, unless configured: room for a burst of
+ * 200,000 (thousands of boards coming back at once) without writing it through the disk while
+ * the destination takes it all. About 15 MB when full (a point is ~75 bytes); a destination that
+ * is down sends everything to the spool anyway.
+ */
+export const DEFAULT_QUEUE_SIZE = 200_000;
 
 /** Why a point was given up; each has a counter `dest.<name>.dropped.<reason>`. */
 export type DropReason =

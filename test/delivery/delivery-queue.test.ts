@@ -277,6 +277,19 @@ describe('DeliveryQueue, the details', () => {
     await q.close();
   });
 
+  it('takes a burst of 200,000 points through memory, not the disk, while the destination keeps up (defaults)', async () => {
+    const s = new FakeSender(2000);
+    const stats = new Stats();
+    const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, logger: memoryLogger().logger, stats });
+    for (let i = 0; i < 200; i++) q.enqueue(pts(i * 1000, 1000)); // faster than any send
+    await drained(q);
+    expect(stats.get('dest.d.spooled')).toBe(0);
+    expect(readdirSync(dir).filter((f) => !f.startsWith('.'))).toEqual([]);
+    expect(s.received).toHaveLength(200_000);
+    expect(s.received.every((v, i) => v === i)).toBe(true);
+    await q.close();
+  });
+
   it('spills only what was not sent yet when the destination goes down mid-queue', async () => {
     const s = new ManualSender();
     const stats = new Stats();
