@@ -76,7 +76,8 @@ export class BoardSession implements LinkConsumer {
   #verifiedOnce = false;
   /** What the running timer is waiting for. */
   #deadline: 'hello' | 'handshake' | 'idle' | undefined;
-  readonly #work = new Set<Promise<void>>();
+  /** Storage still running; made when there is some (an idle board keeps none). */
+  #work: Set<Promise<void>> | undefined;
 
   constructor(link: SessionLink, hub: SessionHub, limits: SessionLimits) {
     this.link = link;
@@ -150,7 +151,7 @@ export class BoardSession implements LinkConsumer {
     // What the board sent before the link went is still its own: held frames are taken first.
     while (!this.#closed && this.#heldAt < this.#held.length) {
       if (this.#helloRunning) await this.#hello;
-      else if (this.#work.size > 0) await Promise.race([...this.#work]);
+      else if (this.#work !== undefined && this.#work.size > 0) await Promise.race([...this.#work]);
       else this.#takeHeld();
     }
     this.#closed = true;
@@ -162,7 +163,7 @@ export class BoardSession implements LinkConsumer {
 
   /** Resolves when every message accepted so far has been stored and handed on. */
   async drain(): Promise<void> {
-    while (this.#work.size > 0) await Promise.allSettled([...this.#work]);
+    while (this.#work !== undefined && this.#work.size > 0) await Promise.allSettled([...this.#work]);
   }
 
   /** Ends this session because a newer one of the same board verified (TCP: hangs up). */
@@ -278,11 +279,12 @@ export class BoardSession implements LinkConsumer {
     const settle = (err?: unknown): void => {
       if (err !== undefined) this.#logger.error({ code: errorCode(err) }, `message handler failed: ${errorMessage(err)}`);
       this.#inFlight--;
-      this.#work.delete(p);
+      this.#work?.delete(p);
+      if (this.#work?.size === 0) this.#work = undefined;
       this.#takeHeld();
     };
     const p: Promise<void> = done.then(() => settle(), (err: unknown) => settle(err ?? new Error('rejected without a reason')));
-    this.#work.add(p);
+    (this.#work ??= new Set()).add(p);
   }
 
   /**

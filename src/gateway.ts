@@ -11,6 +11,7 @@ import type { Profile } from './profiles/profile-store.ts';
 import { ProfileStore } from './profiles/profile-store.ts';
 import type { SessionLink } from './link.ts';
 import type { Reading, ReadingSink } from './reading.ts';
+import type { RrdStore } from './rrd/rrd-store.ts';
 import { RrdService } from './rrd/rrd-service.ts';
 import { Stats } from './stats.ts';
 import { BoardRegistry } from './status/board-registry.ts';
@@ -204,18 +205,12 @@ export class Gateway implements SessionHub {
   }
 
   makeContext(profile: Profile, logger: Logger): HandlerContext {
-    const { backend } = this.#options;
-    return {
-      clientId: profile.clientId,
-      logger,
-      rrd: backend?.rrd ?? this.rrd,
-      dataDir: this.#options.dataDir,
-      profileFile: profile.file,
-      publish: backend ? (reading) => backend.publish(reading) : (reading) => this.publish(reading),
-      count: (stat) => this.count(stat, profile.clientId),
-      mayLog: (subject, code) => this.#limiter.allow(subject, code),
-      now: this.#options.now ?? Date.now,
-    };
+    return new BoardContext(this, profile, logger, this.#options.backend, this.#options.now ?? Date.now);
+  }
+
+  /** Whether a line about `subject` with `code` may be logged now (see HandlerContext.mayLog). */
+  mayLogAbout(subject: string, code: string): boolean {
+    return this.#limiter.allow(subject, code);
   }
 
   /** A verified reading: into the board table, then to the destinations. */
@@ -257,6 +252,45 @@ export class Gateway implements SessionHub {
 
   random(bytes: number): Buffer {
     return (this.#options.random ?? secureRandom)(bytes);
+  }
+}
+
+/**
+ * What one board's handler is given. A class rather than an object of closures: every connected
+ * board keeps one.
+ */
+class BoardContext implements HandlerContext {
+  readonly clientId: string;
+  readonly logger: Logger;
+  readonly rrd: RrdStore;
+  readonly dataDir: string;
+  readonly profileFile: string;
+  readonly now: () => number;
+  readonly #gateway: Gateway;
+  readonly #backend: GatewayBackend | undefined;
+
+  constructor(gateway: Gateway, profile: Profile, logger: Logger, backend: GatewayBackend | undefined, now: () => number) {
+    this.#gateway = gateway;
+    this.#backend = backend;
+    this.clientId = profile.clientId;
+    this.logger = logger;
+    this.rrd = backend?.rrd ?? gateway.rrd;
+    this.dataDir = gateway.dataDir;
+    this.profileFile = profile.file;
+    this.now = now;
+  }
+
+  publish(reading: Reading): void {
+    if (this.#backend) this.#backend.publish(reading);
+    else this.#gateway.publish(reading);
+  }
+
+  count(stat: string): void {
+    this.#gateway.count(stat, this.clientId);
+  }
+
+  mayLog(subject: string, code: string): boolean {
+    return this.#gateway.mayLogAbout(subject, code);
   }
 }
 

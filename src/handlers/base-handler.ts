@@ -56,6 +56,7 @@ export interface HandleResult {
 }
 
 interface MessageType {
+  readonly type: string;
   readonly fn: (message: RawMessage) => void | Promise<void>;
   readonly requiresHmac: boolean;
 }
@@ -68,7 +69,8 @@ export class BaseHandler {
   readonly clientId: string;
   protected readonly context: HandlerContext;
   readonly #masterKey: Buffer;
-  readonly #types = new Map<string, MessageType>();
+  /** A handler has one to three types: a short list costs a fraction of a Map, kept by every connected board. */
+  readonly #types: MessageType[] = [];
   #ratchet: KeyRatchet | undefined;
 
   /**
@@ -97,7 +99,10 @@ export class BaseHandler {
     if (!/^[A-Za-z][A-Za-z0-9_]{0,15}$/.test(type) || type === 'h') {
       throw new ConfigError('E_BAD_HANDLER', `message type '${type}' is reserved or not a short name (a letter, then up to 15 letters, digits or _)`);
     }
-    this.#types.set(type, { fn: fn as (m: RawMessage) => void | Promise<void>, requiresHmac });
+    const entry = { type, fn: fn as (m: RawMessage) => void | Promise<void>, requiresHmac };
+    const at = this.#types.findIndex((t) => t.type === type);
+    if (at >= 0) this.#types[at] = entry;
+    else this.#types.push(entry);
   }
 
   /**
@@ -114,7 +119,7 @@ export class BaseHandler {
    * in the result.
    */
   handle(raw: RawMessage): HandleResult {
-    const type = this.#types.get(raw.type);
+    const type = this.#types.find((t) => t.type === raw.type);
     if (type === undefined) throw new ProtocolError('E_UNKNOWN_TYPE', `unknown message type '${raw.type.slice(0, 16)}'`);
     if (!type.requiresHmac) return { verified: false, done: promiseOf(type.fn(raw)) };
     if (this.#ratchet === undefined) throw new ProtocolError('E_NO_SESSION', `'${raw.type}' before hello`);

@@ -11,12 +11,14 @@ export interface BoardState {
   /** Unix ms of the last verified message. */
   lastSeenMs: number | undefined;
   lastValues: ReadonlyMap<string, number | null>;
-  /** Errors by code since start (protocol errors after hello, rrd errors, warnings on values). */
-  readonly errors: Map<string, number>;
+  /** Errors by code since start (protocol errors after hello, rrd errors, warnings on values); made at the first. */
+  errors: Map<string, number> | undefined;
   lastError: { code: string; atMs: number } | undefined;
   /** Set while the board is silent past its limit (warned once). */
   silentSinceMs: number | undefined;
 }
+
+const NO_VALUES: ReadonlyMap<string, number | null> = new Map();
 
 /**
  * Every board's state, fed by the sessions and handlers. Logs a board's connects and
@@ -75,6 +77,7 @@ export class BoardRegistry {
 
   error(clientId: string, code: string): void {
     const b = this.#state(clientId);
+    b.errors ??= new Map();
     b.errors.set(code, (b.errors.get(code) ?? 0) + 1);
     b.lastError = { code, atMs: this.#now() };
   }
@@ -104,7 +107,7 @@ export class BoardRegistry {
   #state(clientId: string): BoardState {
     let b = this.#boards.get(clientId);
     if (b === undefined) {
-      b = { clientId, transport: undefined, remote: undefined, connected: false, lastSeenMs: undefined, lastValues: new Map(), errors: new Map(), lastError: undefined, silentSinceMs: undefined };
+      b = { clientId, transport: undefined, remote: undefined, connected: false, lastSeenMs: undefined, lastValues: NO_VALUES, errors: undefined, lastError: undefined, silentSinceMs: undefined };
       this.#boards.set(clientId, b);
     }
     return b;

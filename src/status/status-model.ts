@@ -76,7 +76,7 @@ export function boardView(gateway: Gateway, p: Profile): BoardView {
     lastValues: [...(state?.lastValues ?? new Map<string, number | null>())],
     rrdFile: rrdFileOf(p.options, gateway.dataDir),
     stepSeconds: stepSecondsOf(p.options),
-    errors: [...(state?.errors.values() ?? [])].reduce((a, b) => a + b, 0),
+    errors: [...(state?.errors?.values() ?? [])].reduce((a, b) => a + b, 0),
     lastError: state?.lastError,
     silent: state?.silentSinceMs !== undefined,
     units: isStringRecord(units) ? units : {},

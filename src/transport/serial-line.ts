@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { backoffDelay, type BackoffOptions } from '../backoff.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
-import type { Frame, LinkConsumer, LinkPolicy, SessionLink } from '../link.ts';
+import type { LinkConsumer, LinkPolicy, SessionLink } from '../link.ts';
 import { LineParser } from './line-parser.ts';
 
 /** The firmware's `Serial.begin(9600)`. */
@@ -122,7 +122,6 @@ export class SerialLine {
     this.#logger.info({ baudRate: this.baudRate, ...(this.#failure ? { afterFailedAttempts: this.#failedAttempts } : {}) }, 'serial port open');
     this.#failure = undefined;
     this.#failedAttempts = 0;
-    const parser = new LineParser({ maxLineLength: this.#o.maxLineLength });
     const link: SessionLink = {
       policy: this.#policy,
       transport: 'serial',
@@ -135,7 +134,7 @@ export class SerialLine {
       resume: () => port.resume(),
     };
     const session = this.#startSession(link);
-    parser.on('data', (frame: Frame) => session.onFrame(frame));
+    const parser = new LineParser({ maxLineLength: this.#o.maxLineLength }, (frame) => session.onFrame(frame));
     port.on('data', (chunk: Buffer) => parser.write(chunk));
     port.on('error', (err: Error) => this.#logger.warn({ err: err.message }, 'serial port error'));
     port.once('close', (err?: Error & { disconnected?: boolean }) => {

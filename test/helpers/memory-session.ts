@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { BoardSession, DEFAULT_LIMITS, type SessionHub, type SessionLimits } from '../../src/board-session.ts';
 import { BaseHandler, type HandlerContext, type HandlerInit } from '../../src/handlers/base-handler.ts';
-import type { Frame, LinkPolicy, SessionLink } from '../../src/link.ts';
+import type { LinkPolicy, SessionLink } from '../../src/link.ts';
 import type { Profile } from '../../src/profiles/profile-store.ts';
 import { parseUpdate, type SignedMessage } from '../../src/protocol/message.ts';
 import type { Reading } from '../../src/reading.ts';
@@ -26,7 +26,8 @@ export class MemoryLink implements SessionLink {
   hungUp = false;
   paused = false;
   verifiedCalls = 0;
-  readonly #parser = new LineParser({ maxLineLength: 1024 });
+  #session: BoardSession | undefined;
+  readonly #parser = new LineParser({ maxLineLength: 1024 }, (frame) => this.#session?.onFrame(frame));
 
   constructor(policy: LinkPolicy, remote = '192.0.2.7:4000') {
     this.policy = policy;
@@ -44,7 +45,7 @@ export class MemoryLink implements SessionLink {
   }
 
   attach(session: BoardSession): void {
-    this.#parser.on('data', (frame: Frame) => session.onFrame(frame));
+    this.#session = session;
   }
 
   write(bytes: Buffer): void {

@@ -5,9 +5,8 @@ import { LineParser } from '../../src/transport/line-parser.ts';
 
 /** What the parser emits for these chunks: a line's text, or the kind of a frame that is not a line. */
 function frames(chunks: Buffer[], maxLineLength: number): string[] {
-  const parser = new LineParser({ maxLineLength });
   const out: string[] = [];
-  parser.on('data', (f: Frame) => out.push(f.kind === 'line' ? f.bytes.toString('latin1') : f.kind));
+  const parser = new LineParser({ maxLineLength }, (f: Frame) => out.push(f.kind === 'line' ? f.bytes.toString('latin1') : f.kind));
   for (const c of chunks) parser.write(c);
   parser.end();
   return out;

@@ -3,13 +3,10 @@ import type { Frame } from '../../src/link.ts';
 import { LineParser } from '../../src/transport/line-parser.ts';
 
 async function frames(chunks: Buffer[], maxLineLength = 64): Promise<string[]> {
-  const parser = new LineParser({ maxLineLength });
   const out: string[] = []; // a line's text, or the kind of a frame that is not a line
-  parser.on('data', (f: Frame) => out.push(f.kind === 'line' ? f.bytes.toString('latin1') : f.kind));
-  const ended = new Promise((r) => parser.on('end', r));
+  const parser = new LineParser({ maxLineLength }, (f: Frame) => out.push(f.kind === 'line' ? f.bytes.toString('latin1') : f.kind));
   for (const c of chunks) parser.write(c);
   parser.end();
-  await ended;
   return out;
 }
 
@@ -40,13 +37,12 @@ describe('LineParser', () => {
   });
 
   it('reports 1 MiB with no newline as overflow without buffering it', async () => {
-    const parser = new LineParser({ maxLineLength: 1024 });
     const kinds: string[] = [];
-    parser.on('data', (f: Frame) => kinds.push(f.kind));
+    const parser = new LineParser({ maxLineLength: 1024 }, (f: Frame) => kinds.push(f.kind));
     const chunk = Buffer.alloc(64 * 1024, 0x41);
     for (let i = 0; i < 16; i++) {
       parser.write(chunk);
-      expect(parser.buffer.length).toBeLessThanOrEqual(1024);
+      expect(parser.buffered).toBeLessThanOrEqual(1024);
     }
     expect(kinds).toEqual(['overflow']);
   });
@@ -60,14 +56,27 @@ describe('LineParser', () => {
   });
 
   it('passes NUL and 0xff bytes through inside a line', async () => {
-    const parser = new LineParser();
     const got: Buffer[] = [];
-    parser.on('data', (f: Frame) => f.kind === 'line' && got.push(f.bytes));
+    const parser = new LineParser({}, (f: Frame) => f.kind === 'line' && got.push(f.bytes));
     parser.write(Buffer.from([0x00, 0xff, 0x11, 0x0a]));
     expect(got[0]).toEqual(Buffer.from([0x00, 0xff, 0x11]));
   });
 
+  it('keeps nothing of a read once its lines are complete, and its own copy of a line not yet ended', () => {
+    const got: string[] = [];
+    const parser = new LineParser({}, (f: Frame) => f.kind === 'line' && got.push(f.bytes.toString('latin1')));
+    parser.write(Buffer.from('h a\n'));
+    expect(parser.buffered).toBe(0);
+    const read = Buffer.from('u t 1\nu t');
+    parser.write(read);
+    expect(parser.buffered).toBe(3);
+    read.fill(0x78); // the transport's buffer, reused or freed: the held start must not change with it
+    parser.write(Buffer.from(' 2\n'));
+    expect(got).toEqual(['h a', 'u t 1', 'u t 2']);
+    expect(parser.buffered).toBe(0);
+  });
+
   it('refuses a limit outside 16..1 MiB', () => {
-    expect(() => new LineParser({ maxLineLength: 8 })).toThrow(/maxLineLength/);
+    expect(() => new LineParser({ maxLineLength: 8 }, () => undefined)).toThrow(/maxLineLength/);
   });
 });
