@@ -28,6 +28,11 @@ export interface WorkerConfig {
   helloTimeoutMs: number;
   handshakeTimeoutMs: number;
   idleTimeoutMs: number;
+  /**
+   * Hex of fixed key material for every hello instead of fresh random bytes: for the benchmark
+   * only (its boards sign their lines before the clock starts). `serve` never sets it.
+   */
+  benchKeyMaterial?: string;
 }
 
 /** The environment variable that carries a worker's {@link WorkerConfig} as JSON. */

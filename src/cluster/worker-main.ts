@@ -43,6 +43,7 @@ async function main(): Promise<void> {
     helloTimeoutMs: config.helloTimeoutMs,
     limits: { handshakeTimeoutMs: config.handshakeTimeoutMs, idleTimeoutMs: config.idleTimeoutMs },
     backend: channel,
+    random: config.benchKeyMaterial === undefined ? undefined : () => Buffer.from(config.benchKeyMaterial as string, 'hex'),
   });
   let stopping = false;
   process.on('message', (m: PrimaryMessage) => {

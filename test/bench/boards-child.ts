@@ -8,7 +8,8 @@ import { KEY_MATERIAL_BYTES } from '../../src/protocol/key-schedule.ts';
 import { boardAddress } from '../helpers/fixtures.ts';
 
 export type ChildCommand =
-  | { cmd: 'connect'; port: number; ids: string[]; keys: string[] }
+  /** Connects and derives every board's key, in waves of 200; `storm`: all at once, each sending one update as soon as it can, and trying again 1 s after a refused or reset connection, as a board does. */
+  | { cmd: 'connect'; port: number; ids: string[]; keys: string[]; storm?: boolean; fixedMaterial?: number[] }
   | { cmd: 'send'; perBoard: number }
   /** Each board sends `perBoard` updates, one every `intervalMs`, starts spread over one interval. */
   | { cmd: 'pace'; perBoard: number; intervalMs: number }
@@ -17,6 +18,8 @@ export type ChildCommand =
   | { cmd: 'blast' }
   /** Each board writes its prepared lines one every `intervalMs`, starts spread over one interval; answers each line's send time (ms since the epoch) per board. */
   | { cmd: 'paced'; intervalMs: number }
+  /** Every board hangs up (as at a power cut); the process stays for the next `connect`. */
+  | { cmd: 'drop' }
   | { cmd: 'close' };
 
 interface Board {
@@ -29,17 +32,37 @@ let prepared: Buffer[] = [];
 /** The prepared lines of each board, one Buffer each (for `paced`). */
 let preparedLines: Buffer[][] = [];
 
-function handshake(port: number, id: string, key: string, index: number): Promise<Board> {
+let retries = 0;
+
+/** A board's connection and hello; with `retry`, tries again 1 s after a failure until it has its key. */
+async function handshake(port: number, id: string, key: string, index: number, retry = false, fixed?: Buffer): Promise<Board> {
+  for (;;) {
+    try {
+      return await handshakeOnce(port, id, key, index, fixed);
+    } catch (err) {
+      if (!retry) throw err;
+      retries++;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+/** With `fixed`, the key material is known beforehand and the derivation is left out. */
+function handshakeOnce(port: number, id: string, key: string, index: number, fixed?: Buffer): Promise<Board> {
   return new Promise((resolve, reject) => {
     const protocol = new BoardProtocol(id, key);
     const socket = connect({ port, host: '127.0.0.1', localAddress: boardAddress(index), noDelay: true });
     let got = Buffer.alloc(0);
-    socket.on('error', reject);
+    socket.on('error', (err) => {
+      socket.destroy();
+      reject(err);
+    });
+    socket.on('close', () => reject(new Error('closed before the key material came')));
     socket.on('data', (c: Buffer) => {
-      if (protocol.ready) return;
+      if (protocol.ready || got.length >= KEY_MATERIAL_BYTES) return;
       got = Buffer.concat([got, c]);
       if (got.length >= KEY_MATERIAL_BYTES) {
-        protocol.acceptKeyMaterial(got.subarray(0, KEY_MATERIAL_BYTES));
+        if (!fixed) protocol.acceptKeyMaterial(got.subarray(0, KEY_MATERIAL_BYTES));
         resolve({ socket, protocol });
       }
     });
@@ -56,7 +79,26 @@ async function sendAll(board: Board, count: number): Promise<void> {
 
 process.on('message', (m: ChildCommand) => {
   void (async () => {
-    if (m.cmd === 'connect') {
+    if (m.cmd === 'connect' && m.storm) {
+      // With the bench gateway's fixed key material, each board's first line is signed before the
+      // clock starts, so only the gateway's work is timed (never so in `serve`).
+      const fixed = m.fixedMaterial && Buffer.from(m.fixedMaterial);
+      const firstLines = fixed && m.ids.map((id, i) => {
+        const p = new BoardProtocol(id, m.keys[i] as string);
+        p.acceptKeyMaterial(fixed);
+        return p.updateLine({ temperature: 20 });
+      });
+      const start = performance.now();
+      const startedAt = performance.timeOrigin + start;
+      boards = await Promise.all(
+        m.ids.map(async (id, i) => {
+          const b = await handshake(m.port, id, m.keys[i] as string, i, true, fixed);
+          b.socket.write(firstLines?.[i] ?? b.protocol.updateLine({ temperature: 20 }));
+          return b;
+        }),
+      );
+      process.send?.({ done: 'connect', ms: performance.now() - start, retries, startedAt });
+    } else if (m.cmd === 'connect') {
       const start = performance.now();
       // Connect in waves of 200 so the listen backlog is not the thing measured.
       for (let i = 0; i < m.ids.length; i += 200) {
@@ -98,6 +140,10 @@ process.on('message', (m: ChildCommand) => {
         ),
       );
       process.send?.({ done: 'paced', ms: performance.now() - start, sentAt });
+    } else if (m.cmd === 'drop') {
+      for (const b of boards) b.socket.destroy();
+      boards = [];
+      process.send?.({ done: 'drop', ms: 0 });
     } else if (m.cmd === 'pace') {
       const start = performance.now();
       await Promise.all(

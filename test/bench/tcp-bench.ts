@@ -28,7 +28,14 @@ export interface TcpBenchResult {
   rrdtoolCores: number;
   /** CPU of the simulated boards' process, in cores. */
   boardsCores: number;
+  /** Storm: from the first connect to the last board's update stored. */
+  stormSeconds?: number;
+  /** Storm: connections the boards had to try again. */
+  retries?: number;
 }
+
+/** The bench gateway's key material in a storm: fixed, so the boards' keys can be derived before it. */
+const BENCH_KEY_MATERIAL = Buffer.alloc(32, 0x5a);
 
 /** CPU seconds (user + system) a process has used, from /proc (clock ticks of 10 ms). */
 function cpuSecondsOf(pid: number): number {
@@ -36,9 +43,17 @@ function cpuSecondsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-function ask(child: ChildProcess, msg: ChildCommand): Promise<{ ms: number; sentAt?: number[][] }> {
+interface ChildAnswer {
+  ms: number;
+  sentAt?: number[][];
+  retries?: number;
+  /** Storm: when the first board connected, ms since the epoch. */
+  startedAt?: number;
+}
+
+function ask(child: ChildProcess, msg: ChildCommand): Promise<ChildAnswer> {
   return new Promise((resolve) => {
-    child.once('message', (m: { ms: number; sentAt?: number[][] }) => resolve(m));
+    child.once('message', (m: ChildAnswer) => resolve(m));
     child.send(msg);
   });
 }
@@ -61,6 +76,8 @@ export async function benchTcp(
     verifyOnly?: boolean;
     /** Session worker processes (`serve --workers`); 0: sessions in the gateway's own process. */
     workers?: number;
+    /** A reconnect storm: every board connects at once and sends one update; timed until all are stored. */
+    storm?: boolean;
   } = {},
 ): Promise<TcpBenchResult> {
   const { dir, cleanup } = await tempDir('rrduino-bench-');
@@ -107,8 +124,11 @@ export async function benchTcp(
     dataDir: join(dir, 'data'),
     logger,
     rrdProcesses: options.rrdProcesses ?? 2,
+    maxConnections: n + 100,
     registry: HandlerRegistry.withBuiltins().register(VerifyOnlyHandler),
     now,
+    // A storm's boards sign their first line before the clock starts; the gateway still derives every key.
+    random: options.storm ? () => Buffer.from(BENCH_KEY_MATERIAL) : undefined,
   });
   const workers = options.workers ?? 0;
   const pool = workers > 0
@@ -117,6 +137,7 @@ export async function benchTcp(
       handlerModules: [fileURLToPath(new URL('./verify-only-handler.js', import.meta.url))],
       logLevel: 'warn', logFormat: 'json', maxLineLength: 1024, maxConnections: n + 100, maxUnverifiedPerAddress: 64,
       helloTimeoutMs: 30_000, handshakeTimeoutMs: 30_000, idleTimeoutMs: 7_200_000,
+      benchKeyMaterial: options.storm ? BENCH_KEY_MATERIAL.toString('hex') : undefined,
     }, workers, logger)
     : undefined;
   const { port } = pool ? await pool.start() : await gateway.listenTcp('127.0.0.1', 0);
@@ -127,6 +148,27 @@ export async function benchTcp(
   // Run from dist/ by `npm run bench`: the child is the compiled boards-child.js beside this file.
   const child = fork(fileURLToPath(new URL('./boards-child.js', import.meta.url)), [], { stdio: 'inherit' });
   try {
+    if (options.storm) {
+      // The boards' rrd files exist, as after any power cut: the storm is of reconnects, not of new boards.
+      await ask(child, { cmd: 'connect', port, ids, keys });
+      await ask(child, { cmd: 'send', perBoard: 1 });
+      while (stored < n) await new Promise((r) => setTimeout(r, 5));
+      await ask(child, { cmd: 'drop' });
+      await waitFor(() => gateway.activeBoards === 0 || pool !== undefined, 10_000, 'the sessions to end');
+      await new Promise((r) => setTimeout(r, 500));
+      stored = 0;
+      measuring = true;
+      const start = now();
+      const cpuBefore = cpuNow();
+      const hs = await ask(child, { cmd: 'connect', port, ids, keys, storm: true, fixedMaterial: [...BENCH_KEY_MATERIAL] });
+      await Promise.race([done, new Promise((r) => setTimeout(r, 60_000))]);
+      const elapsedS = (lastStoredAt - (hs.startedAt ?? start)) / 1000;
+      return {
+        boards: n, updates: stored, handshakesPerSec: n / (hs.ms / 1000), updatesPerSec: stored / elapsedS, p50Ms: NaN, p99Ms: NaN,
+        rrdErrors: gateway.stats.get('errors.E_RRD_COMMAND'), gatewayCores: (cpuNow() - cpuBefore) / elapsedS, rrdtoolCores: NaN, boardsCores: NaN,
+        stormSeconds: stored === n ? elapsedS : NaN, retries: hs.retries ?? 0,
+      };
+    }
     const hs = await ask(child, { cmd: 'connect', port, ids, keys });
     // One update each first, so every rrd file exists before the timed run.
     await ask(child, { cmd: 'send', perBoard: 1 });

@@ -14,8 +14,8 @@ export async function spawnGateway(args: string[], port: number): Promise<ChildP
 }
 
 /** `node dist/server.js <args>` from the repository root, keeping what it writes on stdout (its log). */
-export function runGateway(args: string[]): { child: ChildProcess & { stdout: NodeJS.ReadableStream }; output: () => string } {
-  const child = spawn(process.execPath, [SERVER_JS, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+export function runGateway(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess & { stdout: NodeJS.ReadableStream }; output: () => string } {
+  const child = spawn(process.execPath, [SERVER_JS, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   return { child, output: () => out };
