@@ -4,5 +4,6 @@ export { RRDuinoHandler, type RRDuinoOptions } from './handlers/rrduino-handler.
 export { HandlerRegistry, type HandlerClass } from './handlers/handler-registry.ts';
 export { Gateway, type GatewayOptions } from './gateway.ts';
 export type { Reading, ReadingSink } from './reading.ts';
+export type { RrdStore } from './rrd/rrd-store.ts';
 export type { RawMessage, SignedMessage } from './protocol/message.ts';
 export * from './errors.ts';

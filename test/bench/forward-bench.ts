@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { buildDestinations } from '../../src/destinations/destination-config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { Stats } from '../../src/stats.ts';
-import { freePort, tempDir, waitFor } from '../helpers/fixtures.ts';
+import { freePort, tempDir } from '../helpers/fixtures.ts';
 
 /**
  * The receiving end, in CPython: plaintext lines counted, or pickle frames read with the
@@ -31,9 +31,10 @@ def serve(c):
                 if len(buf) < 4 + size: break
                 k += sum(1 for p in pickle.loads(buf[4:4 + size]) if p[0].startswith('bench.'))
                 buf = buf[4 + size:]
+        if k == 0: continue
         with lock:
             got[0] += k
-            if got[0] >= n and k > 0: print('done %d %.3f' % (got[0], time.time() * 1000), flush=True)
+            print('got %d %.3f' % (got[0], time.time() * 1000), flush=True)
 print('ready', flush=True)
 while True:
     c, _ = srv.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
@@ -41,7 +42,8 @@ while True:
 
 interface Receiver {
   port: number;
-  done: Promise<number>;
+  /** Once all `n` points are in, or nothing came for 3 s: how many, and when the last came (ms since the epoch). */
+  done: Promise<{ points: number; lastAt: number }>;
   stop: () => void;
 }
 
@@ -53,11 +55,24 @@ async function startReceiver(dir: string, mode: 'plaintext' | 'pickle', n: numbe
   const lines = createInterface({ input: proc.stdout });
   let ready: () => void = () => undefined;
   const isReady = new Promise<void>((r) => (ready = r));
-  const done = new Promise<number>((resolve) => {
+  const done = new Promise<{ points: number; lastAt: number }>((resolve) => {
+    let last = { points: 0, lastAt: NaN };
+    let quiet: NodeJS.Timeout | undefined;
+    const settle = (): void => {
+      clearTimeout(quiet);
+      resolve(last);
+    };
     lines.on('line', (line) => {
-      if (line === 'ready') ready();
-      const m = /^done \d+ ([\d.]+)$/.exec(line);
-      if (m) resolve(Number(m[1]));
+      if (line === 'ready') {
+        ready();
+        quiet = setTimeout(settle, 30_000); // nothing at all
+      }
+      const m = /^got (\d+) ([\d.]+)$/.exec(line);
+      if (!m) return;
+      last = { points: Number(m[1]), lastAt: Number(m[2]) };
+      clearTimeout(quiet);
+      if (last.points >= n) settle();
+      else quiet = setTimeout(settle, 3_000);
     });
   });
   await isReady;
@@ -66,8 +81,9 @@ async function startReceiver(dir: string, mode: 'plaintext' | 'pickle', n: numbe
 
 export interface ForwardResult {
   forwarder: string;
-  points: number;
   pointsPerSec: number;
+  /** Points the receiver got (of 200,000). */
+  points: number;
   /** Points that went through the disk spool on the way (the gateway only). */
   spooled: number;
 }
@@ -89,8 +105,8 @@ export async function benchGatewayForward(protocol: 'plaintext' | 'pickle'): Pro
       for (let m = 0; m < METRICS; m++) set.publish({ clientId: `b${m}`, timeMs: (base + t) * 1000, values: new Map([['temperature', 20 + t / 100]]) });
       if (t % 10 === 9) await new Promise((r) => setImmediate(r)); // readings arrive over time, as from boards
     }
-    const end = await Promise.race([rx.done, new Promise<number>((r) => setTimeout(() => r(NaN), 120_000))]);
-    return { forwarder: `rrduino-gateway, ${protocol}`, points: stats.get('dest.g.sent'), pointsPerSec: (n * 1000) / (end - start), spooled: stats.get('dest.g.spooled') };
+    const got = await rx.done;
+    return { forwarder: `rrduino-gateway, ${protocol}`, points: got.points, pointsPerSec: (got.points * 1000) / (got.lastAt - start), spooled: stats.get('dest.g.spooled') };
   } finally {
     await set.close();
     rx.stop();
@@ -109,27 +125,46 @@ export async function benchRelayForward(): Promise<ForwardResult | undefined> {
   let relay: ChildProcess | undefined;
   try {
     relay = spawn('carbon-c-relay', ['-f', conf, '-p', String(port), '-s'], { stdio: 'ignore' });
-    const failed = await new Promise<boolean>((resolve) => {
+    const exited = new Promise<void>((r) => relay?.once('exit', () => r()));
+    const notInstalled = await new Promise<boolean>((resolve) => {
       relay?.once('error', () => resolve(true));
-      waitFor(() => new Promise<boolean>((r) => {
-        const s = connect({ port, host: '127.0.0.1' }, () => (s.destroy(), r(true)));
-        s.on('error', () => r(false));
-      }), 10_000, 'carbon-c-relay').then(() => resolve(false), () => resolve(true));
+      relay?.once('spawn', () => resolve(false));
     });
-    if (failed) return undefined; // not installed
+    if (notInstalled) return undefined;
+    const s = await connectWhenUp(port, exited);
     const base = Math.floor(Date.now() / 1000) - TIMESTAMPS - 10;
     const text: string[] = [];
     for (let t = 0; t < TIMESTAMPS; t++) for (let m = 0; m < METRICS; m++) text.push(`bench.b${m}.temperature ${20 + t / 100} ${base + t}\n`);
     const bytes = Buffer.from(text.join(''));
     const start = performance.timeOrigin + performance.now();
-    const s = connect({ port, host: '127.0.0.1' });
-    s.setNoDelay(true);
     await new Promise<void>((resolve) => s.end(bytes, () => resolve()));
-    const end = await Promise.race([rx.done, new Promise<number>((r) => setTimeout(() => r(NaN), 120_000))]);
-    return { forwarder: 'carbon-c-relay 3.7 (defaults), plaintext', points: n, pointsPerSec: (n * 1000) / (end - start), spooled: 0 };
+    const got = await rx.done;
+    return { forwarder: 'carbon-c-relay 3.7 (defaults), plaintext', points: got.points, pointsPerSec: (got.points * 1000) / (got.lastAt - start), spooled: 0 };
   } finally {
-    relay?.kill();
+    if (relay && relay.exitCode === null) {
+      const gone = new Promise((r) => relay?.once('exit', r));
+      relay.kill();
+      await gone;
+    }
     rx.stop();
     await cleanup();
+  }
+}
+
+/** A connection to a server that is starting: tried every 50 ms for up to 10 s, or until it exits. */
+async function connectWhenUp(port: number, exited: Promise<void>): Promise<Socket> {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  for (const end = Date.now() + 10_000; ; ) {
+    const s = await new Promise<Socket | undefined>((resolve) => {
+      const sock = connect({ port, host: '127.0.0.1' }, () => resolve(sock));
+      sock.once('error', () => resolve(undefined));
+    });
+    if (s) {
+      s.on('error', () => undefined); // what the relay does with it is measured at the receiver
+      return s;
+    }
+    if (gone || Date.now() > end) throw new Error(`carbon-c-relay did not listen on port ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -18,8 +18,8 @@ export interface RssResult {
   perBoardKB: number;
 }
 
-/** RSS of a real `server.ts serve` process, idle and with `n` boards connected and verified. */
-export async function benchRss(n: number): Promise<RssResult> {
+/** RSS of a real `node [nodeArgs] dist/server.js serve` process, idle and with `n` boards connected and verified. */
+export async function benchRss(n: number, nodeArgs: string[] = []): Promise<RssResult> {
   const { dir, cleanup } = await tempDir('rrduino-rss-');
   const ids = Array.from({ length: n }, (_, i) => `rss-${i}`);
   for (const id of ids) {
@@ -30,7 +30,7 @@ export async function benchRss(n: number): Promise<RssResult> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [SERVER_JS, 'serve', '--http', '127.0.0.1:0', '--host', '127.0.0.1', '--port', String(port), '--profiles', join(dir, 'profiles'), '--data', join(dir, 'data'), '--log-level', 'warn', '--stats-interval', '0', '--max-connections', String(n + 100)],
+    [...nodeArgs, SERVER_JS, 'serve', '--http', '127.0.0.1:0', '--host', '127.0.0.1', '--port', String(port), '--profiles', join(dir, 'profiles'), '--data', join(dir, 'data'), '--log-level', 'warn', '--stats-interval', '0', '--max-connections', String(n + 100)],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const sockets: Socket[] = [];

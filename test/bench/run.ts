@@ -9,7 +9,8 @@ import { benchRss } from './rss-bench.ts';
 import { benchSerial } from './serial-bench.ts';
 import { benchSegments, benchSqlite } from './spool-bench.ts';
 import { helloMedians, startGatewayProcess } from '../helpers/hello-timing.ts';
-import { benchTcp } from './tcp-bench.ts';
+import { benchTcp, type TcpBenchResult } from './tcp-bench.ts';
+import { benchGatewayForward, benchRelayForward, type ForwardResult } from './forward-bench.ts';
 import { Carbon } from '../helpers/carbon.ts';
 import { freePort, tempDir } from '../helpers/fixtures.ts';
 import { DalmatinerReceiver, GottwallReceiver } from '../helpers/receivers.ts';
@@ -19,21 +20,7 @@ const fmt = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d).rep
 async function main(): Promise<void> {
   const only = process.argv[2];
   console.log(`# rrduino-gateway benchmark — ${new Date().toISOString()}, node ${process.version}, ${(await import('node:os')).cpus().length} cores\n`);
-  if (only === 'ingest') {
-    console.log('## Ingest with precomputed signed lines (the sender only writes bytes)\n');
-    const floor = hmacFloor();
-    console.log('| what | boards × updates | updates/s | gateway cores | of the HMAC floor per core |');
-    console.log('| --- | ---: | ---: | ---: | ---: |');
-    console.log(`| HMAC floor: Node's createHmac, 2 per update, one core | 200,000 | ${fmt(floor)} | 1.00 | 1.00 |`);
-    for (const [n, per] of [[100, 600], [1000, 60]] as const) {
-      const v = await benchTcp(n, per, { precomputed: true, verifyOnly: true });
-      console.log(`| verify only | ${fmt(n)} × ${per} | ${fmt(v.updatesPerSec)} | ${fmt(v.gatewayCores, 2)} | ${fmt(v.updatesPerSec / v.gatewayCores / floor, 2)} |`);
-      const e = await benchTcp(n, per, { precomputed: true });
-      console.log(`| into rrd files | ${fmt(n)} × ${per} | ${fmt(e.updatesPerSec)} | ${fmt(e.gatewayCores, 2)} | ${fmt(e.updatesPerSec / e.gatewayCores / floor, 2)} |`);
-    }
-    console.log('\nGateway cores: the CPU time of the gateway process (not its rrdtool children) over the run.');
-    return;
-  }
+  if (!only || only === 'ingest') await benchIngest();
   if (only === 'rrdcached') {
     console.log('## Disk writes with and without rrdcached (10 boards, a reading a second each for 60 s, rrd files on the disk, kernel writeback)\n');
     console.log('| mode | readings | KiB written per 1,000 readings | KiB more per 1,000 at rrdcached\'s flush | updates/s (burst of 10 × 1,000) |');
@@ -137,13 +124,105 @@ async function main(): Promise<void> {
     }
     console.log('\nA line is `u temperature 21.50 <64 hex>\\r\\n`, 86 bytes: 115200 baud carries at most 134 such lines/s.');
   }
-  if (!only || only === 'rss') {
+  if (only === 'rss') {
     console.log('\n## Memory of a `server.ts serve` process (VmRSS)\n');
     console.log('| boards connected and verified | RSS idle MB | RSS with boards MB | per board KB |');
     console.log('| ---: | ---: | ---: | ---: |');
     for (const n of [100, 1000, 10_000]) {
       const r = await benchRss(n);
       console.log(`| ${fmt(r.boards)} | ${fmt(r.idleMB, 1)} | ${fmt(r.connectedMB, 1)} | ${fmt(r.perBoardKB, 1)} |`);
+    }
+  }
+}
+
+/** The median of `rounds` runs, interleaved with the other configurations' by the caller. */
+function median<T>(runs: T[], key: (r: T) => number): T {
+  return [...runs].sort((a, b) => key(a) - key(b))[Math.floor(runs.length / 2)] as T;
+}
+
+/**
+ * Issue 13 in one run: ingest with precomputed signed lines (verify only and into rrd, one
+ * process and with session workers), against the HMAC floor; latency from write to rrd when
+ * paced; forwarding a 200,000-point burst against carbon-c-relay; a reconnect storm; memory.
+ * Configurations are interleaved over 3 rounds and each figure is the median.
+ */
+async function benchIngest(): Promise<void> {
+  const rounds = 3;
+  console.log('## Ingest, latency, forwarding, reconnect storm, memory (issue 13)\n');
+  console.log('1,000 boards × 100 updates each, every line signed before the clock starts (the sender only writes bytes); medians of 3 interleaved rounds.\n');
+  const floors: number[] = [];
+  const configs = [
+    { what: 'verify only', workers: 0, verifyOnly: true },
+    { what: 'verify only', workers: 2, verifyOnly: true },
+    { what: 'into rrd files', workers: 0, verifyOnly: false },
+    { what: 'into rrd files', workers: 2, verifyOnly: false },
+  ];
+  const runs = configs.map((): TcpBenchResult[] => []);
+  for (let r = 0; r < rounds; r++) {
+    floors.push(hmacFloor());
+    for (const [i, c] of configs.entries()) runs[i]?.push(await benchTcp(1000, 100, { precomputed: true, verifyOnly: c.verifyOnly, workers: c.workers }));
+  }
+  const floor = floors.sort((a, b) => a - b)[1] as number;
+  console.log('| what | processes | updates/s | gateway cores | updates/s per core, of the HMAC floor | rrdtool cores | rrdtool: updates per CPU-second | sender cores |');
+  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log(`| HMAC floor: Node's createHmac, 2 per update | one core | ${fmt(floor)} | 1.00 | 1.00 | | | |`);
+  for (const [i, c] of configs.entries()) {
+    const m = median(runs[i] as TcpBenchResult[], (x) => x.updatesPerSec);
+    const rrdRate = c.verifyOnly ? '' : fmt(m.updatesPerSec / m.rrdtoolCores);
+    console.log(`| ${c.what} | ${c.workers === 0 ? 'one' : `primary + ${c.workers} workers`} | ${fmt(m.updatesPerSec)} | ${fmt(m.gatewayCores, 2)} | ${fmt(m.updatesPerSec / m.gatewayCores / floor, 2)} | ${c.verifyOnly ? '' : fmt(m.rrdtoolCores, 2)} | ${rrdRate} | ${fmt(m.boardsCores, 2)} |`);
+  }
+  console.log(`\nHMAC floor over the rounds: ${floors.map((f) => fmt(f)).join(', ')} /s. Gateway cores: the CPU time of the gateway's processes (workers included, rrdtool not) over the run.`);
+
+  console.log('\n### Latency from the board writing a line to its value stored (1,000 boards, paced, 10 s each)\n');
+  console.log('| offered updates/s | processes | stored/s | p50 ms | p99 ms | gateway cores |');
+  console.log('| ---: | --- | ---: | ---: | ---: | ---: |');
+  for (const [interval, per] of [[1000, 10], [200, 50], [100, 100]] as const) {
+    for (const workers of [0, 2]) {
+      const lat: TcpBenchResult[] = [];
+      for (let r = 0; r < rounds; r++) lat.push(await benchTcp(1000, per, { precomputed: true, paceIntervalMs: interval, workers }));
+      const m = median(lat, (x) => x.p99Ms);
+      console.log(`| ${fmt((1000 * 1000) / interval)} | ${workers === 0 ? 'one' : `primary + ${workers} workers`} | ${fmt(m.updatesPerSec)} | ${fmt(m.p50Ms, 2)} | ${fmt(m.p99Ms, 2)} (rounds: ${lat.map((x) => fmt(x.p99Ms, 1)).join(', ')}) | ${fmt(m.gatewayCores, 2)} |`);
+    }
+  }
+
+  console.log('\n### Forwarding a burst of 200,000 points (1,000 metrics × 200 timestamps) to a CPython receiver on loopback\n');
+  const fwd: Array<ForwardResult[]> = [[], [], []];
+  for (let r = 0; r < rounds; r++) {
+    const relay = await benchRelayForward();
+    if (relay) fwd[0]?.push(relay);
+    fwd[1]?.push(await benchGatewayForward('plaintext'));
+    fwd[2]?.push(await benchGatewayForward('pickle'));
+  }
+  console.log('| forwarder | points/s | points through the disk spool | received, each round (of 200,000) |');
+  console.log('| --- | ---: | ---: | ---: |');
+  for (const runsOf of fwd) {
+    if (runsOf.length === 0) continue;
+    const m = median(runsOf, (x) => x.pointsPerSec);
+    console.log(`| ${m.forwarder} | ${fmt(m.pointsPerSec)} (rounds: ${runsOf.map((x) => fmt(x.pointsPerSec)).join(', ')}) | ${fmt(m.spooled)} | ${runsOf.map((x) => fmt(x.points)).join(', ')} |`);
+  }
+  if (fwd[0]?.length === 0) console.log('\ncarbon-c-relay is not installed (Debian `carbon-c-relay`); its row is missing.');
+  console.log("\nThe gateway's row is its destination stage alone (readings handed to the destination queue as the boards' sessions hand them), a relay's job; carbon-c-relay gets the same points as plaintext lines on one connection.");
+
+  console.log('\n### Reconnect storm: 5,000 boards whose rrd files exist connect at once, say hello and send one update\n');
+  console.log('| processes | seconds until the last update is stored | connections the boards had to try again |');
+  console.log('| --- | ---: | ---: |');
+  for (const workers of [0, 2]) {
+    const st: TcpBenchResult[] = [];
+    for (let r = 0; r < rounds; r++) st.push(await benchTcp(5000, 1, { storm: true, workers }));
+    const m = median(st, (x) => x.stormSeconds ?? NaN);
+    console.log(`| ${workers === 0 ? 'one' : `primary + ${workers} workers`} | ${fmt(m.stormSeconds ?? NaN, 2)} (rounds: ${st.map((x) => fmt(x.stormSeconds ?? NaN, 2)).join(', ')}) | ${fmt(m.retries ?? 0)} |`);
+  }
+  console.log("\nThe boards' key material is fixed for the storm (the bench's gateway only, never `serve`), so each board's first line is signed before the clock starts; the gateway still derives all 5,000 keys (128 HMAC rounds each).");
+
+  console.log('\n### Memory of a `serve` process (VmRSS), status page on\n');
+  console.log('| command | boards connected and verified | RSS idle MB | RSS with boards MB | per board KB |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  for (const [label, args] of [['node dist/server.js serve', []], ['node --max-semi-space-size=2 dist/server.js serve (the systemd unit, `npm start`)', ['--max-semi-space-size=2']]] as const) {
+    for (const n of [1000, 10_000]) {
+      const mem = [];
+      for (let r = 0; r < rounds; r++) mem.push(await benchRss(n, [...args]));
+      const m = median(mem, (x) => x.connectedMB);
+      console.log(`| ${label} | ${fmt(n)} | ${fmt(m.idleMB, 1)} | ${fmt(m.connectedMB, 1)} (rounds: ${mem.map((x) => fmt(x.connectedMB, 1)).join(', ')}) | ${fmt(m.perBoardKB, 1)} |`);
     }
   }
 }
