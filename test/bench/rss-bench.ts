@@ -13,6 +13,8 @@ async function rssOf(pid: number): Promise<number> {
 
 export interface RssResult {
   boards: number;
+  /** From spawning the process to its boards' port answering, with `boards` profiles in the directory. */
+  startupMs: number;
   idleMB: number;
   connectedMB: number;
   perBoardKB: number;
@@ -28,6 +30,7 @@ export async function benchRss(n: number, nodeArgs: string[] = []): Promise<RssR
     await writeProfileFile(join(dir, 'profiles'), id, p);
   }
   const port = await freePort();
+  const spawnedAt = performance.now();
   const child = spawn(
     process.execPath,
     [...nodeArgs, SERVER_JS, 'serve', '--http', '127.0.0.1:0', '--host', '127.0.0.1', '--port', String(port), '--profiles', join(dir, 'profiles'), '--data', join(dir, 'data'), '--log-level', 'warn', '--stats-interval', '0', '--max-connections', String(n + 100)],
@@ -47,6 +50,7 @@ export async function benchRss(n: number, nodeArgs: string[] = []): Promise<RssR
         return false;
       }
     }, 20_000, 'gateway start');
+    const startupMs = performance.now() - spawnedAt;
     await new Promise((r) => setTimeout(r, 1000));
     const idle = await rssOf(gatewayPid);
     let verified = 0;
@@ -73,7 +77,7 @@ export async function benchRss(n: number, nodeArgs: string[] = []): Promise<RssR
     await new Promise((r) => setTimeout(r, 3000)); // let the updates land and GC settle
     const connected = await rssOf(gatewayPid);
     if (verified !== n) throw new Error(`only ${verified} of ${n} boards connected`);
-    return { boards: n, idleMB: idle / 1e6, connectedMB: connected / 1e6, perBoardKB: (connected - idle) / 1024 / n };
+    return { boards: n, startupMs, idleMB: idle / 1e6, connectedMB: connected / 1e6, perBoardKB: (connected - idle) / 1024 / n };
   } finally {
     for (const s of sockets) s.destroy();
     child.kill('SIGTERM');
