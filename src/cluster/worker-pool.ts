@@ -107,7 +107,7 @@ export class WorkerPool {
         this.#names.delete(worker);
         this.#releaseAll(worker);
         if (!started) {
-          reject(new ConfigError('E_CONFIG_INVALID', `session worker exited before it listened (code ${code}, signal ${signal})`));
+          reject(new Error(`session worker exited before it listened (code ${code}, signal ${signal})`));
           return;
         }
         if (this.#stopping) return;

@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SimulatedBoard, tcpLink } from '../../firmware-sim/simulated-board.ts';
@@ -6,6 +8,7 @@ import { freePort, rrduinoProfile, stopProcess, tempDir, waitFor, writeProfileFi
 import { runGateway } from '../helpers/gateway-process.ts';
 import { lastUpdateValues } from '../helpers/rrd-read.ts';
 import { RawClient } from '../helpers/raw-client.ts';
+import { SERVER_JS } from '../helpers/repo.ts';
 
 // `serve --workers 2` as users run it: real worker processes, real rrdtool, boards over TCP.
 
@@ -26,6 +29,17 @@ async function workerPids(parent: number): Promise<number[]> {
     if (ppid !== parent) continue;
     const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
     if (cmdline.includes('worker-main')) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/** Processes whose command line mentions `text`. */
+async function processesMentioning(text: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes(text)) pids.push(Number(entry));
   }
   return pids;
 }
@@ -55,6 +69,25 @@ async function start(ids: string[], env: NodeJS.ProcessEnv = {}): Promise<{ port
 const rrdValue = async (id: string): Promise<number> => Number((await lastUpdateValues(join(dir, 'data', `${id}.rrd`)))?.values['temperature']);
 
 describe('serve --workers 2', { timeout: 60_000 }, () => {
+  it('exits with the reason when its workers cannot listen (the port is taken), leaving no worker behind', async () => {
+    await writeProfileFile(join(dir, 'profiles'), 'p', rrduinoProfile(key('p')));
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const gw = spawn(process.execPath, [SERVER_JS, 'serve', '--workers', '2', '--host', '127.0.0.1', '--port', String(port), '--http', 'off', '--profiles', join(dir, 'profiles'), '--data', join(dir, 'data')], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      gw.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      const code = await new Promise((r) => gw.once('exit', r));
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/session worker could not start: .*EADDRINUSE/);
+      // Workers carry the primary's arguments: none with this test's directory may outlive it.
+      await waitFor(async () => (await processesMentioning(dir)).length === 0, 5_000, 'no process left');
+    } finally {
+      taken.close();
+    }
+  });
+
   it('serves boards from two worker processes: every update lands in its board’s rrd, and the status page and metrics count them all', async () => {
     const ids = Array.from({ length: 12 }, (_, i) => `w${i}`);
     const { port, status, metrics, gw } = await start(ids);
