@@ -176,7 +176,6 @@ export async function benchTcp(
     stored = 0;
     if (options.precomputed) await ask(child, { cmd: 'prepare', perBoard });
     measuring = true;
-    await (globalThis as { __profileStart?: () => Promise<void> }).__profileStart?.();
     const cpuBefore = cpuNow();
     const othersNow = (): [number, number] => [gateway.rrd.pids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0), cpuSecondsOf(child.pid as number)];
     const othersBefore = othersNow();
@@ -191,7 +190,6 @@ export async function benchTcp(
     await Promise.race([done, new Promise((r) => setTimeout(r, 120_000))]);
     const elapsedS = (lastStoredAt - start) / 1000;
     const gatewayCores = (cpuNow() - cpuBefore) / elapsedS;
-    await (globalThis as { __profileStop?: () => Promise<void> }).__profileStop?.();
     const othersAfter = othersNow();
     const rrdtoolCores = (othersAfter[0] - othersBefore[0]) / elapsedS;
     const boardsCores = (othersAfter[1] - othersBefore[1]) / elapsedS;
