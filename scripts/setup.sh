@@ -3,7 +3,8 @@
 # storage engine), then the npm packages, and compiles. With --test (`npm test`) also what
 # the tests run for real: rrdcached, carbon (graphite-carbon, python3-whisper), socat (serial ptys),
 # openssl (test certificates), chromium (the status page's browser test), and the board
-# firmware's toolchain: avr-gcc with Arduino's AVR core, simavr, g++ (host builds).
+# firmware's toolchain: avr-gcc with Arduino's AVR core, simavr, g++ (host builds); and
+# carbon-c-relay, which `npm run bench` forwards the same burst through for comparison.
 # Safe to run again: installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,7 @@ fi
 
 packages=(rrdtool)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(socat rrdcached graphite-carbon python3-whisper openssl chromium g++ gcc-avr avr-libc binutils-avr arduino-core-avr simavr libsimavr-dev)
+  packages+=(socat rrdcached graphite-carbon python3-whisper openssl chromium g++ gcc-avr avr-libc binutils-avr arduino-core-avr simavr libsimavr-dev carbon-c-relay)
 fi
 missing=()
 for p in "${packages[@]}"; do
