@@ -65,10 +65,9 @@ export class BoardSession implements LinkConsumer {
    */
   #held: Frame[] = [];
   #heldAt = 0;
-  /** The running hello's profile lookup. */
+  /** The running hello's profile lookup, while it runs. */
   #hello: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
-  #helloRunning = false;
   #inFlight = 0;
   #paused = false;
   #closed = false;
@@ -115,7 +114,7 @@ export class BoardSession implements LinkConsumer {
    * as unfinished writes: a 64 KiB read is ~900 updates.
    */
   get #busy(): boolean {
-    return this.#helloRunning || this.#inFlight >= this.#limits.maxInFlight;
+    return this.#hello !== undefined || this.#inFlight >= this.#limits.maxInFlight;
   }
 
   /** Takes held frames while the session can. */
@@ -150,7 +149,7 @@ export class BoardSession implements LinkConsumer {
   async #close(): Promise<void> {
     // What the board sent before the link went is still its own: held frames are taken first.
     while (!this.#closed && this.#heldAt < this.#held.length) {
-      if (this.#helloRunning) await this.#hello;
+      if (this.#hello !== undefined) await this.#hello;
       else if (this.#work !== undefined && this.#work.size > 0) await Promise.race([...this.#work]);
       else this.#takeHeld();
     }
@@ -235,8 +234,6 @@ export class BoardSession implements LinkConsumer {
       this.#state = { kind: 'unknown-client', clientId };
       return;
     }
-    this.#helloRunning = true;
-    this.#updateFlow();
     this.#hello = this.#hub
       .lookupProfile(clientId)
       .catch((err: unknown) => {
@@ -267,9 +264,10 @@ export class BoardSession implements LinkConsumer {
       })
       .catch((err: unknown) => this.#reject(err, { unverifiedLine: false }))
       .finally(() => {
-        this.#helloRunning = false;
+        this.#hello = undefined;
         this.#takeHeld();
       });
+    this.#updateFlow(); // paused while the profile is read
   }
 
   #track(done: Promise<void>): void {

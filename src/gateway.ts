@@ -67,6 +67,11 @@ export class Gateway implements SessionHub {
   readonly #limits: SessionLimits;
   readonly #sessions = new Set<BoardSession>();
   readonly #active = new Map<string, ActiveSession>();
+  /**
+   * Where sessions and handlers report: this gateway's own rrd files, board table and
+   * destinations, or, in a session worker, the primary process.
+   */
+  readonly #backend: GatewayBackend;
   #tcp: TcpListener | undefined;
   readonly #closers: Array<() => Promise<void>> = [];
   readonly #afterClose: Array<() => Promise<void>> = [];
@@ -80,6 +85,13 @@ export class Gateway implements SessionHub {
       this.logger.error({ code: err.code, file: err.file, field: err.field, clientId: serving.clientId }, `${errorMessage(err)}; serving its last good version until the file is fixed`),
     );
     this.rrd = new RrdService({ processes: options.rrdProcesses, binary: options.rrdtool, rrdcached: options.rrdcached, logger: options.logger.child({ part: 'rrdtool' }) });
+    this.#backend = options.backend ?? {
+      rrd: this.rrd,
+      publish: (reading) => this.#record(reading),
+      count: (stat, clientId) => this.#countHere(stat, clientId),
+      claim: (clientId, session) => this.#claimHere(clientId, session),
+      release: (clientId, session, reason) => this.#releaseHere(clientId, session, reason),
+    };
     this.#limits = checkLimits({ ...DEFAULT_LIMITS, ...options.limits });
     this.#limiter = new LogLimiter(options.logger);
     // Its own wall clock: the gateway's `now` is read once per reading, and tests step it.
@@ -205,7 +217,12 @@ export class Gateway implements SessionHub {
   }
 
   makeContext(profile: Profile, logger: Logger): HandlerContext {
-    return new BoardContext(this, profile, logger, this.#options.backend, this.#options.now ?? Date.now);
+    return new BoardContext(this, profile, logger, this.#options.now ?? Date.now);
+  }
+
+  /** The rrd files as handlers reach them: the RrdService here, the primary's in a worker. */
+  get handlerRrd(): RrdStore {
+    return this.#backend.rrd;
   }
 
   /** Whether a line about `subject` with `code` may be logged now (see HandlerContext.mayLog). */
@@ -215,28 +232,40 @@ export class Gateway implements SessionHub {
 
   /** A verified reading: into the board table, then to the destinations. */
   publish(reading: Reading): void {
-    this.boards.seen(reading.clientId, reading.values, reading.timeMs);
-    this.#options.sink?.publish(reading);
+    this.#backend.publish(reading);
   }
 
   count(stat: string, clientId?: string): void {
-    const { backend } = this.#options;
-    if (backend) return backend.count(stat, clientId);
-    this.stats.count(stat);
-    if (clientId !== undefined && stat.startsWith('errors.')) this.boards.error(clientId, stat.slice('errors.'.length));
+    this.#backend.count(stat, clientId);
   }
 
   /** A session's first verified message (here, or in a worker): the board's older session ends, wherever it is. */
   claim(clientId: string, session: ActiveSession): void {
-    if (this.#options.backend) return this.#options.backend.claim(clientId, session);
+    this.#backend.claim(clientId, session);
+  }
+
+  release(clientId: string, session: ActiveSession, reason: string): void {
+    this.#backend.release(clientId, session, reason);
+  }
+
+  #record(reading: Reading): void {
+    this.boards.seen(reading.clientId, reading.values, reading.timeMs);
+    this.#options.sink?.publish(reading);
+  }
+
+  #countHere(stat: string, clientId?: string): void {
+    this.stats.count(stat);
+    if (clientId !== undefined && stat.startsWith('errors.')) this.boards.error(clientId, stat.slice('errors.'.length));
+  }
+
+  #claimHere(clientId: string, session: ActiveSession): void {
     const previous = this.#active.get(clientId);
     this.#active.set(clientId, session);
     if (previous && previous !== session) previous.supersede();
     this.boards.connected(clientId, session.link.transport, session.link.remote);
   }
 
-  release(clientId: string, session: ActiveSession, reason: string): void {
-    if (this.#options.backend) return this.#options.backend.release(clientId, session, reason);
+  #releaseHere(clientId: string, session: ActiveSession, reason: string): void {
     if (this.#active.get(clientId) !== session) return;
     this.#active.delete(clientId);
     this.boards.disconnected(clientId, reason);
@@ -267,22 +296,19 @@ class BoardContext implements HandlerContext {
   readonly profileFile: string;
   readonly now: () => number;
   readonly #gateway: Gateway;
-  readonly #backend: GatewayBackend | undefined;
 
-  constructor(gateway: Gateway, profile: Profile, logger: Logger, backend: GatewayBackend | undefined, now: () => number) {
+  constructor(gateway: Gateway, profile: Profile, logger: Logger, now: () => number) {
     this.#gateway = gateway;
-    this.#backend = backend;
     this.clientId = profile.clientId;
     this.logger = logger;
-    this.rrd = backend?.rrd ?? gateway.rrd;
+    this.rrd = gateway.handlerRrd;
     this.dataDir = gateway.dataDir;
     this.profileFile = profile.file;
     this.now = now;
   }
 
   publish(reading: Reading): void {
-    if (this.#backend) this.#backend.publish(reading);
-    else this.#gateway.publish(reading);
+    this.#gateway.publish(reading);
   }
 
   count(stat: string): void {

@@ -1,7 +1,7 @@
 import { RrdError } from '../errors.ts';
 import type { ActiveSession, GatewayBackend } from '../gateway-backend.ts';
 import type { Reading } from '../reading.ts';
-import type { RrdStore } from '../rrd/rrd-store.ts';
+import { ensureOnce, type RrdStore } from '../rrd/rrd-store.ts';
 import { OP, type FailedRequest, type WorkerMessage, type WorkerOp } from './cluster-messages.ts';
 
 interface Waiting {
@@ -34,15 +34,7 @@ export class PrimaryChannel implements GatewayBackend {
   constructor(send: (message: WorkerMessage) => void) {
     this.#send = send;
     this.rrd = {
-      ensure: (path, create) => {
-        let ready = this.#ensured.get(path);
-        if (ready === undefined) {
-          ready = this.#request((id) => [OP.ensure, id, this.#name(path), [...create]]);
-          this.#ensured.set(path, ready);
-          ready.catch(() => this.#ensured.delete(path)); // the next update asks again
-        }
-        return ready;
-      },
+      ensure: (path, create) => ensureOnce(this.#ensured, path, () => this.#request((id) => [OP.ensure, id, this.#name(path), [...create]])),
       update: (path, value, timeMs = Date.now()) => this.#request((id) => [OP.update, id, this.#name(path), value, timeMs]),
     };
   }

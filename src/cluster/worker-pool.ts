@@ -6,6 +6,13 @@ import type { ActiveSession } from '../gateway-backend.ts';
 import type { Gateway } from '../gateway.ts';
 import { OP, WORKER_CONFIG_ENV, type FailedRequest, type PrimaryMessage, type WorkerConfig, type WorkerMessage, type WorkerOp } from './cluster-messages.ts';
 
+interface WorkerState {
+  readonly names: Map<number, string>;
+  /** Verified sessions, by the worker's number for them. */
+  readonly holders: Map<number, { clientId: string; holder: ActiveSession }>;
+  replies: { ok: number[]; failed: FailedRequest[] } | undefined;
+}
+
 /** How long a stopping worker may take to finish its sessions' work before it is killed. */
 const STOP_GRACE_MS = 15_000;
 /** Wait before a worker that died is replaced (a crash loop must not spin). */
@@ -22,12 +29,8 @@ export class WorkerPool {
   readonly #config: WorkerConfig;
   readonly #size: number;
   readonly #logger: Logger;
-  readonly #workers = new Set<Worker>();
-  /** Verified sessions in workers, by `<worker id>:<session id>`. */
-  readonly #holders = new Map<string, { clientId: string; holder: ActiveSession }>();
-  /** Per worker: the names its ops use (paths, client ids), and answers not yet sent. */
-  readonly #names = new Map<Worker, Map<number, string>>();
-  readonly #replies = new Map<Worker, { ok: number[]; failed: FailedRequest[] }>();
+  /** Each running worker: the names its ops use (paths, client ids), its verified sessions, and answers not yet sent. */
+  readonly #workers = new Map<Worker, WorkerState>();
   #repliesScheduled = false;
   #stopping = false;
 
@@ -39,14 +42,9 @@ export class WorkerPool {
     this.#logger = logger;
   }
 
-  /** Workers running now. */
-  get size(): number {
-    return this.#workers.size;
-  }
-
   /** Pids of the workers (the bench adds up their CPU). */
   get pids(): number[] {
-    return [...this.#workers].map((w) => w.process.pid).filter((p): p is number => p !== undefined);
+    return [...this.#workers.keys()].map((w) => w.process.pid).filter((p): p is number => p !== undefined);
   }
 
   /** Forks the workers; resolves with the boards' address once every one listens. */
@@ -66,7 +64,7 @@ export class WorkerPool {
   async stop(): Promise<void> {
     this.#stopping = true;
     await Promise.all(
-      [...this.#workers].map(
+      [...this.#workers.keys()].map(
         (w) =>
           new Promise<void>((resolve) => {
             const kill = setTimeout(() => {
@@ -85,8 +83,7 @@ export class WorkerPool {
 
   #fork(config: WorkerConfig): Promise<{ host: string; port: number }> {
     const worker = cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify(config) });
-    this.#workers.add(worker);
-    this.#names.set(worker, new Map());
+    this.#workers.set(worker, { names: new Map(), holders: new Map(), replies: undefined });
     return new Promise((resolve, reject) => {
       let started = false;
       worker.on('message', (m: WorkerMessage) => {
@@ -102,10 +99,10 @@ export class WorkerPool {
       });
       worker.on('error', (err) => this.#logger.error({ worker: worker.id, err: errorMessage(err) }, 'session worker IPC error'));
       worker.on('exit', (code, signal) => {
+        const state = this.#workers.get(worker);
         this.#workers.delete(worker);
-        this.#replies.delete(worker);
-        this.#names.delete(worker);
-        this.#releaseAll(worker);
+        // Its boards are no longer connected.
+        for (const [, { clientId, holder }] of state?.holders ?? []) this.#gateway.release(clientId, holder, 'session worker exited');
         if (!started) {
           reject(new Error(`session worker exited before it listened (code ${code}, signal ${signal})`));
           return;
@@ -123,8 +120,9 @@ export class WorkerPool {
   /** A worker's operations, in the order its sessions made them. */
   #run(worker: Worker, ops: readonly WorkerOp[]): void {
     const g = this.#gateway;
-    const names = this.#names.get(worker);
-    if (names === undefined) return;
+    const state = this.#workers.get(worker);
+    if (state === undefined) return;
+    const { names, holders } = state;
     const name = (id: number): string => names.get(id) ?? `?${id}`;
     for (const op of ops) {
       switch (op[0]) {
@@ -153,14 +151,13 @@ export class WorkerPool {
             link: { transport: op[3], remote: op[4] },
             supersede: () => this.#tell(worker, { kind: 'supersede', session }),
           };
-          this.#holders.set(`${worker.id}:${session}`, { clientId: name(op[1]), holder });
+          holders.set(session, { clientId: name(op[1]), holder });
           g.claim(name(op[1]), holder);
           break;
         }
         case OP.release: {
-          const key = `${worker.id}:${op[2]}`;
-          const held = this.#holders.get(key);
-          this.#holders.delete(key);
+          const held = holders.get(op[2]);
+          holders.delete(op[2]);
           if (held) g.release(held.clientId, held.holder, op[3]);
           break;
         }
@@ -177,18 +174,20 @@ export class WorkerPool {
 
   /** Where answers to `worker` gather until the end of this event-loop turn. */
   #repliesOf(worker: Worker): { ok: number[]; failed: FailedRequest[] } | undefined {
-    if (!this.#workers.has(worker)) return undefined;
-    let r = this.#replies.get(worker);
-    if (r === undefined) this.#replies.set(worker, (r = { ok: [], failed: [] }));
+    const state = this.#workers.get(worker);
+    if (state === undefined) return undefined;
     if (!this.#repliesScheduled) {
       this.#repliesScheduled = true;
       setImmediate(() => {
         this.#repliesScheduled = false;
-        for (const [w, { ok, failed }] of this.#replies) this.#tell(w, { kind: 'replies', ok, failed });
-        this.#replies.clear();
+        for (const [w, st] of this.#workers) {
+          if (st.replies === undefined) continue;
+          this.#tell(w, { kind: 'replies', ...st.replies });
+          st.replies = undefined;
+        }
       });
     }
-    return r;
+    return (state.replies ??= { ok: [], failed: [] });
   }
 
   #tell(worker: Worker, message: PrimaryMessage): void {
@@ -197,16 +196,6 @@ export class WorkerPool {
       worker.send(message);
     } catch (err) {
       this.#logger.debug({ worker: worker.id, err: errorMessage(err) }, 'cannot reach a session worker');
-    }
-  }
-
-  /** A worker is gone: its boards are no longer connected. */
-  #releaseAll(worker: Worker): void {
-    const prefix = `${worker.id}:`;
-    for (const [key, { clientId, holder }] of this.#holders) {
-      if (!key.startsWith(prefix)) continue;
-      this.#holders.delete(key);
-      this.#gateway.release(clientId, holder, 'session worker exited');
     }
   }
 }

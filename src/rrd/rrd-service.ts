@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, RrdError, errorMessage } from '../errors.ts';
 import { RrdtoolProcess } from './rrdtool-process.ts';
-import type { RrdStore } from './rrd-store.ts';
+import { ensureOnce, type RrdStore } from './rrd-store.ts';
 
 export interface RrdServiceOptions {
   /** rrdtool processes to spread files over (each file always goes to the same one). Default 2. */
@@ -127,13 +127,7 @@ export class RrdService implements RrdStore {
    * after the first call it costs one Map lookup.
    */
   ensure(path: string, createArgs: readonly string[]): Promise<void> {
-    let ready = this.#ready.get(path);
-    if (ready === undefined) {
-      ready = this.#createIfMissing(path, createArgs);
-      this.#ready.set(path, ready);
-      ready.catch(() => this.#ready.delete(path)); // let the next update try again
-    }
-    return ready;
+    return ensureOnce(this.#ready, path, () => this.#createIfMissing(path, createArgs));
   }
 
   /**

@@ -120,25 +120,7 @@ process.on('message', (m: ChildCommand) => {
       process.send?.({ done: 'blast', ms: performance.now() - start });
     } else if (m.cmd === 'paced') {
       const start = performance.now();
-      const sentAt = await Promise.all(
-        boards.map(
-          (b, i) =>
-            new Promise<number[]>((resolve) => {
-              const lines = preparedLines[i] as Buffer[];
-              const times: number[] = [];
-              setTimeout(() => {
-                const timer = setInterval(() => {
-                  times.push(performance.timeOrigin + performance.now());
-                  b.socket.write(lines[times.length - 1] as Buffer);
-                  if (times.length === lines.length) {
-                    clearInterval(timer);
-                    resolve(times);
-                  }
-                }, m.intervalMs);
-              }, (i * m.intervalMs) / boards.length);
-            }),
-        ),
-      );
+      const sentAt = await paceBoards(m.intervalMs, (i) => preparedLines[i]?.length ?? 0, (b, i, k) => preparedLines[i]?.[k] as Buffer);
       process.send?.({ done: 'paced', ms: performance.now() - start, sentAt });
     } else if (m.cmd === 'drop') {
       for (const b of boards) b.socket.destroy();
@@ -146,23 +128,7 @@ process.on('message', (m: ChildCommand) => {
       process.send?.({ done: 'drop', ms: 0 });
     } else if (m.cmd === 'pace') {
       const start = performance.now();
-      await Promise.all(
-        boards.map(
-          (b, i) =>
-            new Promise<void>((resolve) => {
-              let sent = 0;
-              setTimeout(() => {
-                const timer = setInterval(() => {
-                  b.socket.write(b.protocol.updateLine({ temperature: 20 + (sent % 100) / 100 }));
-                  if (++sent === m.perBoard) {
-                    clearInterval(timer);
-                    resolve();
-                  }
-                }, m.intervalMs);
-              }, (i * m.intervalMs) / boards.length);
-            }),
-        ),
-      );
+      await paceBoards(m.intervalMs, () => m.perBoard, (b, _i, k) => b.protocol.updateLine({ temperature: 20 + (k % 100) / 100 }));
       process.send?.({ done: 'pace', ms: performance.now() - start });
     } else {
       for (const b of boards) b.socket.destroy();
@@ -172,3 +138,28 @@ process.on('message', (m: ChildCommand) => {
     }
   })();
 });
+
+/**
+ * Every board writes `count(i)` lines, one every `intervalMs`, the boards' starts spread over one
+ * interval; resolves with each line's send time (ms since the epoch), per board.
+ */
+function paceBoards(intervalMs: number, count: (i: number) => number, line: (b: Board, i: number, k: number) => string | Buffer): Promise<number[][]> {
+  return Promise.all(
+    boards.map(
+      (b, i) =>
+        new Promise<number[]>((resolve) => {
+          const times: number[] = [];
+          setTimeout(() => {
+            const timer = setInterval(() => {
+              times.push(performance.timeOrigin + performance.now());
+              b.socket.write(line(b, i, times.length - 1));
+              if (times.length >= count(i)) {
+                clearInterval(timer);
+                resolve(times);
+              }
+            }, intervalMs);
+          }, (i * intervalMs) / boards.length);
+        }),
+    ),
+  );
+}

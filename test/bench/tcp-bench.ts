@@ -6,7 +6,7 @@ import { buildDestinations, type DestinationConfig } from '../../src/destination
 import { Stats } from '../../src/stats.ts';
 import { rrduinoProfile, tempDir, waitFor, writeProfileFile } from '../helpers/fixtures.ts';
 import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
+import { cpuSecondsOf } from '../helpers/proc.ts';
 import type { ChildCommand } from './boards-child.ts';
 import { HandlerRegistry } from '../../src/handlers/handler-registry.ts';
 import { WorkerPool } from '../../src/cluster/worker-pool.ts';
@@ -36,12 +36,6 @@ export interface TcpBenchResult {
 
 /** The bench gateway's key material in a storm: fixed, so the boards' keys can be derived before it. */
 const BENCH_KEY_MATERIAL = Buffer.alloc(32, 0x5a);
-
-/** CPU seconds (user + system) a process has used, from /proc (clock ticks of 10 ms). */
-function cpuSecondsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 interface ChildAnswer {
   ms: number;

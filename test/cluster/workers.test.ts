@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { readFile, readdir } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { runGateway } from '../helpers/gateway-process.ts';
 import { lastUpdateValues } from '../helpers/rrd-read.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { SERVER_JS } from '../helpers/repo.ts';
+import { processes } from '../helpers/proc.ts';
 
 // `serve --workers 2` as users run it: real worker processes, real rrdtool, boards over TCP.
 
@@ -20,29 +20,10 @@ afterEach(async () => cleanup());
 const key = (id: string): string => `key-of-${id}-0123456789`;
 
 /** The session workers of a gateway process: its children running worker-main. */
-async function workerPids(parent: number): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    const ppid = Number(stat.replace(/^.*\) /, '').split(' ')[1]);
-    if (ppid !== parent) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.includes('worker-main')) pids.push(Number(entry));
-  }
-  return pids;
-}
+const workerPids = (parent: number): Promise<number[]> => processes((p) => p.ppid === parent && p.cmdline.includes('worker-main'));
 
 /** Processes whose command line mentions `text`. */
-async function processesMentioning(text: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.includes(text)) pids.push(Number(entry));
-  }
-  return pids;
-}
+const processesMentioning = (text: string): Promise<number[]> => processes((p) => p.cmdline.includes(text));
 
 interface StatusJson {
   boards: Array<{ clientId: string; connected: boolean; remote?: string; lastValues: Array<[string, number | null]> }>;
