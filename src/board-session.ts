@@ -30,7 +30,8 @@ export const DEFAULT_HELLO_TIMEOUT_MS = 30_000;
 export interface SessionHub {
   readonly logger: Logger;
   lookupProfile(clientId: string): Promise<Profile | undefined>;
-  makeContext(profile: Profile, logger: Logger): HandlerContext;
+  /** `session.logger` is made when read: the handler's context reads it when it logs. */
+  makeContext(profile: Profile, session: { readonly logger: Logger }): HandlerContext;
   /** Bumps a counter; `clientId` names the board when the error is one of a board with a profile. */
   count(stat: string, clientId?: string): void;
   /** Called on a session's first verified message; the hub ends an older session of the same board. */
@@ -55,7 +56,8 @@ export class BoardSession implements LinkConsumer {
   readonly link: SessionLink;
   readonly #hub: SessionHub;
   readonly #limits: SessionLimits;
-  #logger: Logger;
+  /** The client id logged with this session's lines, once its hello's lookup is done. */
+  #logId: string | undefined;
   #state: State = { kind: 'idle' };
   #timer: NodeJS.Timeout | undefined;
   /**
@@ -75,16 +77,31 @@ export class BoardSession implements LinkConsumer {
   #verifiedOnce = false;
   /** What the running timer is waiting for. */
   #deadline: 'hello' | 'handshake' | 'idle' | undefined;
-  /** Storage still running; made when there is some (an idle board keeps none). */
-  #work: Set<Promise<void>> | undefined;
+  /**
+   * Resolved when the next tracked message settles; made only while something waits for it
+   * (a closing link, a drain), not per message.
+   */
+  #settled: { promise: Promise<void>; resolve: () => void } | undefined;
 
   constructor(link: SessionLink, hub: SessionHub, limits: SessionLimits) {
     this.link = link;
     this.#hub = hub;
     this.#limits = limits;
-    this.#logger = hub.logger.child({ transport: link.transport, remote: link.remote });
     const helloMs = link.policy.helloTimeoutMs;
     if (helloMs !== undefined) this.#arm('hello', helloMs, 'E_HANDSHAKE_TIMEOUT', 'no hello');
+  }
+
+  /**
+   * This session's logger, made for each line rather than kept: a child logger and its bindings
+   * are ~0.6 KB, which every connected board would hold while it is seldom used.
+   */
+  get logger(): Logger {
+    const { transport, remote } = this.link;
+    return this.#hub.logger.child(this.#logId === undefined ? { transport, remote } : { transport, remote, clientId: this.#logId });
+  }
+
+  get #debugging(): boolean {
+    return this.#hub.logger.isLevelEnabled('debug');
   }
 
   get clientId(): string | undefined {
@@ -150,7 +167,7 @@ export class BoardSession implements LinkConsumer {
     // What the board sent before the link went is still its own: held frames are taken first.
     while (!this.#closed && this.#heldAt < this.#held.length) {
       if (this.#hello !== undefined) await this.#hello;
-      else if (this.#work !== undefined && this.#work.size > 0) await Promise.race([...this.#work]);
+      else if (this.#inFlight > 0) await this.#nextSettle();
       else this.#takeHeld();
     }
     this.#closed = true;
@@ -162,12 +179,21 @@ export class BoardSession implements LinkConsumer {
 
   /** Resolves when every message accepted so far has been stored and handed on. */
   async drain(): Promise<void> {
-    while (this.#work !== undefined && this.#work.size > 0) await Promise.allSettled([...this.#work]);
+    while (this.#inFlight > 0) await this.#nextSettle();
+  }
+
+  #nextSettle(): Promise<void> {
+    if (this.#settled === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.#settled = { promise, resolve };
+    }
+    return this.#settled.promise;
   }
 
   /** Ends this session because a newer one of the same board verified (TCP: hangs up). */
   supersede(): void {
-    this.#logger.info('a newer session of this board verified; ending this one');
+    this.logger.info('a newer session of this board verified; ending this one');
     this.#hub.count('sessions.superseded');
     this.#endSession('superseded');
     if (this.link.policy.canHangUp) this.#hangUp();
@@ -176,7 +202,7 @@ export class BoardSession implements LinkConsumer {
   #process(frame: Frame): void {
     if (frame.kind === 'truncated') {
       this.#hub.count('lines.truncated');
-      this.#logger.debug({ bytes: frame.length }, 'link ended inside a line');
+      if (this.#debugging) this.logger.debug({ bytes: frame.length }, 'link ended inside a line');
       return;
     }
     if (frame.kind === 'overflow') throw new ProtocolError('E_LINE_TOO_LONG', 'line longer than the limit');
@@ -226,7 +252,7 @@ export class BoardSession implements LinkConsumer {
       // Answered all the same (a board waiting for its 32 bytes must not hang); what follows is rejected.
       this.#hub.count('hellos.unusable');
       if (this.#hub.mayLog(this.link.remote, 'E_BAD_CLIENT_ID')) {
-        this.#logger.warn(
+        this.logger.warn(
           { code: 'E_BAD_CLIENT_ID', clientId: clip(clientId) },
           'hello with a client id that cannot name a profile (1-64 printable characters, no space, / or \\, not starting with .); answered, rejecting what follows',
         );
@@ -239,27 +265,27 @@ export class BoardSession implements LinkConsumer {
       .catch((err: unknown) => {
         // An invalid profile must not make the hello differ: log, treat as unknown.
         this.#hub.count('errors.E_PROFILE_INVALID');
-        this.#logger.error({ clientId, code: errorCode(err) }, errorMessage(err));
+        this.logger.error({ clientId, code: errorCode(err) }, errorMessage(err));
         return undefined;
       })
       .then((profile) => {
         if (this.#closed) return;
-        this.#logger = this.#hub.logger.child({ transport: this.link.transport, remote: this.link.remote, clientId });
+        this.#logId = clientId;
         if (profile === undefined) {
           this.#hub.count('hellos.unknown');
           if (this.#hub.mayLog(this.link.remote, 'E_UNKNOWN_CLIENT')) {
-            this.#logger.warn({ code: 'E_UNKNOWN_CLIENT' }, 'hello from unknown client id; answered as for a known one, rejecting what follows');
+            this.logger.warn({ code: 'E_UNKNOWN_CLIENT' }, 'hello from unknown client id; answered as for a known one, rejecting what follows');
           }
           this.#state = { kind: 'unknown-client', clientId };
         } else {
           const handler = new profile.handlerClass({
-            context: this.#hub.makeContext(profile, this.#logger),
+            context: this.#hub.makeContext(profile, this),
             preSharedKey: profile.key,
             options: profile.options,
           });
           handler.hello(material, this.link.policy.lookaheadWindow);
           this.#state = { kind: 'active', clientId, handler, verified: false };
-          if (this.#verifiedOnce || this.#hub.mayLog(this.link.remote, 'hello')) this.#logger.info('hello');
+          if (this.#verifiedOnce || this.#hub.mayLog(this.link.remote, 'hello')) this.logger.info('hello');
         }
       })
       .catch((err: unknown) => this.#reject(err, { unverifiedLine: false }))
@@ -273,16 +299,27 @@ export class BoardSession implements LinkConsumer {
   #track(done: Promise<void>): void {
     this.#inFlight++;
     this.#updateFlow();
-    // One reaction for both outcomes: this runs for every update, and each promise is garbage.
-    const settle = (err?: unknown): void => {
-      if (err !== undefined) this.#logger.error({ code: errorCode(err) }, `message handler failed: ${errorMessage(err)}`);
-      this.#inFlight--;
-      this.#work?.delete(p);
-      if (this.#work?.size === 0) this.#work = undefined;
-      this.#takeHeld();
-    };
-    const p: Promise<void> = done.then(() => settle(), (err: unknown) => settle(err ?? new Error('rejected without a reason')));
-    (this.#work ??= new Set()).add(p);
+    // One reaction for both outcomes, and no collection of running work: this runs for every update.
+    void done.then(
+      () => this.#settle(),
+      (err: unknown) => this.#fail(err),
+    );
+  }
+
+  #settle(): void {
+    this.#inFlight--;
+    const waiting = this.#settled;
+    if (waiting !== undefined) {
+      this.#settled = undefined;
+      waiting.resolve();
+    }
+    this.#takeHeld();
+  }
+
+  #fail(err: unknown): void {
+    const reason = err ?? new Error('rejected without a reason');
+    this.logger.error({ code: errorCode(reason) }, `message handler failed: ${errorMessage(reason)}`);
+    this.#settle();
   }
 
   /**
@@ -292,8 +329,8 @@ export class BoardSession implements LinkConsumer {
   #authenticFailed(err: unknown): void {
     const code = errorCode(err);
     this.#hub.count(`errors.${code}`, this.#knownClientId);
-    if (err instanceof ProtocolError) this.#logger.warn({ code }, `verified message not taken: ${errorMessage(err)}`);
-    else this.#logger.error({ err, code }, 'message handler failed on a verified message');
+    if (err instanceof ProtocolError) this.logger.warn({ code }, `verified message not taken: ${errorMessage(err)}`);
+    else this.logger.error({ err, code }, 'message handler failed on a verified message');
   }
 
   #updateFlow(): void {
@@ -314,15 +351,15 @@ export class BoardSession implements LinkConsumer {
    */
   #reject(err: unknown, how: { unverifiedLine: boolean }): void {
     const code = errorCode(err);
-    if (!(err instanceof ProtocolError)) this.#logger.error({ err, code }, 'internal error in session');
+    if (!(err instanceof ProtocolError)) this.logger.error({ err, code }, 'internal error in session');
     this.#hub.count(`errors.${code}`, this.#knownClientId);
     if (how.unverifiedLine && this.link.policy.unverifiedLinesAreNoise) {
       this.#hub.count('lines.noise');
-      this.#logger.debug({ code }, `skipped a line that did not verify: ${errorMessage(err)}`);
+      if (this.#debugging) this.logger.debug({ code }, `skipped a line that did not verify: ${errorMessage(err)}`);
       return;
     }
     // Anyone can cause these before a key has verified: rate-limited per address and code.
-    if (this.#verifiedOnce || this.#hub.mayLog(this.link.remote, code)) this.#logger.warn({ code }, `protocol error: ${errorMessage(err)}`);
+    if (this.#verifiedOnce || this.#hub.mayLog(this.link.remote, code)) this.logger.warn({ code }, `protocol error: ${errorMessage(err)}`);
     this.#endSession(code);
     if (this.link.policy.canHangUp) this.#hangUp();
   }
@@ -346,7 +383,7 @@ export class BoardSession implements LinkConsumer {
   #endSession(reason: string): void {
     const state = this.#state;
     if (state.kind === 'active' && state.verified) this.#hub.release(state.clientId, this, reason);
-    if (state.kind !== 'idle') this.#logger.debug({ reason }, 'session ended');
+    if (state.kind !== 'idle' && this.#debugging) this.logger.debug({ reason }, 'session ended');
     this.#state = { kind: 'idle' };
     // A link that stays open without a session (serial) has nothing left to time out.
     if (this.#closed || !this.link.policy.canHangUp) {

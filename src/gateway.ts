@@ -216,8 +216,8 @@ export class Gateway implements SessionHub {
     for (const w of profile.warnings) this.logger.warn({ code: w.code, clientId: profile.clientId, file: profile.file }, w.message);
   }
 
-  makeContext(profile: Profile, logger: Logger): HandlerContext {
-    return new BoardContext(this, profile, logger, this.#options.now ?? Date.now);
+  makeContext(profile: Profile, session: { readonly logger: Logger }): HandlerContext {
+    return new BoardContext(this, profile, session, this.#options.now ?? Date.now);
   }
 
   /** The rrd files as handlers reach them: the RrdService here, the primary's in a worker. */
@@ -290,21 +290,27 @@ export class Gateway implements SessionHub {
  */
 class BoardContext implements HandlerContext {
   readonly clientId: string;
-  readonly logger: Logger;
   readonly rrd: RrdStore;
   readonly dataDir: string;
   readonly profileFile: string;
   readonly now: () => number;
   readonly #gateway: Gateway;
 
-  constructor(gateway: Gateway, profile: Profile, logger: Logger, now: () => number) {
+  readonly #session: { readonly logger: Logger };
+
+  constructor(gateway: Gateway, profile: Profile, session: { readonly logger: Logger }, now: () => number) {
     this.#gateway = gateway;
     this.clientId = profile.clientId;
-    this.logger = logger;
+    this.#session = session;
     this.rrd = gateway.handlerRrd;
     this.dataDir = gateway.dataDir;
     this.profileFile = profile.file;
     this.now = now;
+  }
+
+  /** The session's logger, made when a handler logs (seldom), not kept by every board. */
+  get logger(): Logger {
+    return this.#session.logger;
   }
 
   publish(reading: Reading): void {

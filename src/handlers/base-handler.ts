@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ConfigError, ProtocolError } from '../errors.ts';
-import { KeyRatchet } from '../protocol/key-ratchet.ts';
+import { KeyRatchet, pooledCopy } from '../protocol/key-ratchet.ts';
 import { deriveMasterKey } from '../protocol/key-schedule.ts';
 import { parseSigned, type RawMessage, type SignedMessage } from '../protocol/message.ts';
 import type { Reading } from '../reading.ts';
@@ -85,7 +85,7 @@ export class BaseHandler {
   constructor(init: HandlerInit) {
     this.context = init.context;
     this.clientId = init.context.clientId;
-    this.#masterKey = deriveMasterKey(init.preSharedKey);
+    this.#masterKey = pooledCopy(deriveMasterKey(init.preSharedKey));
   }
 
   /**

@@ -65,6 +65,8 @@ export function rrdFileOf(options: unknown, dataDir: string): string | undefined
 export class RRDuinoHandler extends BaseHandler {
   protected readonly options: RRDuinoOptions;
   protected readonly rrdPath: string;
+  /** Whether this session made sure the file exists: after that an update goes straight to the rrd. */
+  #ensured = false;
 
   static override validateOptions(options: unknown): void {
     super.validateOptions(options);
@@ -119,11 +121,12 @@ export class RRDuinoHandler extends BaseHandler {
     }
     if (repeatedKeys > 0) context.count('values.repeated');
     const reading: Reading = { clientId: this.clientId, timeMs: context.now(), values };
-    return this.store(reading).finally(() => context.publish(reading));
+    // store() never rejects: one reaction, not finally()'s three promises, at every update.
+    return this.store(reading).then(() => context.publish(reading));
   }
 
   /** Writes one reading to the rrd; errors are logged and counted, never thrown. */
-  protected async store(reading: Reading): Promise<void> {
+  protected store(reading: Reading): Promise<void> {
     const { context } = this;
     const { value, missing } = fillTemplate(this.options.update, reading.values);
     if (missing.length > 0) {
@@ -133,14 +136,20 @@ export class RRDuinoHandler extends BaseHandler {
         `update lacks ${missing.map(clip).join(', ')} that the profile's update template needs; stored as U, the other values kept`,
       );
     }
-    try {
-      await context.rrd.ensure(this.rrdPath, this.options.create);
-      await context.rrd.update(this.rrdPath, value, reading.timeMs);
-      context.count('updates.stored');
-    } catch (err) {
-      const code = errorCode(err);
-      context.count(`errors.${code}`);
-      if (context.mayLog(this.rrdPath, code)) context.logger.error({ code, path: this.rrdPath }, `rrd update failed: ${errorMessage(err)}`);
-    }
+    const { rrd } = context;
+    const written = this.#ensured
+      ? rrd.update(this.rrdPath, value, reading.timeMs)
+      : rrd.ensure(this.rrdPath, this.options.create).then(() => {
+          this.#ensured = true;
+          return rrd.update(this.rrdPath, value, reading.timeMs);
+        });
+    return written.then(
+      () => context.count('updates.stored'),
+      (err: unknown) => {
+        const code = errorCode(err);
+        context.count(`errors.${code}`);
+        if (context.mayLog(this.rrdPath, code)) context.logger.error({ code, path: this.rrdPath }, `rrd update failed: ${errorMessage(err)}`);
+      },
+    );
   }
 }

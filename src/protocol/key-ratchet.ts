@@ -8,7 +8,7 @@ import { advanceKey, deriveMasterKey, deriveSessionKey, hmacMatches, isHmacHex, 
  */
 export class KeyRatchet {
   readonly #master: Buffer;
-  #current: Buffer;
+  readonly #current: Buffer;
   readonly #window: number;
 
   /**
@@ -21,7 +21,7 @@ export class KeyRatchet {
       throw new ConfigError('E_CONFIG_INVALID', `look-ahead window must be an integer from 0 to 64, got ${window}`);
     }
     this.#master = masterKey;
-    this.#current = deriveSessionKey(masterKey, keyMaterial);
+    this.#current = pooledCopy(deriveSessionKey(masterKey, keyMaterial));
     this.#window = window;
   }
 
@@ -43,7 +43,7 @@ export class KeyRatchet {
     let key = this.#current;
     for (let skipped = 0; skipped <= this.#window; skipped++) {
       if (hmacMatches(key, signedText, given)) {
-        this.#current = advanceKey(this.#master, key);
+        advanceKey(this.#master, key).copy(this.#current);
         return skipped;
       }
       if (skipped < this.#window) key = advanceKey(this.#master, key);
@@ -54,7 +54,17 @@ export class KeyRatchet {
   /** Signs with the current key and advances, as a board does after every message it sends. */
   sign(signedText: string): string {
     const hmac = signText(this.#current, signedText);
-    this.#current = advanceKey(this.#master, this.#current);
+    advanceKey(this.#master, this.#current).copy(this.#current);
     return hmac;
   }
+}
+
+/**
+ * `key` in 32 bytes of Node's shared buffer pool. A digest has an ArrayBuffer of its own (~0.3 KB
+ * with its bookkeeping); a key every connected board keeps is cheaper as a slice of the pool.
+ */
+export function pooledCopy(key: Buffer): Buffer {
+  const pooled = Buffer.allocUnsafe(key.length);
+  key.copy(pooled);
+  return pooled;
 }

@@ -2,6 +2,7 @@ import { access, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, RrdError, errorMessage } from '../errors.ts';
+import { formatCommand, parseLastUpdate, type LastUpdate } from './rrd-command.ts';
 import { RrdtoolProcess } from './rrdtool-process.ts';
 import { ensureOnce, type RrdStore } from './rrd-store.ts';
 
@@ -18,8 +19,6 @@ export interface RrdServiceOptions {
   rrdcached?: string;
   logger: Logger;
 }
-
-import { parseLastUpdate, type LastUpdate } from './rrd-command.ts';
 
 export type { LastUpdate };
 
@@ -51,10 +50,14 @@ const DAEMON_RETRY_MS = 5_000;
 /** Values one `rrdtool update` command carries at most. */
 const MAX_BATCH = 256;
 
-interface QueuedUpdate {
-  value: string;
-  resolve: () => void;
-  reject: (err: unknown) => void;
+/** What may not be in a value that goes on an update line unquoted (rrd-command.ts's rules, and blanks). */
+const FORBIDDEN_IN_VALUE = /['"\s\0]/;
+
+/** Values bound for one `rrdtool update` command, and the one promise all their callers wait on. */
+interface Batch {
+  values: string[];
+  promise: Promise<void>;
+  settle: (err?: Error) => void;
 }
 
 /** Per-file update state: one command in flight, the rest coalesced behind it. */
@@ -62,7 +65,17 @@ interface FileQueue {
   /** Last timestamp given to this file, in integer microseconds. */
   lastUs: number;
   busy: boolean;
-  queued: QueuedUpdate[];
+  /** The file's rrdtool process (its hash of the path, worked out once). */
+  shard: RrdtoolProcess;
+  /** The path as an rrdtool argument (quoted if it has a blank), checked once. */
+  pathArg: string;
+  waiting: Batch[];
+}
+
+function newBatch(): Batch {
+  let settle!: (err?: Error) => void;
+  const promise = new Promise<void>((resolve, reject) => (settle = (err) => (err === undefined ? resolve() : reject(err))));
+  return { values: [], promise, settle };
 }
 
 /**
@@ -108,7 +121,7 @@ export class RrdService implements RrdStore {
   get pending(): number {
     let n = 0;
     for (const s of this.#shards) n += s.pending;
-    for (const q of this.#files.values()) n += q.queued.length;
+    for (const q of this.#files.values()) for (const b of q.waiting) n += b.values.length;
     return n;
   }
 
@@ -136,34 +149,64 @@ export class RrdService implements RrdStore {
    * the same file; any other value goes alone. Retried once if rrdtool died under it.
    */
   update(path: string, value: string, timeMs = Date.now()): Promise<void> {
-    if (!value.startsWith('N:')) return this.#write(path, [value]);
+    if (!value.startsWith('N:') || FORBIDDEN_IN_VALUE.test(value)) return this.#write(path, [value]);
     let q = this.#files.get(path);
     if (q === undefined) {
-      q = { lastUs: 0, busy: false, queued: [] };
+      let pathArg: string;
+      try {
+        pathArg = formatCommand([path]);
+      } catch {
+        return this.#write(path, [value]); // which rejects with formatCommand's reason
+      }
+      q = { lastUs: 0, busy: false, shard: this.#shardFor(path), pathArg, waiting: [] };
       this.#files.set(path, q);
     }
     let us = Math.round(timeMs * 1000);
     if (us < q.lastUs + MIN_GAP_US) us = q.lastUs + MIN_GAP_US; // a burst, or the clock stepped back
     q.lastUs = us;
-    const stamped = `${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}${value.slice(1)}`;
-    return new Promise<void>((resolve, reject) => {
-      q.queued.push({ value: stamped, resolve, reject });
-      if (!q.busy) this.#flush(path, q);
-    });
+    // Values that will go in one command share one promise: a promise per value is garbage at every update.
+    let batch = q.waiting[q.waiting.length - 1];
+    if (batch === undefined || batch.values.length >= MAX_BATCH) {
+      batch = newBatch();
+      q.waiting.push(batch);
+    }
+    batch.values.push(`${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}${value.slice(1)}`);
+    const { promise } = batch;
+    if (!q.busy) this.#flush(path, q);
+    return promise;
   }
 
   #flush(path: string, q: FileQueue): void {
-    const batch = q.queued.splice(0, MAX_BATCH);
-    if (batch.length === 0) {
+    const batch = q.waiting.shift();
+    if (batch === undefined) {
       q.busy = false;
       return;
     }
     q.busy = true;
-    const values = batch.map((b) => b.value);
-    this.#write(path, values).then(
-      () => batch.forEach((b) => b.resolve()),
-      (err: unknown) => batch.forEach((b) => b.reject(err)),
-    ).finally(() => this.#flush(path, q));
+    this.#writeBatch(path, q, batch.values, (err) => {
+      batch.settle(err);
+      this.#flush(path, q);
+    });
+  }
+
+  /**
+   * {@link #write} in callback form for coalesced values: straight to the file's process when
+   * there is no rrdcached (a promise chain per command costs more than rrdtool's work on it).
+   */
+  #writeBatch(path: string, q: FileQueue, values: string[], done: (err?: Error) => void): void {
+    if (this.#daemon !== undefined) {
+      this.#write(path, values).then(() => done(), done);
+      return;
+    }
+    // Each value was checked as it came (update()), the path when its queue was made: the line is
+    // made here rather than by formatCommand, which would check every value again.
+    const { shard, pathArg } = q;
+    const joined = values.join(' ');
+    shard.sendLine(`update ${pathArg} ${joined}`, (err) => {
+      // rrdtool died under it and may have written part: again, skipping what it wrote.
+      if (err instanceof RrdError && err.code === 'E_RRD_DIED') shard.sendLine(`update ${pathArg} --skip-past-updates ${joined}`, (again) => done(again));
+      else done(err);
+    });
   }
 
   async lastUpdate(path: string): Promise<LastUpdate> {

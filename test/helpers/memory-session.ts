@@ -119,10 +119,12 @@ export class MemoryHub implements SessionHub {
   lookupProfile(clientId: string): Promise<Profile | undefined> {
     return Promise.resolve(this.#profiles.get(clientId));
   }
-  makeContext(profile: Profile, logger: Logger): HandlerContext {
+  makeContext(profile: Profile, session: { readonly logger: Logger }): HandlerContext {
     return {
       clientId: profile.clientId,
-      logger,
+      get logger() {
+        return session.logger;
+      },
       // The recording handler stores nothing; a session test never reaches rrdtool.
       rrd: undefined as unknown as RrdService,
       dataDir: '/nonexistent',
