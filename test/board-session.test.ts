@@ -28,6 +28,24 @@ async function hello(link: MemoryLink, board = new BoardProtocol('example', 'sec
   return board;
 }
 
+describe('BoardSession logs', () => {
+  it('name the link, and after the hello the client id, in the session\'s lines and its handler\'s', async () => {
+    const { link } = hub.open(SERIAL_POLICY);
+    link.send('x before any hello\n');
+    await settle();
+    const board = await hello(link);
+    board.updateLine({ temperature: 1 }); // signed and lost on the way: the next one resynchronises
+    link.send(board.updateLine({ temperature: 2 }));
+    link.send('u temperature 3 0000000000000000000000000000000000000000000000000000000000000000\n');
+    await settle();
+    const line = (msg: RegExp): Record<string, unknown> | undefined => hub.logs.lines.find((l) => msg.test(String(l['msg'])));
+    const fields = (l: Record<string, unknown> | undefined): unknown[] => [l?.['transport'], l?.['remote'], l?.['clientId']];
+    expect(fields(line(/before hello/))).toEqual([link.transport, link.remote, undefined]);
+    expect(fields(line(/resynchronised/))).toEqual([link.transport, link.remote, 'example']);
+    expect(fields(line(/HMAC does not verify/))).toEqual([link.transport, link.remote, 'example']);
+  });
+});
+
 describe('BoardSession hellos', () => {
   it('writes the 32 bytes at once, before the profile is read', () => {
     const { link } = hub.open();

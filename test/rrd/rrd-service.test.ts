@@ -80,6 +80,18 @@ describe('RrdtoolProcess (real rrdtool -)', () => {
     await p.close();
   });
 
+  it('runs a command sent in the same turn as close (commands wait for the turn\'s one write)', async () => {
+    const p = new RrdtoolProcess({ logger: memoryLogger().logger });
+    const file = join(dir, 'late.rrd');
+    await p.run(['create', file, ...CREATE]);
+    const late = p.run(['update', file, 'N:11']);
+    await p.close();
+    await expect(late).resolves.toEqual([]);
+    const again = new RrdtoolProcess({ logger: memoryLogger().logger });
+    expect((await again.run(['lastupdate', file])).join('\n')).toMatch(/: 11/);
+    await again.close();
+  });
+
   it('refuses commands after close', async () => {
     const p = new RrdtoolProcess({ logger: memoryLogger().logger });
     await p.close();
@@ -224,6 +236,27 @@ describe('RrdService coalescing', () => {
     await Promise.all(values.map((v, i) => rrd.update(file, `N:${v}`, t0 + i * 1000)));
     await rrd.close();
     expect(await fetchValues(file, 600)).toEqual(values);
+  });
+
+  it('stores coalesced updates to a file whose path has blanks', async () => {
+    const rrd = new RrdService({ processes: 1, logger: memoryLogger().logger });
+    const file = join(dir, 'with blank', 'porch board.rrd');
+    await rrd.ensure(file, CREATE);
+    const t0 = Date.now();
+    await Promise.all([rrd.update(file, 'N:1', t0), rrd.update(file, 'N:2', t0)]);
+    expect((await rrd.lastUpdate(file)).values).toEqual({ t: '2' });
+    await rrd.close();
+  });
+
+  it('sends a value with a blank alone, so the values queued beside it are stored', async () => {
+    const rrd = new RrdService({ processes: 1, logger: memoryLogger().logger });
+    const file = join(dir, 'blank-value.rrd');
+    await rrd.ensure(file, CREATE);
+    const t0 = Date.now() - 10_000;
+    const results = await Promise.allSettled([rrd.update(file, 'N:5', t0), rrd.update(file, 'N:6 7', t0 + 1000), rrd.update(file, 'N:8', t0 + 2000)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((await rrd.lastUpdate(file)).values).toEqual({ t: '8' });
+    await rrd.close();
   });
 
   it('rejects every update of a batch when the file is broken', async () => {
