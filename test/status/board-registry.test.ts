@@ -54,6 +54,20 @@ describe('BoardRegistry', () => {
     expect(logs.lines.some((l) => l['code'] === 'W_BOARD_SILENT')).toBe(false);
   });
 
+  it("shows each board's newest values: new keys added, missing ones dropped, a reader's copy not changed", () => {
+    const reg = new BoardRegistry(memoryLogger().logger);
+    const first = new Map<string, number | null>([['temperature', 20], ['humidity', 40]]);
+    reg.seen('porch', first, 1000);
+    const shown = [...(reg.get('porch')?.lastValues ?? [])];
+    reg.seen('porch', new Map<string, number | null>([['humidity', 41], ['adc', 512]]), 2000);
+    expect([...(reg.get('porch')?.lastValues ?? [])]).toEqual([['humidity', 41], ['adc', 512]]);
+    reg.seen('porch', new Map<string, number | null>([['humidity', null], ['adc', 513]]), 3000);
+    expect([...(reg.get('porch')?.lastValues ?? [])]).toEqual([['humidity', null], ['adc', 513]]);
+    expect(reg.get('porch')?.lastSeenMs).toBe(3000);
+    expect(shown).toEqual([['temperature', 20], ['humidity', 40]]);
+    expect([...first]).toEqual([['temperature', 20], ['humidity', 40]]); // the reading's own map is left as it was
+  });
+
   it('counts errors per board and keeps the last', () => {
     const r = new BoardRegistry(memoryLogger().logger, () => 5);
     r.error('shed', 'E_BAD_HMAC');
