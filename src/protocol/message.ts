@@ -93,7 +93,11 @@ export function parseLine(line: string): RawMessage {
   const parts = line.split(' ');
   const type = parts[0] ?? '';
   if (type === '') throw new ProtocolError('E_MALFORMED', 'a line must start with its message type');
-  return { type, fields: parts.slice(1).filter((p) => p !== ''), line };
+  // The fields are the parts after the type, in place: one array per line, not three.
+  let kept = 0;
+  for (let i = 1; i < parts.length; i++) if (parts[i] !== '') parts[kept++] = parts[i] as string;
+  parts.length = kept;
+  return { type, fields: parts, line };
 }
 
 /** Splits off the trailing HMAC of a message type that requires one: the signed text is every byte before the last space. */
