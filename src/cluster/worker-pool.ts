@@ -5,6 +5,7 @@ import { ConfigError, errorCode, errorMessage } from '../errors.ts';
 import type { ActiveSession } from '../gateway-backend.ts';
 import type { Gateway } from '../gateway.ts';
 import { OP, WORKER_CONFIG_ENV, type FailedRequest, type PrimaryMessage, type WorkerConfig, type WorkerMessage, type WorkerOp } from './cluster-messages.ts';
+import { VerifiedReading } from '../reading.ts';
 
 interface WorkerState {
   readonly names: Map<number, string>;
@@ -138,7 +139,7 @@ export class WorkerPool {
         case OP.publish: {
           const values = new Map<string, number | null>();
           for (let i = 3; i + 1 < op.length; i += 2) values.set(String(op[i]), op[i + 1] as number | null);
-          g.publish({ clientId: name(op[1]), timeMs: op[2], values });
+          g.publish(new VerifiedReading(name(op[1]), op[2], values));
           break;
         }
         case OP.count:

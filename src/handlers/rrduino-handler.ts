@@ -3,7 +3,7 @@ import { isAbsolute, normalize, resolve, sep } from 'node:path';
 import { ajv, describeSchemaError } from '../validation.ts';
 import { ProfileError, errorCode, errorMessage } from '../errors.ts';
 import { clip, parseUpdate, type SignedMessage } from '../protocol/message.ts';
-import type { Reading } from '../reading.ts';
+import { VerifiedReading, type Reading } from '../reading.ts';
 import { fillTemplate } from '../rrd/rrd-command.ts';
 import { BaseHandler, type HandlerInit } from './base-handler.ts';
 
@@ -120,7 +120,7 @@ export class RRDuinoHandler extends BaseHandler {
       if (context.mayLog(context.profileFile, w.code)) context.logger.warn({ code: w.code, field: clip(w.key) }, w.message);
     }
     if (repeatedKeys > 0) context.count('values.repeated');
-    const reading: Reading = { clientId: this.clientId, timeMs: context.now(), values };
+    const reading = new VerifiedReading(this.clientId, context.now(), values);
     // store() never rejects: one reaction, not finally()'s three promises, at every update.
     return this.store(reading).then(() => context.publish(reading));
   }

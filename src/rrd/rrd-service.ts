@@ -53,11 +53,18 @@ const MAX_BATCH = 256;
 /** What may not be in a value that goes on an update line unquoted (rrd-command.ts's rules, and blanks). */
 const FORBIDDEN_IN_VALUE = /['"\s\0]/;
 
-/** Values bound for one `rrdtool update` command, and the one promise all their callers wait on. */
-interface Batch {
-  values: string[];
-  promise: Promise<void>;
-  settle: (err?: Error) => void;
+/**
+ * Values bound for one `rrdtool update` command, and the one promise all their callers wait on.
+ * A class, not a literal: see VerifiedReading (src/reading.ts) on V8's pretenuring of literals.
+ */
+class Batch {
+  readonly values: string[] = new Array<string>();
+  readonly promise: Promise<void>;
+  settle!: (err?: Error) => void;
+
+  constructor() {
+    this.promise = new Promise<void>((resolve, reject) => (this.settle = (err) => (err === undefined ? resolve() : reject(err))));
+  }
 }
 
 /** Per-file update state: one command in flight, the rest coalesced behind it. */
@@ -70,12 +77,6 @@ interface FileQueue {
   /** The path as an rrdtool argument (quoted if it has a blank), checked once. */
   pathArg: string;
   waiting: Batch[];
-}
-
-function newBatch(): Batch {
-  let settle!: (err?: Error) => void;
-  const promise = new Promise<void>((resolve, reject) => (settle = (err) => (err === undefined ? resolve() : reject(err))));
-  return { values: [], promise, settle };
 }
 
 /**
@@ -167,7 +168,7 @@ export class RrdService implements RrdStore {
     // Values that will go in one command share one promise: a promise per value is garbage at every update.
     let batch = q.waiting[q.waiting.length - 1];
     if (batch === undefined || batch.values.length >= MAX_BATCH) {
-      batch = newBatch();
+      batch = new Batch();
       q.waiting.push(batch);
     }
     batch.values.push(`${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}${value.slice(1)}`);

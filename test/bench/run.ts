@@ -20,7 +20,6 @@ const fmt = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d).rep
 async function main(): Promise<void> {
   const only = process.argv[2];
   console.log(`# rrduino-gateway benchmark — ${new Date().toISOString()}, node ${process.version} ${process.execArgv.join(' ')}, ${(await import('node:os')).cpus().length} cores\n`);
-  console.log("The gateways timed in this process run with its node flags (`npm run bench` gives the systemd unit's and `npm start`'s `--max-semi-space-size=2`); those of the memory table are `serve` processes of their own.\n");
   if (!only || only === 'ingest') await benchIngest();
   if (only === 'rrdcached') {
     console.log('## Disk writes with and without rrdcached (10 boards, a reading a second each for 60 s, rrd files on the disk, kernel writeback)\n');
