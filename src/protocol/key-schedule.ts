@@ -1,4 +1,5 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { hmacSha256 } from './hmac-sha256.ts';
 
 /** Rounds of HMAC applied to the hello key material (docs/protocol.md, "Keys"). */
 export const HANDSHAKE_ROUNDS = 128;
@@ -14,7 +15,7 @@ export function deriveMasterKey(preSharedKey: string): Buffer {
 
 /** One ratchet step: `S' = HMAC-SHA256(key = M, message = S)`. */
 export function advanceKey(masterKey: Buffer, key: Buffer): Buffer {
-  return createHmac('sha256', masterKey).update(key).digest();
+  return hmacSha256(masterKey, key);
 }
 
 /** `K128` from the 32 bytes of hello key material: the first session key. */
@@ -26,7 +27,7 @@ export function deriveSessionKey(masterKey: Buffer, keyMaterial: Buffer, rounds 
 
 /** The lowercase hex HMAC a board appends to `signedText`. */
 export function signText(sessionKey: Buffer, signedText: string): string {
-  return createHmac('sha256', sessionKey).update(signedText, 'latin1').digest('hex');
+  return hmacSha256(sessionKey, signedText).toString('hex');
 }
 
 /** Whether `hmacHex` has the exact shape of an rrduino HMAC (64 lowercase hex). */
@@ -44,6 +45,6 @@ export function verifyHmac(sessionKey: Buffer, signedText: string, hmacHex: stri
 
 /** Constant-time check of the 32 bytes `given` (an HMAC already checked for shape and decoded) against the HMAC of `signedText`. */
 export function hmacMatches(sessionKey: Buffer, signedText: string, given: Buffer): boolean {
-  const expected = createHmac('sha256', sessionKey).update(signedText, 'latin1').digest();
+  const expected = hmacSha256(sessionKey, signedText);
   return timingSafeEqual(expected, given);
 }

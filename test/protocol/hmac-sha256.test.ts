@@ -1,0 +1,33 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { hmacSha256 } from '../../src/protocol/hmac-sha256.ts';
+
+describe('hmacSha256', () => {
+  it('gives the RFC 4231 answers (a short key, a text key, a key longer than a block)', () => {
+    expect(hmacSha256(Buffer.alloc(20, 0x0b), 'Hi There').toString('hex')).toBe('b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7');
+    expect(hmacSha256(Buffer.from('Jefe'), 'what do ya want for nothing?').toString('hex')).toBe('5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
+    expect(hmacSha256(Buffer.alloc(131, 0xaa), 'Test Using Larger Than Block-Size Key - Hash Key First').toString('hex')).toBe('60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54');
+  });
+
+  it("matches Node's createHmac for keys and messages around the block and padding edges, as bytes and as latin1 text", () => {
+    for (const keyLength of [0, 1, 31, 32, 33, 63, 64, 65, 130]) {
+      for (const messageLength of [0, 1, 32, 55, 56, 63, 64, 65, 119, 120, 200, 1000, 5000]) {
+        const key = randomBytes(keyLength);
+        const bytes = randomBytes(messageLength);
+        const text = bytes.toString('latin1'); // every byte value, 0x80-0xff too
+        const expected = createHmac('sha256', key).update(bytes).digest('hex');
+        expect(hmacSha256(key, bytes).toString('hex'), `key ${keyLength}, bytes ${messageLength}`).toBe(expected);
+        expect(hmacSha256(key, text).toString('hex'), `key ${keyLength}, text ${messageLength}`).toBe(expected);
+      }
+    }
+  });
+
+  it('gives the same answer after a long message grew its scratch, and answers of its own each time', () => {
+    const key = randomBytes(32);
+    const short = hmacSha256(key, 'u temperature 21.50');
+    hmacSha256(key, 'x'.repeat(10_000));
+    const again = hmacSha256(key, 'u temperature 21.50');
+    expect(again.equals(short)).toBe(true);
+    expect(again).not.toBe(short);
+  });
+});
