@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what rrduino-gateway needs on Debian/Ubuntu with Node >= 20: rrdtool (the
+# Installs what rrduino-gateway needs on Debian/Ubuntu with Node >= 20.12: rrdtool (the
 # storage engine), then the npm packages, and compiles. With --test (`npm test`) also what
 # the tests run for real: rrdcached, carbon (graphite-carbon, python3-whisper), socat (serial ptys),
 # openssl (test certificates), chromium (the status page's browser test), and the board
@@ -9,9 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_node=20
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [ "$node_major" -lt "$need_node" ]; then
+# 20.12: crypto.hash, which the HMACs are computed with.
+need_node=20.12
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 12) ? 0 : 1)' 2>/dev/null; then
   echo "setup: Node.js >= $need_node is required (found: $(node --version 2>/dev/null || echo none))" >&2
   exit 1
 fi
