@@ -5,6 +5,11 @@ import { RrdError } from '../errors.ts';
 // never a quote character or a line break.
 const FORBIDDEN = /['"\r\n\0]/;
 
+/** Whether `arg` can go on a command line as it is: not empty, no quote, whitespace or NUL (so nothing {@link formatCommand} would quote or refuse). */
+export function isBareArgument(arg: string): boolean {
+  return arg.length > 0 && !/['"\s\0]/.test(arg);
+}
+
 /** Formats one `rrdtool -` command line (without the newline). Pure. */
 export function formatCommand(args: readonly string[]): string {
   if (args.length === 0) throw new RrdError('E_RRD_BAD_ARG', 'an rrdtool command needs at least one argument');

@@ -2,7 +2,8 @@ import { access, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, RrdError, errorMessage } from '../errors.ts';
-import { formatCommand, parseLastUpdate, type LastUpdate } from './rrd-command.ts';
+import { formatCommand, isBareArgument, parseLastUpdate, type LastUpdate } from './rrd-command.ts';
+import type { RrdReply } from './rrdtool-process.ts';
 import { RrdtoolProcess } from './rrdtool-process.ts';
 import { ensureOnce, type RrdStore } from './rrd-store.ts';
 
@@ -49,9 +50,6 @@ const DAEMON_RETRY_MS = 5_000;
 
 /** Values one `rrdtool update` command carries at most. */
 const MAX_BATCH = 256;
-
-/** What may not be in a value that goes on an update line unquoted (rrd-command.ts's rules, and blanks). */
-const FORBIDDEN_IN_VALUE = /['"\s\0]/;
 
 /**
  * Values bound for one `rrdtool update` command, and the one promise all their callers wait on.
@@ -150,7 +148,7 @@ export class RrdService implements RrdStore {
    * the same file; any other value goes alone. Retried once if rrdtool died under it.
    */
   update(path: string, value: string, timeMs = Date.now()): Promise<void> {
-    if (!value.startsWith('N:') || FORBIDDEN_IN_VALUE.test(value)) return this.#write(path, [value]);
+    if (!value.startsWith('N:') || !isBareArgument(value)) return this.#write(path, [value]);
     let q = this.#files.get(path);
     if (q === undefined) {
       let pathArg: string;
@@ -201,13 +199,8 @@ export class RrdService implements RrdStore {
     }
     // Each value was checked as it came (update()), the path when its queue was made: the line is
     // made here rather than by formatCommand, which would check every value again.
-    const { shard, pathArg } = q;
     const joined = values.join(' ');
-    shard.sendLine(`update ${pathArg} ${joined}`, (err) => {
-      // rrdtool died under it and may have written part: again, skipping what it wrote.
-      if (err instanceof RrdError && err.code === 'E_RRD_DIED') shard.sendLine(`update ${pathArg} --skip-past-updates ${joined}`, (again) => done(again));
-      else done(err);
-    });
+    this.#send(q.shard, `update ${q.pathArg} ${joined}`, `update ${q.pathArg} --skip-past-updates ${joined}`, (err) => done(err));
   }
 
   async lastUpdate(path: string): Promise<LastUpdate> {
@@ -317,14 +310,19 @@ export class RrdService implements RrdStore {
    * `retryArgs` once (an update retries with --skip-past-updates: rrdtool may have
    * written part of it before dying).
    */
-  async #run(path: string, args: string[], retryArgs = args): Promise<string[]> {
-    const shard = this.#shardFor(path);
-    try {
-      return await shard.run(args);
-    } catch (err) {
-      if (err instanceof RrdError && err.code === 'E_RRD_DIED') return shard.run(retryArgs);
-      throw err;
-    }
+  #run(path: string, args: string[], retryArgs = args): Promise<string[]> {
+    return new Promise<string[]>((resolve, reject) => {
+      const line = formatCommand(args); // a throw here rejects
+      this.#send(this.#shardFor(path), line, retryArgs === args ? line : formatCommand(retryArgs), (err, lines) => (err === undefined ? resolve(lines) : reject(err)));
+    });
+  }
+
+  /** Sends `line`; if rrdtool died under it (it may have written part), sends `retryLine` once. */
+  #send(shard: RrdtoolProcess, line: string, retryLine: string, done: RrdReply): void {
+    shard.sendLine(line, (err, lines) => {
+      if (err instanceof RrdError && err.code === 'E_RRD_DIED') shard.sendLine(retryLine, done);
+      else done(err, lines);
+    });
   }
 
   #shardFor(path: string): RrdtoolProcess {

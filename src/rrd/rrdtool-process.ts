@@ -65,26 +65,18 @@ export class RrdtoolProcess {
 
   /** Runs one command; resolves with the output lines before `OK`. */
   run(args: readonly string[]): Promise<string[]> {
-    return new Promise<string[]>((resolve, reject) => this.send(args, (err, lines) => (err === undefined ? resolve(lines) : reject(err))));
+    return new Promise<string[]>((resolve, reject) => {
+      const line = formatCommand(args); // a throw here rejects
+      this.sendLine(line, (err, lines) => (err === undefined ? resolve(lines) : reject(err)));
+    });
   }
 
   /**
-   * Runs one command and calls `done` with its reply, never synchronously. The callback form
-   * is the update path's: a promise per command is garbage the collector pays for at every
-   * update when boards are many and batches are one value each.
+   * Runs one command line (made by {@link formatCommand}, or of parts it checked) and calls `done`
+   * with its reply, never synchronously. The callback form is the update path's: a promise per
+   * command is garbage the collector pays for at every update when boards are many and batches
+   * are one value each.
    */
-  send(args: readonly string[], done: RrdReply): void {
-    let line: string;
-    try {
-      line = formatCommand(args);
-    } catch (err) {
-      process.nextTick(done, err, NO_LINES);
-      return;
-    }
-    this.sendLine(line, done);
-  }
-
-  /** {@link send} of a command line already made by {@link formatCommand} (or of parts it made). */
   sendLine(line: string, done: RrdReply): void {
     if (this.#closed) {
       process.nextTick(done, new RrdError('E_RRD_CLOSED', 'rrdtool is shut down'), NO_LINES);
