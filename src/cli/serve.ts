@@ -154,20 +154,35 @@ async function startWorkers(gateway: Gateway, o: ServeOptions, logger: Logger): 
 
 /**
  * The status page. Boards come first: when its port cannot be had, the gateway says so
- * loudly and goes on without it.
+ * loudly and goes on without it; a port that is only taken for now is tried again until it
+ * is free.
  */
 async function startStatusPage(gateway: Gateway, address: string, sink: ReloadableSink, logger: Logger): Promise<void> {
   const { StatusServer } = await import('../status/status-server.ts');
+  const { listenWithRetry } = await import('../status/listen-retry.ts');
   const { VERSION } = await import('../version.ts');
   const server = new StatusServer({ gateway, destinations: () => sink.statuses, logger, version: VERSION });
   const { host, port } = parseHttpAddress(address);
-  try {
-    const bound = await server.listen(host, port);
-    logger.info({ url: `http://${bound.address}:${bound.port}/` }, 'status page, /metrics and /healthz');
-    gateway.onClose(() => server.close());
-  } catch (err) {
-    logger.error({ code: 'E_HTTP', address }, `cannot serve the status page on ${address}: ${errorMessage(err)}; boards are served without it. Free the port, or set --http to another host:port (or off)`);
-  }
+  const fix = 'Free the port, or set --http to another host:port (or off)';
+  const retry = await listenWithRetry({
+    listen: () => server.listen(host, port),
+    onBound: (bound, attempts) =>
+      logger.info({ url: `http://${bound.address}:${bound.port}/`, attempts }, 'status page, /metrics and /healthz'),
+    onWait: (err, delayMs, attempt) => {
+      // The first miss is what an operator must see; the retries after it are noise.
+      const level = attempt === 0 ? 'error' : 'debug';
+      logger[level](
+        { code: 'E_HTTP', address, retryInMs: delayMs },
+        `cannot serve the status page on ${address} yet: ${errorMessage(err)}; boards are served without it and the gateway tries again. ${fix}; scripts/systemd/60-rrduino-gateway.conf reserves the gateway's ports`,
+      );
+    },
+    onGiveUp: (err) =>
+      logger.error({ code: 'E_HTTP', address }, `cannot serve the status page on ${address}: ${errorMessage(err)}; boards are served without it. ${fix}`),
+  });
+  gateway.onClose(async () => {
+    retry.stop();
+    await server.close();
+  });
 }
 
 /**

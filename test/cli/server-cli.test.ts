@@ -1,4 +1,5 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SimulatedBoard, tcpLink } from '../../firmware-sim/simulated-board.ts';
@@ -162,6 +163,34 @@ describe('server.ts', { timeout: 30_000 }, () => {
       expect(lines.map((l) => [l['level'], l['clientId'], l['transport']])).toEqual([[30, 'porch', 'tcp'], [30, 'porch', 'tcp']]);
     } finally {
       await stopProcess(child);
+    }
+  });
+
+  it('serves its status page once a port that was taken at start is freed, serving boards meanwhile', async () => {
+    await cli(['create', 'porch', '--profiles', dir, '--key', 'porch-key-1234', '--step', '1']);
+    const port = await freePort();
+    const httpPort = await freePort();
+    // Another program's socket on the page's port, as an outgoing connection given it from the ephemeral range would be.
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(httpPort, '127.0.0.1', r));
+    const { child, output } = runGateway(['serve', '--http', `127.0.0.1:${httpPort}`, '--host', '127.0.0.1', '--port', String(port), '--profiles', dir, '--data', join(dir, 'data')]);
+    try {
+      await waitFor(() => output().includes('"code":"E_HTTP"'), 15_000, 'the E_HTTP line');
+      const board = new SimulatedBoard({ clientId: 'porch', key: 'porch-key-1234', connect: tcpLink('127.0.0.1', port), intervalMs: 0 });
+      board.start();
+      await board.waitReady();
+      await board.stop();
+      await new Promise<void>((r) => blocker.close(() => r()));
+      await waitFor(() => output().includes('status page, /metrics and /healthz'), 15_000, 'the page bound on a later try');
+      const res = await fetch(`http://127.0.0.1:${httpPort}/status.json`);
+      expect(res.status).toBe(200);
+      expect(JSON.stringify(await res.json())).toContain('porch');
+      const eHttp = output().split('\n').filter((l) => l.includes('"code":"E_HTTP"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(eHttp[0]?.['level']).toBe(50);
+      expect(eHttp[0]?.['msg']).toMatch(/EADDRINUSE.*tries again.*--http/);
+    } finally {
+      await stopProcess(child);
+      blocker.close();
     }
   });
 

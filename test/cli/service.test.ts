@@ -9,6 +9,8 @@ import { DalmatinerReceiver } from '../helpers/receivers.ts';
 import { REPO_ROOT, SERVER_JS } from '../helpers/repo.ts';
 import { runGateway } from '../helpers/gateway-process.ts';
 import { lastUpdateValues } from '../helpers/rrd-read.ts';
+import { DEFAULT_PORT } from '../../src/transport/tcp-listener.ts';
+import { DEFAULT_HTTP, parseHttpAddress } from '../../src/status/http-address.ts';
 
 // The gateway as a service: its version, SIGHUP, its systemd unit, its log lines.
 
@@ -71,6 +73,19 @@ describe('the gateway as a service', { timeout: 60_000 }, () => {
     const r = await run('systemd-analyze', ['verify', file]).catch((err: { stderr: string; code: number }) => ({ stderr: err.stderr, code: err.code }));
     expect('code' in r ? r.code : 0).toBe(0);
     expect(r.stderr.split('\n').filter((l) => l.includes('rrduino-gateway.service'))).toEqual([]);
+  });
+
+  it('ships a sysctl file that reserves the default board and status page ports', async () => {
+    const file = join(REPO_ROOT, 'scripts', 'systemd', '60-rrduino-gateway.conf');
+    // Applied for real, inside a network namespace of its own so the machine's setting is untouched.
+    const r = await run('unshare', ['--net', 'sh', '-c', `sysctl -q -p '${file}' && cat /proc/sys/net/ipv4/ip_local_reserved_ports`]).catch(() => undefined);
+    const reserved = r?.stdout.trim() ?? /^net\.ipv4\.ip_local_reserved_ports\s*=\s*(\S+)$/m.exec(await readFile(file, 'utf8'))?.[1] ?? '';
+    const ports = reserved.split(',').flatMap((range) => {
+      const [lo = NaN, hi = lo] = range.split('-').map(Number);
+      return Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+    });
+    expect(ports).toContain(DEFAULT_PORT);
+    expect(ports).toContain(parseHttpAddress(DEFAULT_HTTP).port);
   });
 
   it('logs JSON when piped, and one readable line with the local time when asked for pretty', async () => {
