@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { hmacSha256 } from './hmac-sha256.ts';
+import { hmacChain, hmacSha256 } from './hmac-sha256.ts';
 
 /** Rounds of HMAC applied to the hello key material (docs/protocol.md, "Keys"). */
 export const HANDSHAKE_ROUNDS = 128;
@@ -20,9 +20,7 @@ export function advanceKey(masterKey: Buffer, key: Buffer): Buffer {
 
 /** `K128` from the 32 bytes of hello key material: the first session key. */
 export function deriveSessionKey(masterKey: Buffer, keyMaterial: Buffer, rounds = HANDSHAKE_ROUNDS): Buffer {
-  let key = keyMaterial;
-  for (let i = 0; i < rounds; i++) key = advanceKey(masterKey, key);
-  return key;
+  return hmacChain(masterKey, keyMaterial, rounds);
 }
 
 /** The lowercase hex HMAC a board appends to `signedText`. */

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { hmacSha256 } from '../../src/protocol/hmac-sha256.ts';
+import { hmacChain, hmacSha256 } from '../../src/protocol/hmac-sha256.ts';
 
 describe('hmacSha256', () => {
   it('gives the RFC 4231 answers (a short key, a text key, a key longer than a block)', () => {
@@ -29,5 +29,32 @@ describe('hmacSha256', () => {
     const again = hmacSha256(key, 'u temperature 21.50');
     expect(again.equals(short)).toBe(true);
     expect(again).not.toBe(short);
+  });
+});
+
+describe('hmacChain', () => {
+  const byCreateHmac = (key: Buffer, start: Buffer, rounds: number): Buffer => {
+    let m = start;
+    for (let i = 0; i < rounds; i++) m = createHmac('sha256', key).update(m).digest();
+    return m;
+  };
+
+  it("is createHmac applied round after round, for keys around the block edge and starts of any length", () => {
+    for (const keyLength of [0, 1, 32, 63, 64, 65, 130]) {
+      for (const startLength of [0, 1, 31, 32, 33, 100]) {
+        for (const rounds of [0, 1, 2, 128]) {
+          const key = randomBytes(keyLength);
+          const start = randomBytes(startLength);
+          expect(hmacChain(key, start, rounds).toString('hex'), `key ${keyLength}, start ${startLength}, rounds ${rounds}`).toBe(byCreateHmac(key, start, rounds).toString('hex'));
+        }
+      }
+    }
+  });
+
+  it('leaves its start as it was', () => {
+    const start = randomBytes(32);
+    const copy = Buffer.from(start);
+    hmacChain(randomBytes(32), start, 128);
+    expect(start.equals(copy)).toBe(true);
   });
 });
