@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { ConfigError, ProtocolError } from '../errors.ts';
-import { KeyRatchet, pooledCopy } from '../protocol/key-ratchet.ts';
-import { deriveMasterKey } from '../protocol/key-schedule.ts';
+import { KeyRatchet } from '../protocol/key-ratchet.ts';
+import { deriveMasterKey, HmacKey } from '../protocol/key-schedule.ts';
 import { parseSigned, type RawMessage, type SignedMessage } from '../protocol/message.ts';
 import type { Reading } from '../reading.ts';
 import type { RrdStore } from '../rrd/rrd-store.ts';
@@ -68,7 +68,7 @@ interface MessageType {
 export class BaseHandler {
   readonly clientId: string;
   protected readonly context: HandlerContext;
-  readonly #masterKey: Buffer;
+  readonly #masterKey: HmacKey;
   /** A handler has one to three types: a short list costs a fraction of a Map, kept by every connected board. */
   readonly #types: MessageType[] = [];
   #ratchet: KeyRatchet | undefined;
@@ -85,7 +85,7 @@ export class BaseHandler {
   constructor(init: HandlerInit) {
     this.context = init.context;
     this.clientId = init.context.clientId;
-    this.#masterKey = pooledCopy(deriveMasterKey(init.preSharedKey));
+    this.#masterKey = new HmacKey(deriveMasterKey(init.preSharedKey));
   }
 
   /**

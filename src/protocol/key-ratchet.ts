@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.ts';
-import { advanceKey, deriveMasterKey, deriveSessionKey, hmacMatches, isHmacHex, signText } from './key-schedule.ts';
+import { advanceKey, deriveMasterKey, deriveSessionKey, HmacKey, hmacMatches, isHmacHex, signText } from './key-schedule.ts';
 
 /**
  * The gateway's side of one session's key schedule: the current key plus an
@@ -7,16 +7,16 @@ import { advanceKey, deriveMasterKey, deriveSessionKey, hmacMatches, isHmacHex, 
  * Keys only move forward, so a key that verified once is never accepted again.
  */
 export class KeyRatchet {
-  readonly #master: Buffer;
+  readonly #master: HmacKey;
   readonly #current: Buffer;
   readonly #window: number;
 
   /**
-   * @param masterKey SHA-256 of the board's pre-shared key.
+   * @param masterKey SHA-256 of the board's pre-shared key, as an HmacKey (a board's sessions share one).
    * @param keyMaterial the 32 bytes sent in answer to the hello.
    * @param window how many lost messages to look past (0 = strict, the default on TCP).
    */
-  constructor(masterKey: Buffer, keyMaterial: Buffer, window = 0) {
+  constructor(masterKey: HmacKey, keyMaterial: Buffer, window = 0) {
     if (!Number.isInteger(window) || window < 0 || window > 64) {
       throw new ConfigError('E_CONFIG_INVALID', `look-ahead window must be an integer from 0 to 64, got ${window}`);
     }
@@ -26,7 +26,7 @@ export class KeyRatchet {
   }
 
   static fromPreSharedKey(preSharedKey: string, keyMaterial: Buffer, window = 0): KeyRatchet {
-    return new KeyRatchet(deriveMasterKey(preSharedKey), keyMaterial, window);
+    return new KeyRatchet(new HmacKey(deriveMasterKey(preSharedKey)), keyMaterial, window);
   }
 
   /**

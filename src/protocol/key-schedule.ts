@@ -1,5 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { hmacChain, hmacSha256 } from './hmac-sha256.ts';
+import { hmacSha256, type HmacKey } from './hmac-sha256.ts';
+
+export { HmacKey } from './hmac-sha256.ts';
 
 /** Rounds of HMAC applied to the hello key material (docs/protocol.md, "Keys"). */
 export const HANDSHAKE_ROUNDS = 128;
@@ -13,14 +15,14 @@ export function deriveMasterKey(preSharedKey: string): Buffer {
   return createHash('sha256').update(preSharedKey, 'utf8').digest();
 }
 
-/** One ratchet step: `S' = HMAC-SHA256(key = M, message = S)`. */
-export function advanceKey(masterKey: Buffer, key: Buffer): Buffer {
-  return hmacSha256(masterKey, key);
+/** One ratchet step: `S' = HMAC-SHA256(key = M, message = S)`; `masterKey` is `new HmacKey(M)`. */
+export function advanceKey(masterKey: HmacKey, key: Buffer): Buffer {
+  return masterKey.sign(key);
 }
 
 /** `K128` from the 32 bytes of hello key material: the first session key. */
-export function deriveSessionKey(masterKey: Buffer, keyMaterial: Buffer, rounds = HANDSHAKE_ROUNDS): Buffer {
-  return hmacChain(masterKey, keyMaterial, rounds);
+export function deriveSessionKey(masterKey: HmacKey, keyMaterial: Buffer, rounds = HANDSHAKE_ROUNDS): Buffer {
+  return masterKey.chain(keyMaterial, rounds);
 }
 
 /** The lowercase hex HMAC a board appends to `signedText`. */

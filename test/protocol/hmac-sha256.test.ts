@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { hmacChain, hmacSha256 } from '../../src/protocol/hmac-sha256.ts';
+import { HmacKey, hmacSha256 } from '../../src/protocol/hmac-sha256.ts';
 
 describe('hmacSha256', () => {
   it('gives the RFC 4231 answers (a short key, a text key, a key longer than a block)', () => {
@@ -32,7 +32,7 @@ describe('hmacSha256', () => {
   });
 });
 
-describe('hmacChain', () => {
+describe('HmacKey', () => {
   const byCreateHmac = (key: Buffer, start: Buffer, rounds: number): Buffer => {
     let m = start;
     for (let i = 0; i < rounds; i++) m = createHmac('sha256', key).update(m).digest();
@@ -45,16 +45,39 @@ describe('hmacChain', () => {
         for (const rounds of [0, 1, 2, 128]) {
           const key = randomBytes(keyLength);
           const start = randomBytes(startLength);
-          expect(hmacChain(key, start, rounds).toString('hex'), `key ${keyLength}, start ${startLength}, rounds ${rounds}`).toBe(byCreateHmac(key, start, rounds).toString('hex'));
+          expect(new HmacKey(key).chain(start, rounds).toString('hex'), `key ${keyLength}, start ${startLength}, rounds ${rounds}`).toBe(byCreateHmac(key, start, rounds).toString('hex'));
         }
       }
+    }
+  });
+
+  it("signs as createHmac does, for keys around the block edge and messages of every length, as bytes and latin1 text", () => {
+    for (const keyLength of [0, 1, 32, 64, 65, 130]) {
+      const key = randomBytes(keyLength);
+      const hmacKey = new HmacKey(key);
+      for (const messageLength of [0, 1, 31, 32, 33, 64, 200, 1000]) {
+        const bytes = randomBytes(messageLength);
+        const expected = createHmac('sha256', key).update(bytes).digest('hex');
+        expect(hmacKey.sign(bytes).toString('hex'), `key ${keyLength}, bytes ${messageLength}`).toBe(expected);
+        expect(hmacKey.sign(bytes.toString('latin1')).toString('hex'), `key ${keyLength}, text ${messageLength}`).toBe(expected);
+      }
+    }
+  });
+
+  it('gives each key its own pads: two keys signing in turn do not mix', () => {
+    const [a, b] = [randomBytes(32), randomBytes(32)];
+    const [ka, kb] = [new HmacKey(a), new HmacKey(b)];
+    const m = randomBytes(32);
+    for (let i = 0; i < 3; i++) {
+      expect(ka.sign(m).toString('hex')).toBe(createHmac('sha256', a).update(m).digest('hex'));
+      expect(kb.sign(m).toString('hex')).toBe(createHmac('sha256', b).update(m).digest('hex'));
     }
   });
 
   it('leaves its start as it was', () => {
     const start = randomBytes(32);
     const copy = Buffer.from(start);
-    hmacChain(randomBytes(32), start, 128);
+    new HmacKey(randomBytes(32)).chain(start, 128);
     expect(start.equals(copy)).toBe(true);
   });
 });
