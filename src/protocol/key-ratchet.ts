@@ -63,7 +63,7 @@ export class KeyRatchet {
  * `key` in 32 bytes of Node's shared buffer pool. A digest has an ArrayBuffer of its own (~0.3 KB
  * with its bookkeeping); a key every connected board keeps is cheaper as a slice of the pool.
  */
-export function pooledCopy(key: Buffer): Buffer {
+function pooledCopy(key: Buffer): Buffer {
   const pooled = Buffer.allocUnsafe(key.length);
   key.copy(pooled);
   return pooled;
