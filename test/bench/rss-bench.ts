@@ -16,9 +16,20 @@ export interface RssResult {
   /** From spawning the process to its boards' port answering, with `boards` profiles in the directory. */
   startupMs: number;
   idleMB: number;
+  /** 3 s after the last board verified: what the burst of 10,000 hellos leaves behind too. */
   connectedMB: number;
+  /** {@link SETTLE_MS} after the last hello, once V8's memory reducer has returned that garbage: what the gateway holds with its boards connected and quiet. */
+  settledMB: number;
+  /** Per board, settled. */
   perBoardKB: number;
 }
+
+/**
+ * How long the boards stay connected and quiet before the settled figure: V8's memory reducer
+ * starts ~8 s after allocation slows and compacts in steps; at 10,000 boards (three runs) RSS fell
+ * 19-43 MB, to 126-129 MB, between 20 and 30 s after the last hello, then stayed.
+ */
+const SETTLE_MS = 30_000;
 
 /** RSS of a real `node [nodeArgs] dist/server.js serve` process, idle and with `n` boards connected and verified. */
 export async function benchRss(n: number, nodeArgs: string[] = []): Promise<RssResult> {
@@ -74,10 +85,12 @@ export async function benchRss(n: number, nodeArgs: string[] = []): Promise<RssR
         ),
       );
     }
-    await new Promise((r) => setTimeout(r, 3000)); // let the updates land and GC settle
+    await new Promise((r) => setTimeout(r, 3000)); // let the updates land
     const connected = await rssOf(gatewayPid);
     if (verified !== n) throw new Error(`only ${verified} of ${n} boards connected`);
-    return { boards: n, startupMs, idleMB: idle / 1e6, connectedMB: connected / 1e6, perBoardKB: (connected - idle) / 1024 / n };
+    await new Promise((r) => setTimeout(r, SETTLE_MS - 3000));
+    const settled = await rssOf(gatewayPid);
+    return { boards: n, startupMs, idleMB: idle / 1e6, connectedMB: connected / 1e6, settledMB: settled / 1e6, perBoardKB: (settled - idle) / 1024 / n };
   } finally {
     for (const s of sockets) s.destroy();
     child.kill('SIGTERM');
