@@ -12,7 +12,7 @@ export class KeyRatchet {
   readonly #window: number;
 
   /**
-   * @param masterKey SHA-256 of the board's pre-shared key, as an HmacKey (a board's sessions share one).
+   * @param masterKey SHA-256 of the board's pre-shared key, as an HmacKey (made once per handler; each hello on its link reuses it).
    * @param keyMaterial the 32 bytes sent in answer to the hello.
    * @param window how many lost messages to look past (0 = strict, the default on TCP).
    */

@@ -34,7 +34,7 @@ export async function listenWithRetry(o: ListenRetryOptions): Promise<{ stop: ()
   const attempt = async (n: number): Promise<void> => {
     try {
       const address = await o.listen();
-      o.onBound(address, n + 1);
+      if (!stopped) o.onBound(address, n + 1); // else the closer that stopped it closes the server too
     } catch (err) {
       if (stopped) return;
       if (!isPassingBindError(err)) {
