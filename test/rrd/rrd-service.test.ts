@@ -1,12 +1,16 @@
+import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RrdService, whileLocked } from '../../src/rrd/rrd-service.ts';
+import { isLockedError, RrdService, whileLocked } from '../../src/rrd/rrd-service.ts';
 import { RrdtoolProcess } from '../../src/rrd/rrdtool-process.ts';
+import type { RrdError } from '../../src/errors.ts';
 import { memoryLogger, tempDir } from '../helpers/fixtures.ts';
-import { fetchValues } from '../helpers/rrd-read.ts';
+import { fetchValues, lastUpdate } from '../helpers/rrd-read.ts';
 import { stubRrdtool } from '../helpers/stub-rrdtool.ts';
 
 const CREATE = ['--step', '1', 'DS:t:GAUGE:600:-100:1000', 'RRA:LAST:0.5:1:100'];
+const run = promisify(execFile);
 let dir: string;
 let cleanup: () => Promise<void>;
 beforeEach(async () => ({ dir, cleanup } = await tempDir()));
@@ -269,6 +273,78 @@ describe('RrdService coalescing', () => {
   });
 });
 
+/**
+ * Holds a POSIX read lock on `file` for `ms`, as rrdtool's readers (graph, fetch, lastupdate) do;
+ * resolves once the lock is held, with a promise of its release.
+ */
+async function holdReadLock(file: string, ms: number): Promise<{ released: Promise<void> }> {
+  const script = 'import fcntl, os, sys, time\nfd = os.open(sys.argv[1], os.O_RDONLY)\nfcntl.lockf(fd, fcntl.LOCK_SH)\nprint("locked", flush=True)\ntime.sleep(float(sys.argv[2]))';
+  const child = spawn('python3', ['-c', script, file, String(ms / 1000)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const released = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve());
+    child.on('error', reject);
+  });
+  return { released };
+}
+
+describe('RrdService, a file another program has locked', () => {
+  it('stores an update that met the lock, once it is let go', async () => {
+    const rrd = new RrdService({ processes: 1, logger: memoryLogger().logger });
+    const file = join(dir, 'locked.rrd');
+    await rrd.ensure(file, CREATE);
+    const lock = await holdReadLock(file, 300);
+    const started = Date.now();
+    await rrd.update(file, 'N:17');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200); // it did wait for the lock
+    await lock.released;
+    await rrd.close();
+    expect(await lastUpdate(file)).toMatch(/: 17\n/);
+  });
+
+  it('fails with E_RRD_COMMAND naming the lock when the file stays locked past the wait, and writes the next update', async () => {
+    const rrd = new RrdService({ processes: 1, logger: memoryLogger().logger, lockWaitMs: 100 });
+    const file = join(dir, 'held.rrd');
+    await rrd.ensure(file, CREATE);
+    const lock = await holdReadLock(file, 600);
+    const err = await rrd.update(file, 'N:1').then(() => undefined, (e: unknown) => e as RrdError);
+    expect(err?.code).toBe('E_RRD_COMMAND');
+    expect(err?.message).toMatch(/could not lock RRD: another program held the file's lock for 0.1 s/);
+    await lock.released;
+    await rrd.update(file, 'N:2');
+    await rrd.close();
+    expect(await lastUpdate(file)).toMatch(/: 2\n/);
+  });
+
+  it('loses no update while rrdtool graph draws the file over and over beside them', async () => {
+    const rrd = new RrdService({ processes: 1, logger: memoryLogger().logger });
+    const file = join(dir, 'drawn.rrd');
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - 400_000;
+    await rrd.ensure(file, ['--start', String(t0 / 1000 - 1), '--step', '1', 'DS:t:GAUGE:600:U:U', 'RRA:LAST:0.5:1:1000']);
+    let drawing = true;
+    let graphs = 0;
+    // Three programs drawing it at once, as a page with its graphs open in a few browsers would.
+    const graphLoops = [0, 1, 2].map(async () => {
+      while (drawing) {
+        await run('rrdtool', ['graph', '/dev/null', '--start', String(t0 / 1000), '--end', String(t0 / 1000 + 900), `DEF:t=${file}:t:LAST`, 'LINE1:t#000000']).catch(() => undefined);
+        graphs++;
+      }
+    });
+    // One at a time, so each value is a command of its own; on until the graphs were drawn often.
+    const values: number[] = [];
+    for (let i = 0; i < 900 && (i < 300 || graphs < 30); i++) {
+      values.push((i * 7919) % 1000);
+      await rrd.update(file, `N:${values[i] as number}`, t0 + i * 1000);
+      if (i % 4 === 3) await new Promise((r) => setTimeout(r, 2));
+    }
+    drawing = false;
+    await Promise.all(graphLoops);
+    await rrd.close();
+    expect(graphs).toBeGreaterThanOrEqual(30);
+    expect(await fetchValues(file, 1000)).toEqual(values);
+  });
+});
+
 describe('whileLocked', () => {
   it("reads again while rrdtool says the file is locked, and gives up at once on anything else", async () => {
     let calls = 0;
@@ -285,5 +361,10 @@ describe('whileLocked', () => {
       throw new Error('ERROR: opening x.rrd: No such file or directory');
     })).rejects.toThrow(/No such file/);
     expect(calls).toBe(1);
+  });
+
+  it('tells the lock answer from other rrdtool errors', () => {
+    expect(isLockedError(new Error('ERROR: could not lock RRD'))).toBe(true);
+    expect(isLockedError(new Error("ERROR: opening 'x.rrd': No such file or directory"))).toBe(false);
   });
 });
