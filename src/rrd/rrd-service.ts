@@ -45,6 +45,11 @@ export function isLockedError(err: unknown): boolean {
   return /could not lock RRD/i.test(errorMessage(err));
 }
 
+/** rrdtool's answer for an update to a file that is not there. */
+function isMissingFileError(err: unknown): boolean {
+  return /opening .*No such file or directory/i.test(errorMessage(err));
+}
+
 /** Pause between tries on a locked file; a reader holds the lock for milliseconds. */
 const LOCK_RETRY_MS = 25;
 /** How long a command keeps trying a locked file before it fails. */
@@ -112,6 +117,8 @@ export class RrdService implements RrdStore {
   readonly #logger: Logger;
   /** Files known to exist, or a creation under way, keyed by absolute path. */
   readonly #ready = new Map<string, Promise<void>>();
+  /** What each file was ensured with, to make it again if it disappears while the gateway runs. */
+  readonly #createArgs = new Map<string, readonly string[]>();
   readonly #files = new Map<string, FileQueue>();
   readonly #daemon: string | undefined;
   /** Set while rrdcached cannot be reached: since when, and how many updates went direct. */
@@ -162,7 +169,28 @@ export class RrdService implements RrdStore {
    * after the first call it costs one Map lookup.
    */
   ensure(path: string, createArgs: readonly string[]): Promise<void> {
+    this.#createArgs.set(path, createArgs);
     return ensureOnce(this.#ready, path, () => this.#createIfMissing(path, createArgs));
+  }
+
+  /**
+   * Runs `write` again once after making `path` anew, when it failed because the file this service
+   * made or found is gone: an operator deleted it to change its archives (as rrdtool users do),
+   * and expects it back on the next reading rather than errors until a restart. Only if its
+   * directory is still there: a directory that vanished is a disk that went away, and making
+   * it again would put the data somewhere else.
+   */
+  #recreatingOnce<T>(path: string, err: Error, write: () => Promise<T>): Promise<T> {
+    const createArgs = this.#createArgs.get(path);
+    if (createArgs === undefined || !isMissingFileError(err)) return Promise.reject(err);
+    return access(dirname(path)).then(
+      () => {
+        this.#ready.delete(path);
+        this.#logger.warn({ code: 'W_RRD_RECREATED', path }, `rrd file ${path} disappeared while the gateway ran; made it again from the profile. Its earlier data is not in it`);
+        return this.ensure(path, createArgs).then(write);
+      },
+      () => Promise.reject(new RrdError('E_RRD_COMMAND', `${errorMessage(err)}: its directory ${dirname(path)} is gone too (a disk unmounted?); not making it again there. Mount it back, or restart the gateway to make the files anew`, { cause: err })),
+    );
   }
 
   /**
@@ -171,7 +199,11 @@ export class RrdService implements RrdStore {
    * the same file; any other value goes alone. Retried once if rrdtool died under it.
    */
   update(path: string, value: string, timeMs = Date.now()): Promise<void> {
-    if (!value.startsWith('N:') || !isBareArgument(value)) return this.#write(path, [value]);
+    if (!value.startsWith('N:') || !isBareArgument(value)) {
+      return this.#write(path, [value]).catch((err: unknown) =>
+        this.#recreatingOnce(path, err instanceof Error ? err : new RrdError('E_RRD_COMMAND', errorMessage(err)), () => this.#write(path, [value])),
+      );
+    }
     let q = this.#files.get(path);
     if (q === undefined) {
       let pathArg: string;
@@ -206,9 +238,22 @@ export class RrdService implements RrdStore {
     }
     q.busy = true;
     this.#writeBatch(path, q, batch.values, (err) => {
+      if (err !== undefined && isMissingFileError(err)) {
+        this.#recreateForBatch(path, q, batch, err);
+        return;
+      }
       batch.settle(err);
       this.#flush(path, q);
     });
+  }
+
+  /** A batch that found its file gone wrote nothing: all of it goes to the file made anew. */
+  #recreateForBatch(path: string, q: FileQueue, batch: Batch, err: Error): void {
+    const again = (): Promise<void> => new Promise((resolve, reject) => this.#writeBatch(path, q, batch.values, (e) => (e === undefined ? resolve() : reject(e))));
+    void this.#recreatingOnce(path, err, again).then(
+      () => batch.settle(),
+      (e: unknown) => batch.settle(e instanceof Error ? e : new RrdError('E_RRD_COMMAND', errorMessage(e))),
+    ).finally(() => this.#flush(path, q));
   }
 
   /**

@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -342,6 +343,47 @@ describe('RrdService, a file another program has locked', () => {
     await rrd.close();
     expect(graphs).toBeGreaterThanOrEqual(30);
     expect(await fetchValues(file, 1000)).toEqual(values);
+  });
+});
+
+describe('RrdService, a file that disappears while it runs', () => {
+  it('makes the file again from its create arguments and stores the update that found it gone, coalesced or alone', async () => {
+    const logs = memoryLogger();
+    const rrd = new RrdService({ processes: 1, logger: logs.logger });
+    const file = join(dir, 'porch.rrd');
+    await rrd.ensure(file, CREATE);
+    await rrd.update(file, 'N:1');
+    await rm(file);
+    await rrd.update(file, 'N:2'); // the gateway-stamped path, coalesced per file
+    expect(await lastUpdate(file)).toMatch(/: 2\n/);
+    await rm(file);
+    const t = Math.floor(Date.now() / 1000) + 5;
+    await rrd.update(file, `${t}:3`); // a value with its own timestamp goes alone
+    await rrd.close();
+    expect(await lastUpdate(file)).toMatch(new RegExp(`${t}: 3\\n`));
+    expect(logs.lines.filter((l) => l['code'] === 'W_RRD_RECREATED').map((l) => l['path'])).toEqual([file, file]);
+  });
+
+  it('does not make it again when its directory is gone too, and says so', async () => {
+    const rrd = new RrdService({ processes: 1, logger: memoryLogger().logger });
+    const sub = join(dir, 'mounted');
+    const file = join(sub, 'porch.rrd');
+    await rrd.ensure(file, CREATE);
+    await rrd.update(file, 'N:1');
+    await rm(sub, { recursive: true });
+    const err = await rrd.update(file, 'N:2').then(() => undefined, (e: unknown) => e as RrdError);
+    await rrd.close();
+    expect(err?.code).toBe('E_RRD_COMMAND');
+    expect(err?.message).toMatch(/its directory .*mounted is gone too/);
+    await expect(access(sub)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('does not make a file it never made or found', async () => {
+    const rrd = new RrdService({ processes: 1, logger: memoryLogger().logger });
+    const file = join(dir, 'never.rrd');
+    await expect(rrd.update(file, 'N:1')).rejects.toMatchObject({ code: 'E_RRD_COMMAND' });
+    await rrd.close();
+    await expect(access(file)).rejects.toThrow(/ENOENT/);
   });
 });
 
