@@ -21,16 +21,25 @@ const digestBlock = Buffer.allocUnsafeSlow(BLOCK + DIGEST);
  */
 export function hmacSha256(key: Buffer, message: Buffer | string): Buffer {
   const k = key.length > BLOCK ? hash('sha256', key, 'buffer') : key;
-  const { length } = message; // a string's in latin1 bytes, one a character
-  if (scratch.length < BLOCK + Math.max(length, DIGEST)) scratch = Buffer.allocUnsafeSlow(BLOCK + Math.max(length, DIGEST) * 2);
-  padInto(scratch, k, IPAD);
-  // latin1: the protocol's lines are printable ASCII, and the keys' messages are bytes.
-  if (typeof message === 'string') scratch.write(message, BLOCK, 'latin1');
-  else message.copy(scratch, BLOCK);
-  const inner = hash('sha256', scratch.subarray(0, BLOCK + length), 'buffer');
+  const padded = afterBlock(message);
+  padInto(padded, k, IPAD);
+  const inner = hash('sha256', padded, 'buffer');
   padInto(digestBlock, k, OPAD);
   inner.copy(digestBlock, BLOCK);
   return hash('sha256', digestBlock, 'buffer');
+}
+
+/**
+ * `message` written into the scratch after its first block (grown for a long one), and the
+ * scratch up to the message's end: the caller puts a pad block in front and hashes it.
+ */
+function afterBlock(message: Buffer | string): Buffer {
+  const { length } = message; // a string's in latin1 bytes, one a character
+  if (scratch.length < BLOCK + length) scratch = Buffer.allocUnsafeSlow(BLOCK + length * 2);
+  // latin1: the protocol's lines are printable ASCII, and the keys' messages are bytes.
+  if (typeof message === 'string') scratch.write(message, BLOCK, 'latin1');
+  else message.copy(scratch, BLOCK);
+  return scratch.subarray(0, BLOCK + length);
 }
 
 /**
@@ -54,12 +63,9 @@ export class HmacKey {
   /** HMAC-SHA256 of `message` under this key. */
   sign(message: Buffer | string): Buffer {
     if (typeof message === 'string' || message.length !== DIGEST) {
-      const { length } = message;
-      if (scratch.length < BLOCK + length) scratch = Buffer.allocUnsafeSlow(BLOCK + length * 2);
-      this.#inner.copy(scratch);
-      if (typeof message === 'string') scratch.write(message, BLOCK, 'latin1');
-      else message.copy(scratch, BLOCK);
-      return this.#outerHash(hash('sha256', scratch.subarray(0, BLOCK + length), 'buffer'));
+      const padded = afterBlock(message);
+      this.#inner.copy(padded);
+      return this.#outerHash(hash('sha256', padded, 'buffer'));
     }
     this.#inner.copy(digestBlock);
     message.copy(digestBlock, BLOCK);

@@ -249,8 +249,7 @@ export class RrdService implements RrdStore {
 
   /** A batch that found its file gone wrote nothing: all of it goes to the file made anew. */
   #recreateForBatch(path: string, q: FileQueue, batch: Batch, err: Error): void {
-    const again = (): Promise<void> => new Promise((resolve, reject) => this.#writeBatch(path, q, batch.values, (e) => (e === undefined ? resolve() : reject(e))));
-    void this.#recreatingOnce(path, err, again).then(
+    void this.#recreatingOnce(path, err, () => this.#write(path, batch.values)).then(
       () => batch.settle(),
       (e: unknown) => batch.settle(e instanceof Error ? e : new RrdError('E_RRD_COMMAND', errorMessage(e))),
     ).finally(() => this.#flush(path, q));
