@@ -3,8 +3,12 @@ import { ConfigError, DeliveryError, errorMessage } from '../errors.ts';
 import { logThrottle } from '../log-limiter.ts';
 import type { Stats } from '../stats.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../backoff.ts';
+import { DiskBuffer } from './disk-buffer.ts';
+import { MemoryBuffer } from './memory-buffer.ts';
 import type { MetricPoint } from './metric-point.ts';
+import type { Batch, PointBuffer } from './point-buffer.ts';
 import type { Sender, SendResult, UnsentReason } from './sender.ts';
+import { FALLBACK_MEMORY_POINTS, SpillingBuffer } from './spilling-buffer.ts';
 import { Spool, type SpoolDropReason, type SpoolFs } from './spool.ts';
 
 /**
@@ -27,10 +31,15 @@ export type DropReason =
   | UnsentReason
   | SpoolDropReason;
 
-/** Points kept in memory when the spool cannot be written, at least. */
-const FALLBACK_MEMORY_POINTS = 10_000;
 /** How soon a queue whose spool could not be read tries again. */
 const SPOOL_RETRY_MS = 5_000;
+
+/**
+ * Points in the spool at a queue's close, by the Stats that counted them as queued and the
+ * spool's directory: the next queue of that directory in this process (a SIGHUP rebuilds the
+ * destinations) does not count them as queued a second time.
+ */
+const handedOver = new WeakMap<Stats, Map<string, number>>();
 
 export interface DeliveryOptions {
   /** Name for logs, counters and the spool directory. */
@@ -51,7 +60,15 @@ export interface DeliveryOptions {
   now?: () => number;
 }
 
-type Source = { kind: 'memory' } | { kind: 'segment'; seq: number };
+/** A batch that left for the destination, until its delivery rule settles. */
+interface Written {
+  readonly batch: Batch;
+  readonly unsent: number;
+  readonly reason: DropReason;
+  /** Refused for good: it leaves the buffer counted as rejected. */
+  readonly rejected: boolean;
+  state: 'waiting' | 'done' | 'gone';
+}
 
 /** A destination's state for the status page and `/healthz`. */
 export interface DeliveryStatus {
@@ -66,30 +83,38 @@ export interface DeliveryStatus {
 }
 
 /**
- * The delivery stage every destination shares: points in order, one batch in flight,
- * retries with backoff and jitter. While the destination keeps up, points wait in
- * memory; once a send fails, everything waiting goes to the on-disk spool and stays
- * there until it is delivered, so killing the gateway while a destination is down
- * loses nothing. Every point is accounted for: at any moment
- * `queued = sent + rejected + dropped + memory + spool_pending` (counters and gauges
- * under `dest.<name>.`). Nothing here throws into the caller.
+ * The delivery stage every destination shares: a pump that takes batches from a point buffer
+ * (src/delivery/point-buffer.ts), one write at a time, in order, with retries, backoff and
+ * jitter; a batch leaves the buffer only when its destination's delivery rule holds (the
+ * sender's `SendResult.delivered`). With `overflow: "spool"` the buffer is memory until the
+ * destination is in trouble, then disk ({@link SpillingBuffer}), so killing the gateway while a
+ * destination is down loses nothing, nor what was written in the resend window before it went
+ * down. Every point is accounted for: at any moment
+ * `queued = sent + rejected + dropped + memory + spool_pending` (counters and gauges under
+ * `dest.<name>.`). Nothing here throws into the caller.
  */
 export class DeliveryQueue {
   readonly name: string;
   readonly #sender: Sender;
   readonly #o: Required<Omit<DeliveryOptions, 'spoolDir' | 'spoolMaxBytes' | 'spoolFs'>>;
   readonly #logger: Logger;
+  readonly #buffer: PointBuffer;
+  /** The buffer when it has a disk. */
+  readonly #spilling: SpillingBuffer | undefined;
   readonly #spool: Spool | undefined;
-  #memory: MetricPoint[] = [];
-  #head = 0;
-  /** The spool segment being delivered, and how far. */
-  #segment: { seq: number; points: MetricPoint[]; offset: number } | undefined;
-  #sending = false;
+  /** Batches written, oldest first, until their delivery rule settles. */
+  #written: Written[] = [];
+  /** Points in `#written`: a window's worth is bounded like memory. */
+  #unsettled = 0;
+  readonly #maxUnsettled: number;
+  #writing = false;
+  /** Bumped whenever batches are taken back: a write begun before then no longer has its batch. */
+  #epoch = 0;
   #attempt = 0;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   #inFlight: Promise<void> = Promise.resolve();
-  /** Set while the destination is unreachable: since when, and what was sent meanwhile. */
+  /** Set while the destination is unreachable: since when. */
   #down: { since: number } | undefined;
   #lastError: { message: string; atMs: number } | undefined;
   /** Set from the destination's return until what waited for it is delivered: for the log line that says so. */
@@ -112,11 +137,13 @@ export class DeliveryQueue {
     this.#logger = options.logger.child({ destination: options.name });
     this.#mayLogDrop = logThrottle(10_000, this.#o.now);
     this.#accepts = sender.accepts?.bind(sender);
+    this.#maxUnsettled = Math.max(this.#o.maxQueue, FALLBACK_MEMORY_POINTS);
     const { stats } = options;
-    stats.gauge(`dest.${this.name}.memory`, () => this.#memory.length - this.#head);
+    const memory = new MemoryBuffer(this.#o.maxQueue);
+    stats.gauge(`dest.${this.name}.memory`, () => memory.length);
     if (this.#o.overflow === 'spool') {
       if (!options.spoolDir) throw new ConfigError('E_CONFIG_INVALID', `destination ${options.name}: overflow 'spool' needs a spool directory`);
-      this.#spool = new Spool({
+      const spool = new Spool({
         dir: options.spoolDir,
         maxBytes: options.spoolMaxBytes,
         logger: this.#logger,
@@ -124,22 +151,30 @@ export class DeliveryQueue {
         now: this.#o.now,
         onDrop: (reason, n) => this.#drop(reason, n),
       });
-      stats.gauge(`dest.${this.name}.spool_pending`, () => this.#spool?.size ?? 0);
-      stats.gauge(`dest.${this.name}.spool_bytes`, () => this.#spool?.bytes ?? 0);
-      const restored = this.#spool.size;
+      this.#spool = spool;
+      this.#spilling = new SpillingBuffer(memory, new DiskBuffer(spool), { onSpooled: (n) => this.#count('spooled', n) });
+      this.#buffer = this.#spilling;
+      stats.gauge(`dest.${this.name}.spool_pending`, () => spool.size);
+      stats.gauge(`dest.${this.name}.spool_bytes`, () => spool.bytes);
+      const restored = spool.size;
       if (restored > 0) {
-        // Counted as queued by this run, so the accounting identity holds from the start.
-        this.#count('queued', restored);
+        // Counted as queued by this run (unless this run counted them already, before a reload),
+        // so the accounting identity holds from the start.
+        const counted = handedOver.get(stats)?.get(spool.dir) ?? 0;
+        this.#count('queued', Math.max(0, restored - counted));
         this.#count('restored', restored);
         this.#logger.info({ points: restored }, 'spooled points from an earlier run will be sent first');
       }
+      handedOver.get(stats)?.delete(spool.dir);
+    } else {
+      this.#buffer = memory;
     }
     this.#pump();
   }
 
-  /** Points waiting, in memory and on disk, including the batch in flight. */
+  /** Points waiting, in memory and on disk, including the batches not yet delivered. */
   get backlog(): number {
-    return this.#memory.length - this.#head + (this.#spool?.size ?? 0);
+    return this.#buffer.length;
   }
 
   get status(): DeliveryStatus {
@@ -164,112 +199,151 @@ export class DeliveryQueue {
       this.#drop('stopped', carried.length);
       return;
     }
-    this.#place(carried);
+    const left = this.#buffer.add(carried);
+    if (left > 0) this.#drop(this.#spilling ? 'spool_unwritable' : 'queue_full', left);
     this.#pump();
   }
 
   /**
-   * Stops: lets the batch in flight finish (up to `graceMs`), writes what is still in
-   * memory to the front of the spool, and closes the connection.
+   * Stops: lets the write in flight finish (up to `graceMs`), takes back every batch whose
+   * delivery rule has not settled, writes what is in memory to the front of the spool, and
+   * closes the connection.
    */
   async close(graceMs = 5_000): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
     await Promise.race([this.#inFlight, new Promise((r) => setTimeout(r, graceMs).unref())]);
-    const left = this.#memory.slice(this.#head);
-    this.#memory = [];
-    this.#head = 0;
-    if (left.length > 0) {
-      if (this.#spool?.prepend(left)) {
-        this.#count('spooled', left.length);
-        this.#logger.info({ points: left.length }, 'wrote queued points to the spool for the next start');
-      } else {
-        this.#drop('stopped', left.length);
-        this.#logger.error({ code: 'E_DELIVERY', dropped: left.length }, 'stopping with points queued that no spool can keep: dropped');
-      }
+    for (const w of this.#written) w.state = 'gone';
+    this.#written = [];
+    this.#unsettled = 0;
+    const inMemory = this.#spilling?.memory.length ?? 0;
+    const lost = this.#buffer.close();
+    if (inMemory - lost > 0) this.#logger.info({ points: inMemory - lost }, 'wrote queued points to the spool for the next start');
+    if (lost > 0) {
+      this.#drop('stopped', lost);
+      this.#logger.error({ code: 'E_DELIVERY', dropped: lost }, 'stopping with points queued that no spool can keep: dropped');
     }
-    this.#spool?.close();
+    if (this.#spool) {
+      const byDir = handedOver.get(this.#o.stats) ?? new Map<string, number>();
+      byDir.set(this.#spool.dir, this.#spool.size);
+      handedOver.set(this.#o.stats, byDir);
+    }
     await this.#sender.close().catch((err: unknown) => this.#logger.warn({ code: 'E_DELIVERY' }, `closing the connection failed: ${errorMessage(err)}`));
   }
 
-  /** Memory while the destination keeps up; the spool once anything is there or it is down. */
-  #place(points: readonly MetricPoint[]): void {
-    const inMemory = this.#memory.length - this.#head;
-    const spool = this.#spool;
-    const toDisk = spool !== undefined && (!spool.isEmpty || this.#down !== undefined || inMemory + points.length > this.#o.maxQueue);
-    if (toDisk && spool.append(points)) {
-      this.#count('spooled', points.length);
-      return;
-    }
-    // The spool cannot take them now (or there is none): memory, up to its cap.
-    const cap = toDisk ? Math.max(this.#o.maxQueue, FALLBACK_MEMORY_POINTS) : this.#o.maxQueue;
-    const room = Math.max(0, Math.min(points.length, cap - inMemory));
-    for (let i = 0; i < room; i++) this.#memory.push(points[i] as MetricPoint);
-    if (room < points.length) this.#drop(spool ? 'spool_unwritable' : 'queue_full', points.length - room);
-  }
-
-  /** While the destination is down, what waits in memory belongs on disk, in front of what is there. */
-  #spillMemory(): void {
-    if (!this.#spool || this.#head >= this.#memory.length) return;
-    const left = this.#memory.slice(this.#head);
-    if (!this.#spool.prepend(left)) return;
-    this.#memory = [];
-    this.#head = 0;
-    this.#count('spooled', left.length);
-  }
-
   #pump(): void {
-    if (this.#sending || this.#closed || this.#timer) return;
-    const next = this.#nextBatch();
-    if (!next) {
-      if (this.#spool && !this.#spool.isEmpty) this.#retryIn(SPOOL_RETRY_MS); // the spool could not be read
+    if (this.#writing || this.#closed || this.#timer || this.#unsettled >= this.#maxUnsettled) return;
+    const batch = this.#buffer.begin(this.#sender.maxBatch);
+    if (batch === undefined) {
+      if (this.#spilling?.stuck) this.#retryIn(SPOOL_RETRY_MS); // the spool could not be read
       return;
     }
-    const { batch, source } = next;
-    this.#sending = true;
+    this.#writing = true;
+    const epoch = this.#epoch;
     // Through a then(), so a sender that throws instead of rejecting is handled the same way.
-    const sent: Promise<SendResult | void> = Promise.resolve().then(() => this.#sender.send(batch));
+    const sent: Promise<SendResult | void> = Promise.resolve().then(() => this.#sender.send(batch.points));
     this.#inFlight = sent
       .then(
-        (result) => {
-          if (this.#closed) return; // what was in memory went to the spool at close
-          this.#attempt = 0;
-          this.#advance(source, batch.length);
-          const unsent = Math.min(result?.unsent ?? 0, batch.length);
-          if (unsent > 0) this.#drop(result?.reason ?? 'out_of_range', unsent);
-          this.#count('sent', batch.length - unsent);
-          if (this.#down) {
-            const seconds = Math.round((this.#o.now() - this.#down.since) / 1000);
-            this.#down = undefined;
-            this.#recovering = { downSeconds: seconds, sentBefore: this.#o.stats.get(`dest.${this.name}.sent`) - (batch.length - unsent) };
-            this.#logger.info({ downSeconds: seconds, backlog: this.backlog }, `destination is reachable again after ${seconds} s; sending the ${this.backlog} point(s) that waited`);
-          }
-          if (this.#recovering && this.backlog === 0) {
-            const delivered = this.#o.stats.get(`dest.${this.name}.sent`) - this.#recovering.sentBefore;
-            this.#logger.info({ downSeconds: this.#recovering.downSeconds, delivered }, `delivered the ${delivered} point(s) that waited while the destination was down for ${this.#recovering.downSeconds} s`);
-            this.#recovering = undefined;
-          }
-        },
-        (err: unknown) => this.#failed(err, source, batch.length),
+        (result) => (epoch === this.#epoch ? this.#left(batch, result ?? undefined) : undefined),
+        (err: unknown) => this.#failed(err, batch, epoch === this.#epoch),
       )
       .catch((err: unknown) => this.#logger.error({ code: 'E_INTERNAL', err }, 'delivery bookkeeping failed'))
       .finally(() => {
-        this.#sending = false;
+        this.#writing = false;
         if (!this.#timer && !this.#closed) setImmediate(() => this.#pump());
       });
   }
 
-  #failed(err: unknown, source: Source, size: number): void {
+  /** A batch left for the destination: it waits for its delivery rule. */
+  #left(batch: Batch, result: SendResult | undefined): void {
+    if (this.#closed) return; // close took it back
+    this.#attempt = 0;
+    this.#spilling?.recovered();
+    if (this.#down) {
+      const seconds = Math.round((this.#o.now() - this.#down.since) / 1000);
+      this.#down = undefined;
+      this.#recovering = { downSeconds: seconds, sentBefore: this.#o.stats.get(`dest.${this.name}.sent`) };
+      this.#logger.info({ downSeconds: seconds, backlog: this.backlog }, `destination is reachable again after ${seconds} s; sending the ${this.backlog} point(s) that waited`);
+    }
+    const w: Written = {
+      batch,
+      unsent: Math.min(result?.unsent ?? 0, batch.points.length),
+      reason: result?.reason ?? 'out_of_range',
+      rejected: false,
+      state: 'waiting',
+    };
+    this.#track(w);
+    const rule = result?.delivered;
+    if (rule === undefined) this.#settled(w);
+    else
+      rule.then(
+        () => this.#settled(w),
+        (err: unknown) => this.#broke(w, err),
+      ).catch((err: unknown) => this.#logger.error({ code: 'E_INTERNAL', err }, 'delivery bookkeeping failed'));
+  }
+
+  #track(w: Written): void {
+    this.#written.push(w);
+    this.#unsettled += w.batch.points.length;
+  }
+
+  /** A batch's delivery rule holds: it and every settled batch before it leave the buffer, in order. */
+  #settled(w: Written): void {
+    if (w.state !== 'waiting') return;
+    w.state = 'done';
+    let head = this.#written[0];
+    while (head !== undefined && head.state === 'done') {
+      this.#written.shift();
+      this.#unsettled -= head.batch.points.length;
+      const left = this.#buffer.end(head.batch, true);
+      if (head.rejected) this.#count('rejected', left);
+      else {
+        const unsent = Math.min(head.unsent, left);
+        if (unsent > 0) this.#drop(head.reason, unsent);
+        this.#count('sent', left - unsent);
+      }
+      head = this.#written[0];
+    }
+    if (this.#recovering && this.backlog === 0) {
+      const delivered = this.#o.stats.get(`dest.${this.name}.sent`) - this.#recovering.sentBefore;
+      this.#logger.info({ downSeconds: this.#recovering.downSeconds, delivered }, `delivered the ${delivered} point(s) that waited while the destination was down for ${this.#recovering.downSeconds} s`);
+      this.#recovering = undefined;
+    }
+    if (!this.#closed) this.#pump();
+  }
+
+  /** A written batch may have been lost (the connection broke within its window): it and every later one go out again. */
+  #broke(w: Written, err: unknown): void {
+    if (w.state !== 'waiting') return;
+    const i = this.#written.indexOf(w);
+    let points = 0;
+    for (const later of this.#written.splice(i)) {
+      later.state = 'gone';
+      points += later.batch.points.length;
+    }
+    this.#unsettled -= points;
+    this.#epoch++;
+    this.#buffer.end(w.batch, false);
+    this.#count('resent', points);
+    this.#logger.debug({ code: 'E_DELIVERY', points }, `sending again what was written in the resend window: ${errorMessage(err)}`);
+    if (!this.#closed) this.#pump();
+  }
+
+  /** A write failed; `current`: its batch was not taken back meanwhile. */
+  #failed(err: unknown, batch: Batch, current: boolean): void {
     if (this.#closed) return;
     this.#lastError = { message: errorMessage(err), atMs: this.#o.now() };
     const retryable = !(err instanceof DeliveryError) || err.retryable;
-    if (!retryable) {
+    if (!retryable && current) {
       // Retrying cannot help (the destination refused these points): log, count, move on.
-      this.#advance(source, size);
-      this.#count('rejected', size);
-      this.#logger.error({ code: 'E_DELIVERY', points: size }, `destination refused points: ${errorMessage(err)}`);
+      const w: Written = { batch, unsent: 0, reason: 'out_of_range', rejected: true, state: 'waiting' };
+      this.#track(w);
+      this.#settled(w);
+      this.#logger.error({ code: 'E_DELIVERY', points: batch.points.length }, `destination refused points: ${errorMessage(err)}`);
       return;
     }
+    this.#epoch++;
+    this.#buffer.end(batch, false);
     const delay = backoffDelay(this.#attempt++, this.#o.backoff);
     this.#count('retries');
     if (!this.#down) {
@@ -281,7 +355,13 @@ export class DeliveryQueue {
     } else {
       this.#logger.debug({ code: 'E_DELIVERY', retryInMs: delay, backlog: this.backlog }, `delivery failed again: ${errorMessage(err)}`);
     }
-    this.#spillMemory();
+    if (this.#spilling) {
+      // Batches still in their window go to disk with the rest: they are sent again from there.
+      for (const w of this.#written) w.state = 'gone';
+      this.#written = [];
+      this.#unsettled = 0;
+      this.#spilling.trouble();
+    }
     this.#retryIn(delay);
   }
 
@@ -291,38 +371,6 @@ export class DeliveryQueue {
       this.#timer = undefined;
       this.#pump();
     }, ms);
-  }
-
-  #nextBatch(): { batch: MetricPoint[]; source: Source } | undefined {
-    const max = this.#sender.maxBatch;
-    if (this.#head < this.#memory.length) {
-      return { batch: this.#memory.slice(this.#head, this.#head + max), source: { kind: 'memory' } };
-    }
-    if (!this.#spool) return undefined;
-    while (!this.#segment) {
-      const seg = this.#spool.oldest();
-      if (!seg) return undefined;
-      if (seg.points.length > seg.delivered) this.#segment = { seq: seg.seq, points: seg.points, offset: seg.delivered };
-      else this.#spool.markDelivered(seg.seq, seg.points.length, 0);
-    }
-    const s = this.#segment;
-    return { batch: s.points.slice(s.offset, s.offset + max), source: { kind: 'segment', seq: s.seq } };
-  }
-
-  #advance(source: Source, n: number): void {
-    if (source.kind === 'memory') {
-      this.#head += n;
-      if (this.#head > 4096 && this.#head * 2 > this.#memory.length) {
-        this.#memory = this.#memory.slice(this.#head);
-        this.#head = 0;
-      }
-      return;
-    }
-    const s = this.#segment;
-    if (!s || s.seq !== source.seq) return;
-    s.offset += n;
-    if (s.offset >= s.points.length) this.#segment = undefined;
-    this.#spool?.markDelivered(s.seq, s.offset, n);
   }
 
   #drop(reason: DropReason, n: number): void {

@@ -8,6 +8,14 @@ export interface SendResult {
   /** Points of the batch it could not encode and left out (counted as dropped). */
   readonly unsent?: number;
   readonly reason?: UnsentReason;
+  /**
+   * The destination's delivery rule for this batch, where it is more than `send` resolving:
+   * settles once the batch counts as delivered (a stream destination: its resend window passed
+   * without the connection breaking), rejects when it may have been lost and must be sent
+   * again. Until then the batch stays in the point buffer (on disk once the destination is in
+   * trouble). Absent: delivered when `send` resolved (GottWall's 2xx; a broker's ack).
+   */
+  readonly delivered?: Promise<void>;
 }
 
 /**
@@ -20,8 +28,9 @@ export interface Sender {
   /** Whether the destination carries this point at all (Graphite has no "unknown"); others are never queued. */
   accepts?(point: MetricPoint): boolean;
   /**
-   * Resolves once the batch counts as delivered for this protocol (docs/delivery.md, "What
-   * sent means"); rejects with a DeliveryError (retryable or not) when it was not.
+   * Hands a batch to the destination; resolves once it left (docs/delivery.md, "What sent
+   * means"), with its delivery rule when that is more; rejects with a DeliveryError (retryable
+   * or not) when it did not leave.
    */
   send(points: readonly MetricPoint[]): Promise<SendResult | void>;
   close(): Promise<void>;

@@ -41,10 +41,20 @@ export interface SpoolOptions {
 
 export interface SpoolSegment {
   readonly seq: number;
+  /** The readable points from line `first` on (lines before it were delivered and blanked). */
   readonly points: MetricPoint[];
-  /** Points of this segment already delivered (from its `.done` file). */
+  /** The segment's line that `points[0]` is. */
+  readonly first: number;
+  /** Lines of this segment already delivered (from its `.done` file, or blanked in place). */
   readonly delivered: number;
 }
+
+/**
+ * Delivery progress a spool could not write to its disk, by directory, for the next spool of
+ * that directory in this process (a SIGHUP rebuilds the destinations): what was delivered is
+ * not sent again, although the disk never learnt it.
+ */
+const unrecordedProgress = new Map<string, ReadonlyMap<number, number>>();
 
 interface Segment {
   readonly seq: number;
@@ -55,6 +65,8 @@ interface Segment {
   bytes: number;
   /** The `.done` file, open once it has been written. */
   doneFd?: number;
+  /** `delivered` is not on disk yet (the disk refused it); written once the disk works again. */
+  unrecorded?: boolean;
 }
 
 type Row = [clientId: string, source: string, value: number | null, timeMs: number];
@@ -78,11 +90,14 @@ export class Spool {
   /** Oldest first; the last one is being written while `#writeFd` is set. */
   #segments: Segment[] = [];
   #writeFd: number | undefined;
-  #reading: number | undefined;
   /** Undelivered points on disk. */
   #size = 0;
   #bytes = 0;
   #fault: { what: string; since: number; lastTry: number } | undefined;
+  /** The newest segment number this spool started. */
+  #lastSeq = 0;
+  /** The segment a reader is delivering from: never dropped to make room. */
+  #held: number | undefined;
   #unsynced = false;
   #syncTimer: NodeJS.Timeout | undefined;
   #ready = false;
@@ -108,8 +123,9 @@ export class Spool {
     return this.#bytes;
   }
 
+  /** No point waits on disk (segments delivered but not removable may still be there). */
   get isEmpty(): boolean {
-    return this.#segments.length === 0;
+    return this.#size === 0;
   }
 
   /** Whether the disk failed and has not worked since. */
@@ -170,74 +186,103 @@ export class Spool {
     return true;
   }
 
-  /**
-   * The oldest segment, to deliver from; undefined when there is none or it cannot be
-   * read now. Closes the segment being written if it is the oldest.
-   */
+  /** Segments holding points not yet delivered, oldest first (what a reader may ask {@link read} for). */
+  get pending(): ReadonlyArray<{ readonly seq: number; readonly points: number; readonly delivered: number }> {
+    return this.#segments.filter((s) => s.delivered < s.points);
+  }
+
+  /** Names the segment a reader delivers from (undefined: none), which the cap never drops. */
+  hold(seq: number | undefined): void {
+    this.#held = seq;
+  }
+
+  /** The oldest segment with points not yet delivered; see {@link read}. */
   oldest(): SpoolSegment | undefined {
-    const seg = this.#segments[0];
+    for (const seg of this.pending) {
+      const read = this.read(seg.seq);
+      if (read !== undefined || this.faulty) return read;
+    }
+    return undefined;
+  }
+
+  /**
+   * Reads a segment's points, to deliver from; undefined when it is gone or cannot be read now.
+   * Reading changes nothing but what it finds out about the file: lines that cannot be read
+   * back are counted as `spool_corrupt`, a file removed behind the spool's back as `spool_lost`.
+   * The segment being written can be read while it grows.
+   */
+  read(seq: number): SpoolSegment | undefined {
+    const seg = this.#segments.find((s) => s.seq === seq);
     if (seg === undefined || !this.#mayTouchDisk()) return undefined;
-    if (this.#writeFd !== undefined && this.#segments.length === 1) this.#closeWriter();
     let text: string;
     try {
       text = this.#fs.readFileSync(this.#file(seg.seq), 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        // Removed behind our back: its points are gone, say so and go on with the next.
+        // Removed behind our back: its points are gone, say so.
         this.#discard(seg, 'spool_lost');
         this.#logger.error({ code: 'E_SPOOL', segment: seg.seq, dir: this.dir }, 'a spool segment disappeared; its points are lost');
-        return this.oldest();
+        return undefined;
       }
       this.#failed('read', err);
       return undefined;
     }
     this.#recovered();
+    const lines = completeLines(text);
+    // Lines blanked in place are delivered ones (see #recordBlanked): they keep their place.
+    let first = 0;
+    while (first < lines.length && isBlank(lines[first] as string)) first++;
     const points: MetricPoint[] = [];
-    for (const line of completeLines(text)) {
-      const p = parseRow(line);
+    for (let i = first; i < lines.length; i++) {
+      const p = parseRow(lines[i] as string);
       if (p) points.push(p);
     }
-    if (points.length < seg.points) {
+    const readable = first + points.length;
+    if (readable < seg.points) {
       // Damaged after it was written: the unreadable lines' points are gone.
       const pendingBefore = seg.points - seg.delivered;
-      seg.points = points.length;
-      seg.delivered = Math.min(seg.delivered, points.length);
+      seg.points = readable;
+      seg.delivered = Math.min(seg.delivered, readable);
       const lost = pendingBefore - (seg.points - seg.delivered);
       this.#size -= lost;
       if (lost > 0) this.#o.onDrop('spool_corrupt', lost);
       this.#logger.error({ code: 'E_SPOOL', segment: seg.seq, lines: lost, dir: this.dir }, 'skipped unreadable spool lines');
     }
-    this.#reading = seg.seq;
-    return { seq: seg.seq, points, delivered: seg.delivered };
+    return { seq: seg.seq, points, first, delivered: seg.delivered };
   }
 
   /**
-   * Records that the first `count` points of segment `seq` are delivered; `newly` of
-   * them just now. A fully delivered segment is removed. Never throws: when the record
-   * cannot be written, a restart may send those points again, and the fault is logged.
+   * Records that the first `count` points of segment `seq` are delivered; answers how many of
+   * them were not recorded as delivered before (0 for a segment the spool no longer has: its
+   * points were counted where it was given up). A fully delivered segment is removed. Never
+   * throws: progress that cannot be written is kept in memory, written once the disk works
+   * again, and handed to the next spool of this directory in this process.
    */
-  markDelivered(seq: number, count: number, newly: number): void {
+  markDelivered(seq: number, count: number): number {
     const seg = this.#segments.find((s) => s.seq === seq);
-    if (!seg) return;
+    if (!seg) return 0;
+    const upTo = Math.min(count, seg.points);
+    const newly = Math.max(0, upTo - seg.delivered);
+    if (newly === 0) return 0;
     this.#size -= newly;
-    seg.delivered = count;
-    if (count >= seg.points) {
-      this.#remove(seg);
-      return;
-    }
-    try {
-      seg.doneFd ??= this.#fs.openSync(this.#doneFile(seq), 'w');
-      this.#writeAll(seg.doneFd, Buffer.from(`${String(count).padStart(DONE_WIDTH, '0')}\n`), 0);
-    } catch (err) {
-      this.#failed('record delivery in', err);
-    }
+    seg.delivered = upTo;
+    if (upTo >= seg.points) this.#remove(seg);
+    else this.#record(seg);
+    return newly;
   }
 
   /** fsyncs and closes the files; never throws. */
   close(): void {
     clearTimeout(this.#syncTimer);
     this.#closeWriter();
-    for (const seg of this.#segments) this.#closeDone(seg, true);
+    this.#recordUnrecorded();
+    const kept = new Map<number, number>();
+    for (const seg of this.#segments) {
+      if (seg.unrecorded) kept.set(seg.seq, seg.delivered);
+      this.#closeDone(seg, true);
+    }
+    if (kept.size > 0) unrecordedProgress.set(this.dir, kept);
+    else unrecordedProgress.delete(this.dir);
   }
 
   #open(): void {
@@ -250,12 +295,17 @@ export class Spool {
         .map(Number)
         .sort((a, b) => a - b);
       let torn = 0;
+      const kept = unrecordedProgress.get(this.dir);
+      unrecordedProgress.delete(this.dir);
       for (const seq of seqs) {
         const buf = this.#fs.readFileSync(this.#file(seq));
-        const points = countLines(buf);
+        const { lines: points, blank } = scanLines(buf);
         if (buf.length > 0 && buf[buf.length - 1] !== 0x0a) torn++;
-        const delivered = Math.min(points, this.#readDone(seq));
-        this.#segments.push({ seq, points, delivered, bytes: buf.length });
+        const known = kept?.get(seq) ?? 0;
+        const delivered = Math.min(points, Math.max(this.#readDone(seq), blank, known));
+        // Progress an earlier spool of this process could not write stays to be written.
+        const unrecorded = known > Math.max(this.#readDone(seq), blank) ? true : undefined;
+        this.#segments.push({ seq, points, delivered, bytes: buf.length, unrecorded });
         this.#size += points - delivered;
         this.#bytes += buf.length;
       }
@@ -295,6 +345,57 @@ export class Spool {
     const downS = Math.round((this.#now() - this.#fault.since) / 1000);
     this.#fault = undefined;
     this.#logger.info({ dir: this.dir, faultySeconds: downS }, 'the spool can be written again');
+    this.#recordUnrecorded();
+  }
+
+  /** Writes the progress the disk refused earlier (removing what is wholly delivered). */
+  #recordUnrecorded(): void {
+    for (const seg of [...this.#segments]) {
+      if (!seg.unrecorded) continue;
+      if (seg.delivered >= seg.points) this.#remove(seg);
+      else this.#record(seg);
+    }
+  }
+
+  /**
+   * Writes how far a segment is delivered: its `.done` file, or, where no file can be made (a
+   * directory that turned read-only for the gateway), by blanking the delivered lines in the
+   * segment itself, which a restart reads as delivered. If neither works the progress is kept
+   * in memory (see `unrecordedProgress`).
+   */
+  #record(seg: Segment): void {
+    try {
+      seg.doneFd ??= this.#fs.openSync(this.#doneFile(seg.seq), 'w');
+      this.#writeAll(seg.doneFd, Buffer.from(`${String(seg.delivered).padStart(DONE_WIDTH, '0')}\n`), 0);
+      seg.unrecorded = undefined;
+      return;
+    } catch (err) {
+      if (this.#blank(seg)) {
+        seg.unrecorded = undefined;
+        return;
+      }
+      seg.unrecorded = true;
+      this.#failed('record delivery in', err);
+    }
+  }
+
+  /** Overwrites the first `seg.delivered` lines of the segment with blanks, newlines kept; false if it cannot. */
+  #blank(seg: Segment): boolean {
+    let fd: number | undefined;
+    try {
+      const buf = this.#fs.readFileSync(this.#file(seg.seq));
+      const end = endOfLines(buf, seg.delivered);
+      fd = this.#fs.openSync(this.#file(seg.seq), 'r+');
+      const blanked = Buffer.alloc(end, 0x20);
+      for (let i = 0; i < end; i++) if (buf[i] === 0x0a) blanked[i] = 0x0a;
+      this.#writeAll(fd, blanked, 0);
+      this.#fs.fsyncSync(fd);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      if (fd !== undefined) this.#closeQuietly(fd);
+    }
   }
 
   #writing(): Segment | undefined {
@@ -303,7 +404,9 @@ export class Spool {
 
   #startSegment(): Segment {
     this.#closeWriter();
-    const seq = Math.max(FIRST_SEQ, this.#segments[this.#segments.length - 1]?.seq ?? 0) + 1;
+    // Never a number this spool used before: a reader may still know the old segment by it.
+    const seq = Math.max(FIRST_SEQ, this.#lastSeq, this.#segments[this.#segments.length - 1]?.seq ?? 0) + 1;
+    this.#lastSeq = seq;
     this.#writeFd = this.#fs.openSync(this.#file(seq), 'a');
     const seg: Segment = { seq, points: 0, delivered: 0, bytes: 0 };
     this.#segments.push(seg);
@@ -369,7 +472,7 @@ export class Spool {
     let dropped = 0;
     for (const seg of [...this.#segments]) {
       if (this.#bytes + incoming <= this.#o.maxBytes) break;
-      if (seg === writing || seg.seq === this.#reading) continue;
+      if (seg === writing || seg.seq === this.#held) continue;
       dropped += seg.points - seg.delivered;
       this.#discard(seg, 'spool_full');
     }
@@ -390,25 +493,22 @@ export class Spool {
   }
 
   #remove(seg: Segment): void {
-    this.#segments = this.#segments.filter((s) => s !== seg);
-    this.#bytes -= seg.bytes;
-    if (this.#reading === seg.seq) this.#reading = undefined;
+    // A segment read to its end while still being written: later appends go to a new one.
+    if (seg === this.#writing()) this.#closeWriter();
     try {
       this.#fs.unlinkSync(this.#file(seg.seq));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        // Mark it fully delivered instead, so a restart does not send it again.
-        try {
-          seg.doneFd ??= this.#fs.openSync(this.#doneFile(seg.seq), 'w');
-          this.#writeAll(seg.doneFd, Buffer.from(`${String(seg.points).padStart(DONE_WIDTH, '0')}\n`), 0);
-        } catch {
-          // Nothing more can be done on this disk; the fault is logged below.
-        }
+        // It stays on disk: it stays on the books too, marked wholly delivered, so no restart
+        // (nor the next spool of this process) sends it again.
+        seg.delivered = seg.points;
+        this.#record(seg);
         this.#failed('remove a delivered segment from', err);
-        this.#closeDone(seg, true);
         return;
       }
     }
+    this.#segments = this.#segments.filter((s) => s !== seg);
+    this.#bytes -= seg.bytes;
     this.#closeDone(seg, false);
     this.#unlinkQuietly(this.#doneFile(seg.seq));
   }
@@ -481,15 +581,40 @@ function completeLines(text: string): string[] {
   return end < 0 ? [] : text.slice(0, end).split('\n').filter((l) => l !== '');
 }
 
-function countLines(buf: Buffer): number {
-  let n = 0;
+/** Complete non-empty lines, and how many of the first ones are blanked (all spaces: delivered). */
+function scanLines(buf: Buffer): { lines: number; blank: number } {
+  let lines = 0;
+  let blank = 0;
   let prev = 0x0a;
+  let allSpaces = true;
   for (let i = 0; i < buf.length; i++) {
     const b = buf[i] as number;
-    if (b === 0x0a && prev !== 0x0a) n++;
+    if (b === 0x0a) {
+      if (prev !== 0x0a) {
+        if (allSpaces && blank === lines) blank++;
+        lines++;
+      }
+      allSpaces = true;
+    } else if (b !== 0x20) allSpaces = false;
     prev = b;
   }
-  return n;
+  return { lines, blank };
+}
+
+/** The byte offset just past the `n`th complete non-empty line. */
+function endOfLines(buf: Buffer, n: number): number {
+  let seen = 0;
+  let prev = 0x0a;
+  for (let i = 0; i < buf.length && seen < n; i++) {
+    const b = buf[i] as number;
+    if (b === 0x0a && prev !== 0x0a && ++seen === n) return i + 1;
+    prev = b;
+  }
+  return 0;
+}
+
+function isBlank(line: string): boolean {
+  return line.trim() === '';
 }
 
 function parseRow(line: string): MetricPoint | undefined {

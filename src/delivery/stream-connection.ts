@@ -39,72 +39,101 @@ export interface StreamConnectionOptions {
   /** Bytes to send first on every new connection (DalmatinerDB's stream init). */
   greeting?: Buffer;
   /**
-   * What was written in the last this-many ms is written again after a reconnect.
-   * Carbon and DalmatinerDB acknowledge nothing, so bytes the kernel took may still die
-   * with the peer (or behind a relay or proxy); both store by timestamp, so a repeat
-   * overwrites the same slot. 0 turns it off. Default 0.
+   * A write counts as delivered once the connection it went out on has lived this many ms
+   * after it without breaking. Carbon and DalmatinerDB acknowledge nothing, so bytes the kernel
+   * took may still die with the peer (or behind a relay or proxy); both store by timestamp, so
+   * sending them again overwrites the same slot. 0: delivered once the kernel took them. Default 0.
    */
   resendWindowMs?: number;
-  /** Bytes kept for re-sending at most. Default 8 MiB. */
-  resendMaxBytes?: number;
-  /** Called with the number of points written again after a reconnect. */
-  onResend?: (points: number) => void;
-  now?: () => number;
 }
 
-interface Written {
-  at: number;
-  bytes: Buffer;
-  points: number;
+/** A write waiting for its resend window to pass. */
+interface Pending {
+  readonly socket: Socket;
+  readonly timer: NodeJS.Timeout;
+  readonly reject: (err: Error) => void;
 }
 
 /**
  * One long-lived TCP or TLS connection to a destination, (re)opened on the next
- * write after it broke. A write resolves once the bytes are handed to the kernel.
- * A peer that closes its side (FIN) is taken as gone at once, so nothing more is
- * written into a socket nobody reads; after such a break the recent writes are
- * sent again (`resendWindowMs`).
+ * write after it broke. A write resolves once the bytes are handed to the kernel, with its
+ * settlement (see `resendWindowMs`): the caller keeps what it wrote until then, and sends it
+ * again if the connection breaks first. A peer that closes its side (FIN) is taken as gone at
+ * once, so nothing more is written into a socket nobody reads.
  */
 export class StreamConnection {
   readonly #o: StreamConnectionOptions;
   readonly #ca: Buffer | undefined;
-  readonly #now: () => number;
   #socket: Socket | undefined;
   #connecting: Promise<Socket> | undefined;
-  /** Recent writes, oldest first, for re-sending after a break. */
-  #recent: Written[] = [];
-  #recentBytes = 0;
-  #everConnected = false;
-  /** When the last connection was seen to break: the resend window ends there. */
-  #brokeAt: number | undefined;
+  /** Writes in their resend window. */
+  readonly #pending = new Set<Pending>();
 
   constructor(options: StreamConnectionOptions) {
     this.#o = options;
     if (options.caFile) this.#ca = readCaFile(options.caFile);
-    this.#now = options.now ?? Date.now;
   }
 
   get connected(): boolean {
     return this.#socket !== undefined;
   }
 
-  /** Writes self-contained messages carrying `points` points; rejects with a retryable DeliveryError. */
-  async write(bytes: Buffer | string, points = 0): Promise<void> {
+  /**
+   * Writes self-contained messages; resolves once the kernel took them, with `delivered`, which
+   * settles when the resend window passed and rejects (retryable DeliveryError) when the
+   * connection broke first. The write itself rejects with a retryable DeliveryError.
+   */
+  async write(bytes: Buffer | string): Promise<{ delivered: Promise<void> }> {
     const socket = this.#socket ?? (await this.#connect());
     const buf = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
     await this.#writeTo(socket, buf);
-    this.#remember(buf, points);
+    return { delivered: this.#window(socket) };
   }
 
   async close(): Promise<void> {
     const socket = this.#socket;
     this.#socket = undefined;
+    this.#breakWindows(undefined, 'the connection was closed');
     if (!socket) return;
     await new Promise<void>((resolve) => {
       socket.once('close', () => resolve());
       socket.end();
       setTimeout(() => socket.destroy(), 2000).unref();
     });
+  }
+
+  #window(socket: Socket): Promise<void> {
+    const ms = this.#o.resendWindowMs ?? 0;
+    if (ms <= 0) return Promise.resolve();
+    if (this.#socket !== socket) return Promise.reject(this.#broken('the connection broke right after the write'));
+    const settled = new Promise<void>((resolve, reject) => {
+      const pending: Pending = {
+        socket,
+        reject,
+        timer: setTimeout(() => {
+          this.#pending.delete(pending);
+          resolve();
+        }, ms).unref(),
+      };
+      this.#pending.add(pending);
+    });
+    // The caller handles it; this only keeps a rejection nobody waits for yet from being "unhandled".
+    settled.catch(() => undefined);
+    return settled;
+  }
+
+  /** Writes in their window on `socket` (every one, when undefined) may have been lost. */
+  #breakWindows(socket: Socket | undefined, why: string): void {
+    for (const p of this.#pending) {
+      if (socket !== undefined && p.socket !== socket) continue;
+      clearTimeout(p.timer);
+      this.#pending.delete(p);
+      p.reject(this.#broken(why));
+    }
+  }
+
+  #broken(why: string): DeliveryError {
+    return new DeliveryError(`${why} within the resend window of ${this.#label()}; sending again`, true);
   }
 
   #connect(): Promise<Socket> {
@@ -131,8 +160,6 @@ export class StreamConnection {
         socket.on('data', () => undefined); // replies are not expected in stream mode; keep reading
         this.#socket = socket;
         if (this.#o.greeting) socket.write(this.#o.greeting);
-        if (this.#everConnected) this.#resend(socket);
-        this.#everConnected = true;
         resolve(socket);
       });
     }).finally(() => (this.#connecting = undefined));
@@ -150,51 +177,9 @@ export class StreamConnection {
     });
   }
 
-  #remember(bytes: Buffer, points: number): void {
-    const window = this.#o.resendWindowMs ?? 0;
-    if (window <= 0) return;
-    const now = this.#now();
-    this.#recent.push({ at: now, bytes, points });
-    this.#recentBytes += bytes.length;
-    const max = this.#o.resendMaxBytes ?? 8 * 1024 * 1024;
-    let drop = 0;
-    while (drop < this.#recent.length) {
-      const w = this.#recent[drop] as Written;
-      if (w.at >= now - window && this.#recentBytes <= max) break;
-      this.#recentBytes -= w.bytes.length;
-      drop++;
-    }
-    if (drop > 0) this.#recent.splice(0, drop);
-  }
-
-  /**
-   * After a break, writes the recent window again. Entries get the new time: until a
-   * connection has lived a whole window, a flapping peer (a proxy whose upstream is down)
-   * gets them again on every reconnect.
-   */
-  #resend(socket: Socket): void {
-    const window = this.#o.resendWindowMs ?? 0;
-    const now = this.#now();
-    const end = this.#brokeAt ?? now;
-    this.#brokeAt = undefined;
-    const fresh = this.#recent.filter((w) => w.at >= end - window);
-    if (fresh.length === 0) return;
-    let points = 0;
-    for (const w of fresh) {
-      w.at = now;
-      points += w.points;
-    }
-    this.#recent = fresh;
-    this.#recentBytes = fresh.reduce((n, w) => n + w.bytes.length, 0);
-    socket.write(Buffer.concat(fresh.map((w) => w.bytes)));
-    this.#o.onResend?.(points);
-  }
-
   #drop(socket: Socket): void {
-    if (this.#socket === socket) {
-      this.#socket = undefined;
-      this.#brokeAt = this.#now();
-    }
+    if (this.#socket === socket) this.#socket = undefined;
+    this.#breakWindows(socket, 'the connection broke');
     socket.destroy();
   }
 

@@ -43,7 +43,7 @@ export function benchSegments(): SpoolBenchResult {
       for (let off = seg.delivered; off < seg.points.length; off += BATCH) {
         const n = Math.min(BATCH, seg.points.length - off);
         points += n;
-        spool.markDelivered(seg.seq, off + n, n);
+        spool.markDelivered(seg.seq, off + n);
       }
     }
     const drain = { s: (performance.now() - t) / 1000, bytes: written() - w };

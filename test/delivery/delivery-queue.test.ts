@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DeliveryError } from '../../src/errors.ts';
 import { backoffDelay } from '../../src/backoff.ts';
 import { DeliveryQueue } from '../../src/delivery/delivery-queue.ts';
-import type { Sender } from '../../src/delivery/sender.ts';
+import type { Sender, SendResult } from '../../src/delivery/sender.ts';
 import type { MetricPoint } from '../../src/delivery/metric-point.ts';
 import { Stats } from '../../src/stats.ts';
 import { accounting, FaultyFs } from '../helpers/faulty-fs.ts';
@@ -454,6 +454,119 @@ describe('DeliveryQueue when the spool’s disk fails', () => {
     expect(accounting(stats2, 'd')).toEqual({ queued: 10, accounted: 10 });
     await q2.close();
     await q.close(10);
+  });
+});
+
+describe('DeliveryQueue and the destination’s delivery rule', () => {
+  /** A sender whose batches are delivered only when the test settles their rule (a resend window, an ack). */
+  class RuledSender implements Sender {
+    readonly maxBatch = 2;
+    written: number[] = [];
+    rules: Array<{ values: number[]; hold: () => void; lose: () => void }> = [];
+    mode: 'up' | 'down' = 'up';
+    async send(points: readonly MetricPoint[]): Promise<SendResult> {
+      if (this.mode === 'down') throw new DeliveryError('connection refused', true);
+      const values = points.map((p) => p.value as number);
+      this.written.push(...values);
+      let hold = (): void => undefined;
+      let lose = (): void => undefined;
+      const delivered = new Promise<void>((resolve, reject) => {
+        hold = resolve;
+        lose = () => reject(new DeliveryError('connection broke within the resend window', true));
+      });
+      this.rules.push({ values, hold, lose });
+      return { delivered };
+    }
+    async close(): Promise<void> {}
+  }
+
+  it('counts a batch as sent, and lets it go, only once its rule holds, not when it was written', async () => {
+    const s = new RuledSender();
+    const stats = new Stats();
+    const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, logger: memoryLogger().logger, stats });
+    q.enqueue(pts(0, 4));
+    await waitFor(() => s.rules.length === 2, 2000, 'both batches written');
+    expect(stats.get('dest.d.sent')).toBe(0);
+    expect(q.backlog).toBe(4);
+    s.rules[0]?.hold();
+    await waitFor(() => stats.get('dest.d.sent') === 2, 2000, 'first batch sent');
+    expect(q.backlog).toBe(2);
+    expect(accounting(stats, 'd')).toEqual({ queued: 4, accounted: 4 });
+    s.rules[1]?.hold();
+    await drained(q);
+    await q.close();
+  });
+
+  it('sends a batch whose rule fails (the connection broke in its window) again, with every batch written after it', async () => {
+    const s = new RuledSender();
+    const stats = new Stats();
+    const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, logger: memoryLogger().logger, stats });
+    q.enqueue(pts(0, 6));
+    await waitFor(() => s.rules.length === 3, 2000, 'three batches written');
+    s.rules[0]?.hold();
+    s.rules[1]?.lose();
+    s.rules[2]?.lose();
+    await waitFor(() => s.rules.length === 5, 2000, 'the two lost batches written again');
+    expect(s.written).toEqual([0, 1, 2, 3, 4, 5, 2, 3, 4, 5]);
+    expect(stats.get('dest.d.resent')).toBe(4);
+    for (const r of s.rules.slice(3)) r.hold();
+    await drained(q);
+    expect(stats.get('dest.d.sent')).toBe(6);
+    expect(accounting(stats, 'd')).toEqual({ queued: 6, accounted: 6 });
+    await q.close();
+  });
+
+  it('at a stop, writes batches still in their window to the spool, and the next start sends them', async () => {
+    const s = new RuledSender();
+    const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, logger: memoryLogger().logger, stats: new Stats() });
+    q.enqueue(pts(0, 3));
+    await waitFor(() => s.rules.length === 2, 2000, 'written');
+    s.rules[0]?.hold();
+    await waitFor(() => q.backlog === 1, 2000, 'first batch delivered');
+    await q.close(10);
+    const s2 = new FakeSender(100);
+    const q2 = new DeliveryQueue(s2, { name: 'd', spoolDir: dir, logger: memoryLogger().logger, stats: new Stats() });
+    await drained(q2);
+    expect(s2.received).toEqual([2]);
+    await q2.close();
+  });
+
+  it('when the destination goes down, puts batches still in their window on disk, so a kill then loses none of them', async () => {
+    const s = new RuledSender();
+    const stats = new Stats();
+    const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, backoff: { minMs: 60_000, maxMs: 60_000 }, logger: memoryLogger().logger, stats });
+    q.enqueue(pts(0, 4));
+    await waitFor(() => s.rules.length === 2, 2000, 'written');
+    s.mode = 'down';
+    for (const r of s.rules) r.lose(); // the connection broke
+    await waitFor(() => stats.get('dest.d.retries') >= 1, 2000, 'a failed attempt');
+    expect(stats.get('dest.d.memory')).toBe(0);
+    expect(stats.get('dest.d.spool_pending')).toBe(4);
+    // A kill: no close. The next process sends all four.
+    const s2 = new FakeSender(100);
+    const q2 = new DeliveryQueue(s2, { name: 'd', spoolDir: dir, logger: memoryLogger().logger, stats: new Stats() });
+    await drained(q2);
+    expect(s2.received).toEqual([0, 1, 2, 3]);
+    await q2.close();
+    await q.close(10);
+  });
+
+  it('a queue rebuilt on the same spool in the same process (SIGHUP) does not count what it takes over as queued again', async () => {
+    const s = new FakeSender(100);
+    s.mode = 'down';
+    const stats = new Stats();
+    const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, backoff: { minMs: 60_000, maxMs: 60_000 }, logger: memoryLogger().logger, stats });
+    q.enqueue(pts(0, 5));
+    await waitFor(() => s.calls >= 1);
+    await q.close(10);
+    const s2 = new FakeSender(100);
+    const q2 = new DeliveryQueue(s2, { name: 'd', spoolDir: dir, logger: memoryLogger().logger, stats });
+    await drained(q2);
+    expect(s2.received).toEqual([0, 1, 2, 3, 4]);
+    expect(stats.get('dest.d.queued')).toBe(5);
+    expect(stats.get('dest.d.sent')).toBe(5);
+    expect(accounting(stats, 'd')).toEqual({ queued: 5, accounted: 5 });
+    await q2.close();
   });
 });
 

@@ -26,7 +26,7 @@ describe('Spool properties', () => {
             for (let off = seg.delivered; off < seg.points.length; off += batch) {
               const n = Math.min(batch, seg.points.length - off);
               got.push(...seg.points.slice(off, off + n));
-              current.markDelivered(seg.seq, off + n, n);
+              current.markDelivered(seg.seq, off + n);
             }
             current.close();
             current = new Spool({ dir, logger: memoryLogger().logger, onDrop: () => undefined });

@@ -58,20 +58,61 @@ describe('Spool on a disk that fails', () => {
     const got: number[] = [];
     for (let seg = again.oldest(); seg; seg = again.oldest()) {
       got.push(...seg.points.map((p) => p.value as number));
-      again.markDelivered(seg.seq, seg.points.length, seg.points.length - seg.delivered);
+      again.markDelivered(seg.seq, seg.points.length);
     }
     expect(got).toEqual([0, 2]);
   });
 
-  it('does not throw when the delivered count cannot be recorded (EROFS), and keeps its place', () => {
+  it('records progress by blanking the delivered lines when no .done file can be made, and a restart resumes there', () => {
+    const f = new FaultyFs();
+    const { spool } = open({ fs: f });
+    spool.append(pts(0, 4));
+    const seg = spool.oldest();
+    f.failOn('openSync', 'EACCES', /\.done$/); // a directory the gateway can no longer write
+    expect(spool.markDelivered(seg?.seq ?? 0, 2)).toBe(2);
+    expect(spool.size).toBe(2);
+    expect(readdirSync(dir).filter((n) => n.endsWith('.done'))).toEqual([]);
+    // no close: a kill
+    const again = open().spool;
+    expect(again.size).toBe(2);
+    const next = again.oldest();
+    expect(next?.delivered).toBe(2);
+    expect(next?.points.map((p) => p.value)).toEqual([2, 3]);
+    expect(next?.first).toBe(2);
+  });
+
+  it('does not throw when progress cannot be written at all (EROFS), keeps its place, and hands it to the next spool of the directory', () => {
     const f = new FaultyFs();
     const { spool, logs } = open({ fs: f });
     spool.append(pts(0, 4));
     const seg = spool.oldest();
-    f.failOn('openSync', 'EROFS', /\.done$/);
-    expect(() => spool.markDelivered(seg?.seq ?? 0, 2, 2)).not.toThrow();
+    f.failOn('openSync', 'EROFS');
+    expect(() => spool.markDelivered(seg?.seq ?? 0, 2)).not.toThrow();
     expect(spool.size).toBe(2);
     expect(logs.lines.some((l) => l['code'] === 'E_SPOOL' && l['errno'] === 'EROFS')).toBe(true);
+    spool.close();
+    // The next spool of this directory in this process (a SIGHUP) knows what was delivered.
+    const again = open({ fs: f }).spool;
+    expect(again.size).toBe(2);
+    f.heal();
+    expect(again.oldest()?.delivered).toBe(2);
+  });
+
+  it('writes progress the disk refused once the disk works again, so a restart after that sends nothing twice', () => {
+    const f = new FaultyFs();
+    let t = 0;
+    const { spool } = open({ fs: f, now: () => t });
+    spool.append(pts(0, 4));
+    const seg = spool.oldest();
+    f.failOn('openSync', 'EROFS');
+    spool.markDelivered(seg?.seq ?? 0, 3);
+    f.heal();
+    t += 6_000;
+    expect(spool.append(pts(4, 1))).toBe(true); // the disk is tried again, and works
+    // no close: a kill
+    const again = open().spool;
+    expect(again.size).toBe(2);
+    expect(again.oldest()?.points.slice((again.oldest()?.delivered ?? 0) - (again.oldest()?.first ?? 0)).map((p) => p.value)).toEqual([3, 4]);
   });
 
   it('records a delivered segment it cannot unlink as fully delivered, so a restart does not send it again', () => {
@@ -80,7 +121,7 @@ describe('Spool on a disk that fails', () => {
     spool.append(pts(0, 3));
     const seg = spool.oldest();
     f.failOn('unlinkSync', 'EACCES', /\.jsonl$/);
-    spool.markDelivered(seg?.seq ?? 0, 3, 3);
+    spool.markDelivered(seg?.seq ?? 0, 3);
     spool.close();
     expect(logs.lines.some((l) => l['code'] === 'E_SPOOL' && l['errno'] === 'EACCES')).toBe(true);
     const restarted = open().spool;
@@ -93,7 +134,7 @@ describe('Spool on a disk that fails', () => {
     const { spool } = open();
     spool.append(pts(0, 5));
     const seg = spool.oldest();
-    spool.markDelivered(seg?.seq ?? 0, 3, 3);
+    spool.markDelivered(seg?.seq ?? 0, 3);
     // no close: a kill
     const again = open().spool;
     expect(again.size).toBe(2);
@@ -127,12 +168,12 @@ describe('Spool on a disk that fails', () => {
     expect(logs.lines.some((l) => l['code'] === 'E_SPOOL_FULL')).toBe(true);
   });
 
-  it('fsyncs a segment when it is closed for reading and at close', () => {
+  it('fsyncs a segment when it is closed (a new one is started) and at close', () => {
     const f = new FaultyFs();
     const { spool } = open({ fs: f });
-    spool.append(pts(0, 2));
+    spool.append(pts(0, 5000));
     const before = f.calls.filter((c) => c.op === 'fsyncSync').length;
-    spool.oldest(); // closes the segment being written
+    spool.append(pts(0, 1)); // the first is full: closed, and a second started
     expect(f.calls.filter((c) => c.op === 'fsyncSync').length).toBeGreaterThan(before);
     spool.append(pts(2, 1));
     const beforeClose = f.calls.filter((c) => c.op === 'fsyncSync').length;
@@ -141,12 +182,13 @@ describe('Spool on a disk that fails', () => {
   });
 
   it('counts points of a segment removed behind its back as lost, and goes on', () => {
+    const first = open().spool;
+    first.append(pts(0, 2));
+    first.close();
     const { spool, drops } = open();
-    spool.append(pts(0, 2));
-    spool.oldest();
     spool.append(pts(2, 2)); // a second segment
-    const first = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()[0] as string;
-    unlinkSync(join(dir, first));
+    const oldest = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()[0] as string;
+    unlinkSync(join(dir, oldest));
     expect(values(spool)).toEqual([2, 3]);
     expect(drops).toEqual([['spool_lost', 2]]);
     expect(spool.size).toBe(2);
@@ -184,26 +226,52 @@ describe('Spool reading back', () => {
   it('counts only the segments whose last line is torn, and a wholly torn file as empty', () => {
     const { spool } = open();
     spool.append(pts(0, 2));
-    spool.oldest(); // closes the first segment
-    spool.append(pts(2, 2));
     spool.close();
+    const reopened = open().spool; // a new spool starts a new segment
+    reopened.append(pts(2, 2));
+    reopened.close();
     const files = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort();
     appendFileSync(join(dir, files[1] as string), '["b","t",9');
     writeFileSync(join(dir, 'seg-0000999999999.jsonl'), '["b","t",8');
     const again = open();
     expect(again.logs.lines.find((l) => l['segments'] !== undefined)?.['segments']).toBe(2);
     expect(again.spool.size).toBe(4);
-    expect(again.spool.oldest()?.points).toEqual([]);
+    expect(again.spool.oldest()?.points.map((p) => p.value)).toEqual([0, 1]); // the empty one has nothing to give
   });
 
   it('keeps appending to the open segment when there are older ones to read', () => {
+    const first = open().spool;
+    first.append(pts(0, 2));
+    first.close();
     const { spool } = open();
-    spool.append(pts(0, 2));
-    spool.oldest();
     spool.append(pts(2, 1)); // a second segment, being written
-    spool.oldest(); // still the first: the second stays open
+    spool.oldest(); // the first
     spool.append(pts(3, 1));
     expect(readdirSync(dir).filter((f) => f.endsWith('.jsonl'))).toHaveLength(2);
+  });
+
+  it('reads the segment being written without closing it: reading changes nothing on disk', () => {
+    const f = new FaultyFs();
+    const { spool } = open({ fs: f });
+    spool.append(pts(0, 2));
+    const calls = f.calls.length;
+    expect(spool.oldest()?.points.map((p) => p.value)).toEqual([0, 1]);
+    expect(f.calls.slice(calls).map((c) => c.op)).toEqual(['readFileSync']);
+    spool.append(pts(2, 1));
+    expect(readdirSync(dir).filter((n) => n.endsWith('.jsonl'))).toHaveLength(1);
+    expect(spool.oldest()?.points.map((p) => p.value)).toEqual([0, 1, 2]);
+  });
+
+  it('starts a new segment for later points once the one being written was delivered whole', () => {
+    const { spool } = open();
+    spool.append(pts(0, 2));
+    const seg = spool.oldest();
+    expect(spool.markDelivered(seg?.seq ?? 0, 2)).toBe(2);
+    expect(spool.append(pts(2, 1))).toBe(true);
+    spool.close();
+    const again = open().spool;
+    expect(again.size).toBe(1);
+    expect(again.oldest()?.points.map((p) => p.value)).toEqual([2]);
   });
 
   it('treats a read error other than a missing file as a fault, and reads the segment later', () => {
@@ -229,7 +297,7 @@ describe('Spool reading back', () => {
     const got: number[] = [];
     for (let seg = again.oldest(); seg; seg = again.oldest()) {
       got.push(...seg.points.map((p) => p.value as number));
-      again.markDelivered(seg.seq, seg.points.length, seg.points.length - seg.delivered);
+      again.markDelivered(seg.seq, seg.points.length);
     }
     expect(got).toEqual([0, 1, 10, 11]);
   });
@@ -238,15 +306,15 @@ describe('Spool reading back', () => {
     const { spool } = open();
     spool.append(pts(0, 10));
     const seg = spool.oldest();
-    spool.markDelivered(seg?.seq ?? 0, 2, 2);
-    spool.markDelivered(seg?.seq ?? 0, 7, 5);
+    spool.markDelivered(seg?.seq ?? 0, 2);
+    spool.markDelivered(seg?.seq ?? 0, 7);
     expect(open().spool.oldest()?.delivered).toBe(7);
   });
 
   it('ignores a delivery record for a segment it does not have', () => {
     const { spool } = open();
     spool.append(pts(0, 3));
-    spool.markDelivered(42, 3, 3);
+    spool.markDelivered(42, 3);
     expect(spool.size).toBe(3);
   });
 
@@ -309,10 +377,11 @@ describe('Spool faults, in detail', () => {
     let t = 0;
     const { spool, drops, logs } = open({ maxBytes: segment * 3 + 100, now: () => t });
     for (let i = 0; i < 3; i++) spool.append(pts(0, 5000));
-    const reading = spool.oldest(); // segment 1 is now being read
+    const reading = spool.oldest();
+    spool.hold(reading?.seq); // segment 1 is now being read
     spool.append(pts(0, 5000)); // over the cap: segment 2 goes, not 1 (read) nor 3 (full, not written)
     expect(drops).toEqual([['spool_full', 5000]]);
-    spool.markDelivered(reading?.seq ?? 0, 5000, 5000);
+    spool.markDelivered(reading?.seq ?? 0, 5000);
     t = 30_000;
     spool.append(pts(0, 5000));
     spool.append(pts(0, 5000)); // over again within the minute: counted, not logged again
@@ -337,7 +406,7 @@ describe('Spool faults, in detail', () => {
       vi.advanceTimersByTime(5_000); // nothing new appended: no more syncs
       expect(syncs()).toBe(before + 1);
       const seg = spool.oldest();
-      spool.markDelivered(seg?.seq ?? 0, 1, 1);
+      spool.markDelivered(seg?.seq ?? 0, 1);
       const beforeClose = syncs();
       spool.close();
       expect(syncs()).toBeGreaterThanOrEqual(beforeClose + 1);

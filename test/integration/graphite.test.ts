@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SimulatedBoard, tcpLink } from '../../firmware-sim/simulated-board.ts';
 import type { DestinationConfig } from '../../src/destinations/destination-config.ts';
 import { Carbon } from '../helpers/carbon.ts';
+import { accounting } from '../helpers/faulty-fs.ts';
 import { EXAMPLE_KEY, freePort, stopProcess, tempDir, waitFor } from '../helpers/fixtures.ts';
 import { helloBoard, startHarnessWithDestinations, type Harness } from '../helpers/gateway-harness.ts';
 import { spawnGateway, writeGatewayConfig } from '../helpers/gateway-process.ts';
@@ -90,7 +91,8 @@ describe('Graphite destinations against a real carbon-cache', () => {
   });
 
   it('keeps readings while carbon is down and delivers each exactly once when it is back', { timeout: 40_000 }, async () => {
-    const g = await gatewayWith([{ type: 'graphite', name: 'local', address: `127.0.0.1:${carbon.picklePort}`, protocol: 'pickle', prefix: 'r', retryMinMs: 100, retryMaxMs: 400 }]);
+    // A window longer than the test: the first readings are surely in it when carbon stops.
+    const g = await gatewayWith([{ type: 'graphite', name: 'local', address: `127.0.0.1:${carbon.picklePort}`, protocol: 'pickle', prefix: 'r', retryMinMs: 100, retryMaxMs: 400, resendWindowMs: 60_000 }]);
     const { c, board } = await helloBoard(g.port);
     for (const t of TEMPS.slice(0, 2)) c.send(board.updateLine({ temperature: t, humidity: 1 }));
     await carbon.waitForPoints('r.example.temperature', 2);
@@ -100,9 +102,25 @@ describe('Graphite destinations against a real carbon-cache', () => {
     await carbon.start();
     const points = await carbon.waitForPoints('r.example.temperature', 5);
     expect(points.map(([, v]) => v)).toEqual(TEMPS);
+    // Written before carbon stopped, the first readings were still in their window: sent again.
+    expect(g.gateway.stats.get('dest.local.resent')).toBe(4);
+    expect(accounting(g.gateway.stats, 'local')).toEqual({ queued: 10, accounted: 10 });
+    expect(g.gateway.stats.get('dest.local.sent')).toBe(0); // in the window of the connection that is up now
+    c.destroy();
+  });
+
+  it('logs the return of carbon with how long it was down, and what waited for it once delivered', { timeout: 40_000 }, async () => {
+    const g = await gatewayWith([{ type: 'graphite', name: 'local', address: `127.0.0.1:${carbon.picklePort}`, protocol: 'pickle', prefix: 'r', retryMinMs: 100, retryMaxMs: 400, resendWindowMs: 0 }]);
+    const { c, board } = await helloBoard(g.port);
+    for (const t of TEMPS.slice(0, 2)) c.send(board.updateLine({ temperature: t, humidity: 1 }));
+    await carbon.waitForPoints('r.example.temperature', 2);
+    await carbon.stop();
+    for (const t of TEMPS.slice(2)) c.send(board.updateLine({ temperature: t, humidity: 1 }));
+    await waitFor(() => g.gateway.stats.get('dest.local.retries') >= 2, 10_000, 'failed attempts while carbon is down');
+    await carbon.start();
+    expect((await carbon.waitForPoints('r.example.temperature', 5)).map(([, v]) => v)).toEqual(TEMPS);
     await waitFor(() => g.gateway.stats.get('dest.local.sent') === 10, 5000, 'all points sent');
-    expect(g.gateway.stats.get('dest.local.sent')).toBe(10); // 5 readings × 2 sources, none twice
-    // Its return is logged: how long it was down, and what it delivered then (3 readings × 2 sources).
+    // With no window, what was written before the stop was delivered then: 3 readings × 2 sources waited.
     await waitFor(() => g.logs.lines.some((l) => typeof l['delivered'] === 'number'), 5000, 'the delivered line');
     const back = g.logs.lines.find((l) => typeof l['delivered'] === 'number');
     expect(back).toMatchObject({ level: 30, destination: 'local', delivered: 6 });

@@ -20,7 +20,7 @@ export interface DalmatinerOptions {
   floats: boolean;
   /** Metric name parts in front of `<client_id>.<source>`. */
   prefix: string[];
-  /** Writes of the last this-many ms are sent again after a reconnect (see StreamConnection). */
+  /** A batch is delivered once the connection lived this many ms after it (see StreamConnection). */
   resendWindowMs: number;
   logger: Logger;
   stats: Stats;
@@ -30,8 +30,8 @@ export interface DalmatinerOptions {
  * Streams points to DalmatinerDB: the stream init on every (re)connect, then each batch
  * as payloads followed by a flush, so the server writes it at once instead of up to
  * `maxDelay` s later. Stream mode has no acknowledgement: a batch counts as delivered
- * when its payloads and flush are handed to the kernel, and the recent window is sent
- * again after a reconnect (the server keeps one value per metric and second).
+ * once the connection lived its resend window after its payloads and flush, and is sent
+ * again when it broke first (the server keeps one value per metric and second).
  */
 export class DalmatinerSender implements Sender {
   readonly maxBatch = 500;
@@ -49,7 +49,6 @@ export class DalmatinerSender implements Sender {
       // Built once here: a bucket the codec cannot encode fails at start, not in a socket callback.
       greeting: encodeStreamInit(options.dialect, options.bucket, options.maxDelay),
       resendWindowMs: options.resendWindowMs,
-      onResend: (n) => options.stats.count(`dest.${options.name}.resent`, n),
     });
   }
 
@@ -68,12 +67,10 @@ export class DalmatinerSender implements Sender {
         this.#logOutOfRange(p, err);
       }
     }
-    if (parts.length > 0) {
-      const carried = parts.length;
-      parts.push(this.#flush);
-      await this.#conn.write(Buffer.concat(parts), carried);
-    }
-    return { unsent, reason: 'out_of_range' };
+    if (parts.length === 0) return { unsent, reason: 'out_of_range' };
+    parts.push(this.#flush);
+    const { delivered } = await this.#conn.write(Buffer.concat(parts));
+    return { unsent, reason: 'out_of_range', delivered };
   }
 
   close(): Promise<void> {

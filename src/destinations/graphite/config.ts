@@ -49,7 +49,7 @@ export const graphiteKind: DestinationKind<GraphiteDestinationConfig> = {
   defaultName(d) {
     return nameFromAddress('graphite', d.address);
   },
-  createSender(d, deps) {
+  createSender(d) {
     return new GraphiteSender({
       address: parseAddress(d.address),
       protocol: d.protocol ?? 'pickle',
@@ -57,7 +57,6 @@ export const graphiteKind: DestinationKind<GraphiteDestinationConfig> = {
       apiKey: d.apiKey,
       caFile: d.caFile,
       resendWindowMs: d.resendWindowMs ?? DEFAULT_RESEND_WINDOW_MS,
-      onResend: (n) => deps.stats.count(`dest.${deps.name}.resent`, n),
     });
   },
 };

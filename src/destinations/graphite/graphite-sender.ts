@@ -1,4 +1,4 @@
-import type { Sender } from '../../delivery/sender.ts';
+import type { Sender, SendResult } from '../../delivery/sender.ts';
 import type { MetricPoint } from '../../delivery/metric-point.ts';
 import { StreamConnection, type StreamAddress } from '../../delivery/stream-connection.ts';
 import { metricPath } from './metric-name.ts';
@@ -13,10 +13,8 @@ export interface GraphiteOptions {
   /** Hosted Graphite: the account's API key goes in front of every path. */
   apiKey?: string;
   caFile?: string;
-  /** Writes of the last this-many ms are sent again after a reconnect (see StreamConnection). */
+  /** A batch is delivered once the connection lived this many ms after it (see StreamConnection). */
   resendWindowMs: number;
-  /** Counts `resent` points. */
-  onResend?: (points: number) => void;
 }
 
 /** Points per pickle frame: well under carbon's 1 MiB (docs/graphite.md, "Pickle"). */
@@ -25,8 +23,8 @@ export const PICKLE_BATCH = 500;
 /**
  * Sends points to carbon over plaintext or pickle, TCP or TLS. `U` values are not
  * queued (Graphite has no unknown value). Carbon acknowledges nothing: a batch counts
- * as delivered once the kernel took it, and the recent window is sent again after a
- * reconnect (whisper keeps one value per slot, so a repeat overwrites itself).
+ * as delivered once the connection lived its resend window after it, and is sent again
+ * when it broke first (whisper keeps one value per slot, so a repeat overwrites itself).
  */
 export class GraphiteSender implements Sender {
   readonly maxBatch: number;
@@ -40,7 +38,6 @@ export class GraphiteSender implements Sender {
       address: options.address,
       caFile: options.caFile,
       resendWindowMs: options.resendWindowMs,
-      onResend: options.onResend,
     });
   }
 
@@ -48,14 +45,14 @@ export class GraphiteSender implements Sender {
     return p.value !== null;
   }
 
-  async send(points: readonly MetricPoint[]): Promise<void> {
+  async send(points: readonly MetricPoint[]): Promise<SendResult | void> {
     const gp: GraphitePoint[] = [];
     for (const p of points) {
       if (!this.accepts(p)) continue;
       gp.push([metricPath({ apiKey: this.#o.apiKey, prefix: this.#o.prefix, clientId: p.clientId, source: p.source }), Math.floor(p.timeMs / 1000), p.value]);
     }
     if (gp.length === 0) return;
-    await this.#conn.write(this.#o.protocol === 'pickle' ? framePickle(encodePickle(gp)) : encodePlaintext(gp), gp.length);
+    return this.#conn.write(this.#o.protocol === 'pickle' ? framePickle(encodePickle(gp)) : encodePlaintext(gp));
   }
 
   close(): Promise<void> {
