@@ -235,7 +235,8 @@ export class DeliveryQueue {
     if (this.#writing || this.#closed || this.#timer || this.#unsettled >= this.#maxUnsettled) return;
     const batch = this.#buffer.begin(this.#sender.maxBatch);
     if (batch === undefined) {
-      if (this.#spilling?.stuck) this.#retryIn(SPOOL_RETRY_MS); // the spool could not be read
+      // Points wait that are in no written batch, yet none could be read: the spool failed.
+      if (this.#buffer.length > this.#unsettled) this.#retryIn(SPOOL_RETRY_MS);
       return;
     }
     this.#writing = true;
@@ -257,14 +258,6 @@ export class DeliveryQueue {
   /** A batch left for the destination: it waits for its delivery rule. */
   #left(batch: Batch, result: SendResult | undefined): void {
     if (this.#closed) return; // close took it back
-    this.#attempt = 0;
-    this.#spilling?.recovered();
-    if (this.#down) {
-      const seconds = Math.round((this.#o.now() - this.#down.since) / 1000);
-      this.#down = undefined;
-      this.#recovering = { downSeconds: seconds, sentBefore: this.#o.stats.get(`dest.${this.name}.sent`) };
-      this.#logger.info({ downSeconds: seconds, backlog: this.backlog }, `destination is reachable again after ${seconds} s; sending the ${this.backlog} point(s) that waited`);
-    }
     const w: Written = {
       batch,
       unsent: Math.min(result?.unsent ?? 0, batch.points.length),
@@ -287,7 +280,11 @@ export class DeliveryQueue {
     this.#unsettled += w.batch.points.length;
   }
 
-  /** A batch's delivery rule holds: it and every settled batch before it leave the buffer, in order. */
+  /**
+   * A batch's delivery rule holds: it and every settled batch before it leave the buffer, in
+   * order. Only a delivered batch says the destination is back (a write into a connection that
+   * then breaks does not).
+   */
   #settled(w: Written): void {
     if (w.state !== 'waiting') return;
     w.state = 'done';
@@ -295,6 +292,7 @@ export class DeliveryQueue {
     while (head !== undefined && head.state === 'done') {
       this.#written.shift();
       this.#unsettled -= head.batch.points.length;
+      if (!head.rejected) this.#delivered();
       const left = this.#buffer.end(head.batch, true);
       if (head.rejected) this.#count('rejected', left);
       else {
@@ -312,9 +310,24 @@ export class DeliveryQueue {
     if (!this.#closed) this.#pump();
   }
 
-  /** A written batch may have been lost (the connection broke within its window): it and every later one go out again. */
+  /** The destination took a batch: the backoff starts over, and an outage is over. */
+  #delivered(): void {
+    this.#attempt = 0;
+    this.#spilling?.recovered();
+    if (!this.#down) return;
+    const seconds = Math.round((this.#o.now() - this.#down.since) / 1000);
+    this.#down = undefined;
+    this.#recovering = { downSeconds: seconds, sentBefore: this.#o.stats.get(`dest.${this.name}.sent`) };
+    this.#logger.info({ downSeconds: seconds, backlog: this.backlog }, `destination is reachable again after ${seconds} s; sending the ${this.backlog} point(s) that waited`);
+  }
+
+  /**
+   * A written batch may have been lost (the connection broke within its window): it and every
+   * later one go out again, and the destination is in trouble (a relay that accepts and then
+   * drops is as bad as one that refuses).
+   */
   #broke(w: Written, err: unknown): void {
-    if (w.state !== 'waiting') return;
+    if (w.state !== 'waiting' || this.#closed) return;
     const i = this.#written.indexOf(w);
     let points = 0;
     for (const later of this.#written.splice(i)) {
@@ -325,17 +338,16 @@ export class DeliveryQueue {
     this.#epoch++;
     this.#buffer.end(w.batch, false);
     this.#count('resent', points);
-    this.#logger.debug({ code: 'E_DELIVERY', points }, `sending again what was written in the resend window: ${errorMessage(err)}`);
-    if (!this.#closed) this.#pump();
+    this.#trouble(err);
   }
 
   /** A write failed; `current`: its batch was not taken back meanwhile. */
   #failed(err: unknown, batch: Batch, current: boolean): void {
     if (this.#closed) return;
-    this.#lastError = { message: errorMessage(err), atMs: this.#o.now() };
     const retryable = !(err instanceof DeliveryError) || err.retryable;
     if (!retryable && current) {
       // Retrying cannot help (the destination refused these points): log, count, move on.
+      this.#lastError = { message: errorMessage(err), atMs: this.#o.now() };
       const w: Written = { batch, unsent: 0, reason: 'out_of_range', rejected: true, state: 'waiting' };
       this.#track(w);
       this.#settled(w);
@@ -344,6 +356,12 @@ export class DeliveryQueue {
     }
     this.#epoch++;
     this.#buffer.end(batch, false);
+    this.#trouble(err);
+  }
+
+  /** The destination failed: back off; with a spool, everything not delivered goes to disk. */
+  #trouble(err: unknown): void {
+    this.#lastError = { message: errorMessage(err), atMs: this.#o.now() };
     const delay = backoffDelay(this.#attempt++, this.#o.backoff);
     this.#count('retries');
     if (!this.#down) {
@@ -360,6 +378,7 @@ export class DeliveryQueue {
       for (const w of this.#written) w.state = 'gone';
       this.#written = [];
       this.#unsettled = 0;
+      this.#epoch++;
       this.#spilling.trouble();
     }
     this.#retryIn(delay);

@@ -38,9 +38,11 @@ export class DiskBuffer implements PointBuffer {
     return this.spool.size;
   }
 
-  /** Whether points wait on disk that cannot be read now (the caller tries again later). */
-  get stuck(): boolean {
-    return !this.spool.isEmpty && this.#open.length === 0;
+  /** Points on disk in no open batch. */
+  get waiting(): number {
+    let open = 0;
+    for (const b of this.#open) open += b.points.length;
+    return this.spool.size - open;
   }
 
   add(points: readonly MetricPoint[]): number {

@@ -16,9 +16,12 @@ export interface SpillingEvents {
  * and a {@link DiskBuffer}: while the destination keeps up points wait in memory (a burst goes
  * through without touching the disk); once it is in trouble, everything in memory goes to the
  * front of the disk and new points follow it there until the disk is empty again, so a kill
- * loses nothing. A disk that cannot be written leaves points in memory, up to the larger of
- * memory's capacity and {@link FALLBACK_MEMORY_POINTS}. Memory's points are offered before the
- * disk's: they are there only while the disk is empty, or cannot be written.
+ * loses nothing. Points go to memory again once nothing waits on disk (what is there is being
+ * sent), so a destination that recovered does not keep every point going through the disk. A
+ * disk that cannot be written leaves points in memory, up to the larger of memory's capacity and
+ * {@link FALLBACK_MEMORY_POINTS}. Points are offered oldest first: which of the two holds the
+ * older ones is tracked (memory overflowing to disk: memory; memory taking over from a draining
+ * disk: the disk); only a disk fault can put newer points in memory before older ones on disk.
  */
 export class SpillingBuffer implements PointBuffer {
   readonly memory: MemoryBuffer;
@@ -27,6 +30,8 @@ export class SpillingBuffer implements PointBuffer {
   /** Open batches, oldest first, with the buffer each came from. */
   #open: Array<{ batch: Batch; from: PointBuffer }> = [];
   #trouble = false;
+  /** Memory's points came after every point on disk (else before them, or one of the two is empty). */
+  #memoryNewer = false;
 
   constructor(memory: MemoryBuffer, disk: DiskBuffer, events: SpillingEvents) {
     this.memory = memory;
@@ -38,26 +43,31 @@ export class SpillingBuffer implements PointBuffer {
     return this.memory.length + this.disk.length;
   }
 
-  /** Whether points wait that cannot be read now (the disk failed while reading). */
-  get stuck(): boolean {
-    return this.#open.length === 0 && this.memory.waiting === 0 && this.disk.stuck;
-  }
-
   add(points: readonly MetricPoint[]): number {
-    const toDisk = this.#trouble || this.disk.length > 0 || this.memory.length + points.length > this.memory.capacity;
+    // Memory may follow the disk only while nothing waits there, and memory is empty or already behind it.
+    const diskDone = this.disk.length === 0 || (this.disk.waiting === 0 && (this.memory.length === 0 || this.#memoryNewer));
+    const toDisk = this.#trouble || !diskDone || this.memory.length + points.length > this.memory.capacity;
     if (toDisk && this.disk.add(points) === 0) {
+      if (this.memory.length > 0) this.#memoryNewer = false;
       this.#events.onSpooled(points.length);
       return 0;
     }
+    if (this.memory.length === 0) this.#memoryNewer = this.disk.length > 0;
     // The disk cannot take them now (or they fit in memory): memory, up to its cap.
     return toDisk ? this.memory.addUpTo(points, Math.max(this.memory.capacity, FALLBACK_MEMORY_POINTS)) : this.memory.add(points);
   }
 
   begin(max: number): Batch | undefined {
-    const from: PointBuffer = this.memory.waiting > 0 ? this.memory : this.disk;
-    const batch = from.begin(max);
-    if (batch !== undefined) this.#open.push({ batch, from });
-    return batch;
+    const first: PointBuffer = this.#memoryNewer ? this.disk : this.memory;
+    const second: PointBuffer = first === this.memory ? this.disk : this.memory;
+    // The second only when the first has nothing it can give now (a disk that cannot be read).
+    for (const from of [first, second]) {
+      const batch = from.begin(max);
+      if (batch === undefined) continue;
+      this.#open.push({ batch, from });
+      return batch;
+    }
+    return undefined;
   }
 
   end(batch: Batch, done: boolean): number {
@@ -88,7 +98,7 @@ export class SpillingBuffer implements PointBuffer {
     this.#spill();
   }
 
-  /** The destination took a batch again: new points may wait in memory once the disk is empty. */
+  /** A batch was delivered again: new points may wait in memory once nothing waits on disk. */
   recovered(): void {
     this.#trouble = false;
   }
@@ -109,8 +119,10 @@ export class SpillingBuffer implements PointBuffer {
   #spill(): void {
     if (this.memory.length === 0) return;
     const points = this.memory.peekAll();
-    if (!this.disk.addFront(points)) return;
+    const kept = this.#memoryNewer ? this.disk.add(points) === 0 : this.disk.addFront(points);
+    if (!kept) return;
     this.memory.takeAll();
+    this.#memoryNewer = false;
     this.#events.onSpooled(points.length);
   }
 }
