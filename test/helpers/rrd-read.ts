@@ -10,9 +10,13 @@ export function readRrd(args: string[]): Promise<{ stdout: string }> {
   return whileLocked(() => exec('rrdtool', args));
 }
 
-/** `rrdtool fetch file LAST` → non-NaN values of the first data source, in time order. */
-export async function fetchValues(file: string, seconds = 600, cf = 'LAST'): Promise<number[]> {
-  const { stdout } = await readRrd(['fetch', file, cf, '--start', `-${seconds}`, '--end', 'now']);
+/**
+ * `rrdtool fetch file LAST` → non-NaN values of the first data source, in time order: the last
+ * `seconds` before now, or the range `[start, end]` (Unix seconds) where a test stamped its own.
+ */
+export async function fetchValues(file: string, seconds: number | { start: number; end: number } = 600, cf = 'LAST'): Promise<number[]> {
+  const range = typeof seconds === 'number' ? ['--start', `-${seconds}`, '--end', 'now'] : ['--start', String(seconds.start), '--end', String(seconds.end)];
+  const { stdout } = await readRrd(['fetch', file, cf, ...range]);
   return stdout
     .split('\n')
     .filter((l) => /^\d+:/.test(l))

@@ -240,7 +240,7 @@ describe('RrdService coalescing', () => {
     const values = Array.from({ length: 300 }, (_, i) => (i * 7919) % 1000);
     await Promise.all(values.map((v, i) => rrd.update(file, `N:${v}`, t0 + i * 1000)));
     await rrd.close();
-    expect(await fetchValues(file, 600)).toEqual(values);
+    expect(await fetchValues(file, { start: t0 / 1000 - 1, end: t0 / 1000 + 300 })).toEqual(values);
   });
 
   it('stores coalesced updates to a file whose path has blanks', async () => {
@@ -320,7 +320,9 @@ describe('RrdService, a file another program has locked', () => {
   it('loses no update while rrdtool graph draws the file over and over beside them', async () => {
     const rrd = new RrdService({ processes: 1, logger: memoryLogger().logger });
     const file = join(dir, 'drawn.rrd');
-    const t0 = Math.floor(Date.now() / 1000) * 1000 - 400_000;
+    // Stamps of its own, all in the past however long the loop runs (at most 900 of them, 1 s
+    // apart), and read back by that range: never "up to now" (a busy machine's loop ran past it).
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - 1_000_000;
     await rrd.ensure(file, ['--start', String(t0 / 1000 - 1), '--step', '1', 'DS:t:GAUGE:600:U:U', 'RRA:LAST:0.5:1:1000']);
     let drawing = true;
     let graphs = 0;
@@ -342,7 +344,7 @@ describe('RrdService, a file another program has locked', () => {
     await Promise.all(graphLoops);
     await rrd.close();
     expect(graphs).toBeGreaterThanOrEqual(30);
-    expect(await fetchValues(file, 1000)).toEqual(values);
+    expect(await fetchValues(file, { start: t0 / 1000 - 1, end: t0 / 1000 + 900 })).toEqual(values);
   });
 });
 
