@@ -53,6 +53,20 @@ describe('KeyRatchet', () => {
     expect(gateway.verify('u t 1', board.sign('u t 1').toUpperCase())).toBe(-1); // not the wire's shape
   });
 
+  it('compares the whole HMAC: one bit wrong in any of its 32 bytes is refused, and the session stays in sync', () => {
+    const { board, gateway } = pair(0);
+    const good = Buffer.from(board.sign('u t 0'), 'hex');
+    for (let i = 0; i < 32; i++) {
+      for (const bit of [0x01, 0x80]) {
+        const bad = Buffer.from(good);
+        bad[i] = (bad[i] as number) ^ bit;
+        expect(gateway.verifyBytes('u t 0', bad), `byte ${i}, bit ${bit}`).toBe(-1);
+        expect(gateway.verify('u t 0', bad.toString('hex')), `byte ${i}, bit ${bit}, as hex`).toBe(-1);
+      }
+    }
+    expect(gateway.verifyBytes('u t 0', good)).toBe(0);
+  });
+
   it('refuses a window outside 0..64', () => {
     expect(() => KeyRatchet.fromPreSharedKey('k', material, 65)).toThrow(/look-ahead window/);
     expect(() => KeyRatchet.fromPreSharedKey('k', material, 64)).not.toThrow();
