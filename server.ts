@@ -224,10 +224,14 @@ program
   .description("validate every profile (rrdtool creates each one's rrd in a scratch directory) or, with --config, everything serve would load; exit 2 on any error")
   .option('--profiles <dir>', 'profile directory', 'profiles')
   .option('--config <file>', 'gateway config file: check it, its destinations and handlers, and the profiles it names')
-  .action(async (o: { profiles: string; config?: string }) => {
+  .option('--handlers <module>', 'load handler classes from a JS/TS module (repeatable), as serve does', collect, [])
+  .action(async (o: { profiles: string; config?: string; handlers: string[] }) => {
     const { checkConfig, checkProfiles } = await import('./src/cli/check.ts');
+    const { HandlerRegistry } = await import('./src/handlers/handler-registry.ts');
     const out = (l: string): void => console.log(l);
-    const bad = await (o.config ? checkConfig(o.config, out) : checkProfiles(o.profiles, out)).catch(fail);
+    const registry = HandlerRegistry.withBuiltins();
+    for (const file of o.handlers) await registry.loadModule(file).catch(fail);
+    const bad = await (o.config ? checkConfig(o.config, out) : checkProfiles(o.profiles, out, registry)).catch(fail);
     process.exit(bad > 0 ? 2 : 0);
   });
 
@@ -238,8 +242,12 @@ program
   .option('--data <dir>', 'directory for relative rrd paths', 'data')
   .option('--json', 'as JSON')
   .option('--rrdcached <address>', "the gateway's rrdcached: files are flushed before they are read", rrdcachedAddress)
-  .action(async (o: { profiles: string; data: string; json?: boolean; rrdcached?: string }) => {
-    const boards = await listBoards(o.profiles, o.data, (l) => console.log(l), { json: o.json, rrdcached: o.rrdcached }).catch(fail);
+  .option('--handlers <module>', 'load handler classes from a JS/TS module (repeatable), as serve does', collect, [])
+  .action(async (o: { profiles: string; data: string; json?: boolean; rrdcached?: string; handlers: string[] }) => {
+    const { HandlerRegistry } = await import('./src/handlers/handler-registry.ts');
+    const registry = HandlerRegistry.withBuiltins();
+    for (const file of o.handlers) await registry.loadModule(file).catch(fail);
+    const boards = await listBoards(o.profiles, o.data, (l) => console.log(l), { json: o.json, rrdcached: o.rrdcached, registry }).catch(fail);
     process.exit(boards.some((b) => b.state === 'error') ? 1 : 0);
   });
 

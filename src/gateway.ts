@@ -3,34 +3,25 @@ import type { Logger } from 'pino';
 import type { BackoffOptions } from './backoff.ts';
 import { BoardSession, DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_LIMITS, secureRandom, type SessionHub, type SessionLimits } from './board-session.ts';
 import { ConfigError, errorMessage } from './errors.ts';
-import type { ActiveSession, GatewayBackend } from './gateway-backend.ts';
+import type { ActiveSession, Backend } from './backend/backend.ts';
 import type { HandlerContext } from './handlers/base-handler.ts';
-import { HandlerRegistry } from './handlers/handler-registry.ts';
 import { LogLimiter, hostOf } from './log-limiter.ts';
-import type { Profile } from './profiles/profile-store.ts';
-import { ProfileStore } from './profiles/profile-store.ts';
+import type { Profile, ProfileStore } from './profiles/profile-store.ts';
 import type { SessionLink } from './link.ts';
-import type { Reading, ReadingSink } from './reading.ts';
+import type { Reading } from './reading.ts';
 import type { RrdStore } from './rrd/rrd-store.ts';
-import { RrdService } from './rrd/rrd-service.ts';
-import { Stats } from './stats.ts';
-import { BoardRegistry } from './status/board-registry.ts';
-import { stepSecondsOf } from './handlers/rrduino-handler.ts';
 import { DEFAULT_MAX_LINE_LENGTH } from './transport/line-parser.ts';
 import { SerialLine, type SerialSpec } from './transport/serial-line.ts';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNVERIFIED_PER_ADDRESS, DEFAULT_PORT, TcpListener } from './transport/tcp-listener.ts';
 
 export interface GatewayOptions {
-  profilesDir: string;
+  /** The boards' profiles, read at each board's hello. */
+  profiles: ProfileStore;
+  /** Where relative rrd paths resolve, as handlers see it. */
   dataDir: string;
   logger: Logger;
-  registry?: HandlerRegistry;
-  /** rrdtool processes. Default 2. */
-  rrdProcesses?: number;
-  /** The rrdtool binary. Default `rrdtool` on the PATH. */
-  rrdtool?: string;
-  /** rrdcached's address: updates go through it (see RrdServiceOptions). */
-  rrdcached?: string;
+  /** Where sessions and handlers report: a {@link LocalBackend}, or a session worker's channel to the primary. */
+  backend: Backend;
   /** Session limits, every link (defaults: {@link DEFAULT_LIMITS}). */
   limits?: Partial<SessionLimits>;
   /** TCP: connect → hello, ms. Default {@link DEFAULT_HELLO_TIMEOUT_MS}. */
@@ -41,85 +32,42 @@ export interface GatewayOptions {
   maxConnections?: number;
   /** TCP connections from one address that have not verified yet, at most. Default {@link DEFAULT_MAX_UNVERIFIED_PER_ADDRESS}. */
   maxUnverifiedPerAddress?: number;
-  /** Where every verified reading goes besides the rrd (the destinations). */
-  sink?: ReadingSink;
-  /** Counters; pass one in to share it with the destinations. */
-  stats?: Stats;
+  /** Whether listening is logged here; a session worker's is the primary's to announce, once for all. Default true. */
+  announce?: boolean;
   now?: () => number;
   random?: (bytes: number) => Buffer;
-  /** In a session worker: the primary process that owns the rrd files, board table and destinations. */
-  backend?: GatewayBackend;
 }
 
-/** Wires links → sessions → handlers → rrd → destinations. */
+/**
+ * Hosts the boards' sessions: TCP and serial links → sessions → handlers, which report to the
+ * backend it is given. It owns no rrd file, board table or destination, and never asks which
+ * backend it has.
+ */
 export class Gateway implements SessionHub {
   readonly logger: Logger;
-  readonly stats: Stats;
   readonly profiles: ProfileStore;
-  readonly rrd: RrdService;
-  readonly registry: HandlerRegistry;
-  /** Every board's state: connected, last seen, last values, errors. */
-  readonly boards: BoardRegistry;
   readonly #options: GatewayOptions;
+  readonly #backend: Backend;
   readonly #limiter: LogLimiter;
   /** Profiles whose warnings were logged; a changed file is a new object, so it warns again. */
   readonly #warned = new WeakSet<Profile>();
   readonly #limits: SessionLimits;
   readonly #sessions = new Set<BoardSession>();
-  readonly #active = new Map<string, ActiveSession>();
-  /**
-   * Where sessions and handlers report: this gateway's own rrd files, board table and
-   * destinations, or, in a session worker, the primary process.
-   */
-  readonly #backend: GatewayBackend;
   #tcp: TcpListener | undefined;
   readonly #closers: Array<() => Promise<void>> = [];
-  readonly #afterClose: Array<() => Promise<void>> = [];
 
   constructor(options: GatewayOptions) {
     this.#options = options;
     this.logger = options.logger;
-    this.stats = options.stats ?? new Stats();
-    this.registry = options.registry ?? HandlerRegistry.withBuiltins();
-    this.profiles = new ProfileStore(options.profilesDir, this.registry, (err, serving) =>
-      this.logger.error({ code: err.code, file: err.file, field: err.field, clientId: serving.clientId }, `${errorMessage(err)}; serving its last good version until the file is fixed`),
-    );
-    this.rrd = new RrdService({ processes: options.rrdProcesses, binary: options.rrdtool, rrdcached: options.rrdcached, logger: options.logger.child({ part: 'rrdtool' }) });
-    this.#backend = options.backend ?? {
-      rrd: this.rrd,
-      publish: (reading) => this.#record(reading),
-      count: (stat, clientId) => this.#countHere(stat, clientId),
-      claim: (clientId, session) => this.#claimHere(clientId, session),
-      release: (clientId, session, reason) => this.#releaseHere(clientId, session, reason),
-    };
+    this.profiles = options.profiles;
+    this.#backend = options.backend;
     this.#limits = checkLimits({ ...DEFAULT_LIMITS, ...options.limits });
     this.#limiter = new LogLimiter(options.logger);
-    // Its own wall clock: the gateway's `now` is read once per reading, and tests step it.
-    this.boards = new BoardRegistry(options.logger);
-    this.stats.gauge('boards.connected', () => this.boards.connectedCount);
-    let silent = 0;
-    this.stats.gauge('boards.silent', () => silent);
-    const silence = setInterval(() => (silent = this.checkSilence()), SILENCE_CHECK_MS);
-    silence.unref();
-    this.onClose(() => Promise.resolve(clearInterval(silence)));
-  }
-
-  /** Warns once for each board silent for more than 3 of its rrd steps; returns how many are. */
-  checkSilence(): number {
-    return this.boards.checkSilence((clientId) => {
-      const step = stepSecondsOf(this.profiles.peek(clientId)?.options);
-      return step === undefined ? undefined : 3 * step * 1000;
-    });
   }
 
   /** Where relative rrd paths resolve. */
   get dataDir(): string {
     return this.#options.dataDir;
-  }
-
-  /** Boards with a verified session now. */
-  get activeBoards(): number {
-    return this.#active.size;
   }
 
   async listenTcp(host = '0.0.0.0', port = DEFAULT_PORT): Promise<AddressInfo> {
@@ -139,8 +87,7 @@ export class Gateway implements SessionHub {
     );
     const address = await tcp.listen();
     this.#tcp = tcp;
-    // A worker's listening is the primary's to announce, once for all of them.
-    if (this.#options.backend === undefined) this.logger.info({ host: address.address, port: address.port }, 'listening for boards over TCP');
+    if (this.#options.announce ?? true) this.logger.info({ host: address.address, port: address.port }, 'listening for boards over TCP');
     return address;
   }
 
@@ -167,17 +114,12 @@ export class Gateway implements SessionHub {
     return line;
   }
 
-  /** Registers something to run once everything else has stopped (the data dir's lock). */
-  afterClose(last: () => Promise<void>): void {
-    this.#afterClose.push(last);
-  }
-
-  /** Registers something to stop at shutdown (serial ports). */
+  /** Registers something to stop with the sessions (serial ports, the status page, session workers). */
   onClose(closer: () => Promise<void>): void {
     this.#closers.push(closer);
   }
 
-  /** Graceful stop: no new boards, in-flight updates finish, rrdtool closes. */
+  /** Graceful stop: no new boards, in-flight updates finish; the backend is the caller's to close after. */
   async close(): Promise<void> {
     const stopped = this.#tcp?.stopAccepting();
     await Promise.all([...this.#sessions].map((s) => s.drain()));
@@ -185,11 +127,7 @@ export class Gateway implements SessionHub {
     await stopped;
     for (const closer of this.#closers) await closer();
     await Promise.all([...this.#sessions].map((s) => s.onLinkClosed()));
-    await this.rrd.close();
-    await this.#options.sink?.close();
     this.#limiter.close();
-    for (const last of this.#afterClose) await last();
-    if (this.#options.backend === undefined) this.logger.info({ stats: this.stats.snapshot() }, 'gateway stopped');
   }
 
   // SessionHub
@@ -217,22 +155,12 @@ export class Gateway implements SessionHub {
   }
 
   makeContext(profile: Profile, session: { readonly logger: Logger }): HandlerContext {
-    return new BoardContext(this, profile, session, this.#options.now ?? Date.now);
-  }
-
-  /** The rrd files as handlers reach them: the RrdService here, the primary's in a worker. */
-  get handlerRrd(): RrdStore {
-    return this.#backend.rrd;
+    return new BoardContext(this, this.#backend, profile, session, this.#options.now ?? Date.now);
   }
 
   /** Whether a line about `subject` with `code` may be logged now (see HandlerContext.mayLog). */
   mayLogAbout(subject: string, code: string): boolean {
     return this.#limiter.allow(subject, code);
-  }
-
-  /** A verified reading: into the board table, then to the destinations. */
-  publish(reading: Reading): void {
-    this.#backend.publish(reading);
   }
 
   count(stat: string, clientId?: string): void {
@@ -246,29 +174,6 @@ export class Gateway implements SessionHub {
 
   release(clientId: string, session: ActiveSession, reason: string): void {
     this.#backend.release(clientId, session, reason);
-  }
-
-  #record(reading: Reading): void {
-    this.boards.seen(reading.clientId, reading.values, reading.timeMs);
-    this.#options.sink?.publish(reading);
-  }
-
-  #countHere(stat: string, clientId?: string): void {
-    this.stats.count(stat);
-    if (clientId !== undefined && stat.startsWith('errors.')) this.boards.error(clientId, stat.slice('errors.'.length));
-  }
-
-  #claimHere(clientId: string, session: ActiveSession): void {
-    const previous = this.#active.get(clientId);
-    this.#active.set(clientId, session);
-    if (previous && previous !== session) previous.supersede();
-    this.boards.connected(clientId, session.link.transport, session.link.remote);
-  }
-
-  #releaseHere(clientId: string, session: ActiveSession, reason: string): void {
-    if (this.#active.get(clientId) !== session) return;
-    this.#active.delete(clientId);
-    this.boards.disconnected(clientId, reason);
   }
 
   sessionClosed(session: BoardSession): void {
@@ -295,14 +200,15 @@ class BoardContext implements HandlerContext {
   readonly profileFile: string;
   readonly now: () => number;
   readonly #gateway: Gateway;
-
+  readonly #backend: Backend;
   readonly #session: { readonly logger: Logger };
 
-  constructor(gateway: Gateway, profile: Profile, session: { readonly logger: Logger }, now: () => number) {
+  constructor(gateway: Gateway, backend: Backend, profile: Profile, session: { readonly logger: Logger }, now: () => number) {
     this.#gateway = gateway;
+    this.#backend = backend;
     this.clientId = profile.clientId;
     this.#session = session;
-    this.rrd = gateway.handlerRrd;
+    this.rrd = backend.rrd;
     this.dataDir = gateway.dataDir;
     this.profileFile = profile.file;
     this.now = now;
@@ -314,20 +220,17 @@ class BoardContext implements HandlerContext {
   }
 
   publish(reading: Reading): void {
-    this.#gateway.publish(reading);
+    this.#backend.record(reading);
   }
 
   count(stat: string): void {
-    this.#gateway.count(stat, this.clientId);
+    this.#backend.count(stat, this.clientId);
   }
 
   mayLog(subject: string, code: string): boolean {
     return this.#gateway.mayLogAbout(subject, code);
   }
 }
-
-/** How often silent boards are looked for. */
-const SILENCE_CHECK_MS = 30_000;
 
 /** Checks session limits against the protocol's floors (docs/protocol.md, "Time limits"). */
 export function checkLimits(limits: SessionLimits): SessionLimits {

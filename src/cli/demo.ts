@@ -8,8 +8,8 @@ import { startGateway, stopOnSignals, type ServeOptions } from './serve.ts';
  * and one simulated board, printing where the RRD is and how to look at it.
  */
 export async function runDemo(o: ServeOptions & { intervalMs: number; duration: number }): Promise<void> {
-  const gateway = await startGateway({ ...o, host: '127.0.0.1' });
-  const profile = await gateway.profiles.get('example');
+  const running = await startGateway({ ...o, host: '127.0.0.1' });
+  const profile = await running.gateway.profiles.get('example');
   if (!profile) throw new Error(`no profiles/example.json in ${o.profiles}`);
   const port = o.port;
   const board = new SimulatedBoard({
@@ -37,9 +37,9 @@ export async function runDemo(o: ServeOptions & { intervalMs: number; duration: 
   );
   const stop = async (): Promise<void> => {
     await board.stop();
-    await gateway.close();
+    await running.close();
   };
-  stopOnSignals(stop, gateway.logger);
+  stopOnSignals(stop, running.logger);
   if (o.duration > 0) {
     setTimeout(() => {
       stop().then(async () => {

@@ -1,9 +1,8 @@
 import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { rrdFileOf } from '../handlers/rrduino-handler.ts';
 import { createLogger } from '../logger.ts';
 import { HandlerRegistry } from '../handlers/handler-registry.ts';
-import { ProfileStore } from '../profiles/profile-store.ts';
+import { describeProfile, ProfileStore } from '../profiles/profile-store.ts';
 import { RrdService } from '../rrd/rrd-service.ts';
 import { errorMessage } from '../errors.ts';
 import { ago } from '../status/status-page.ts';
@@ -22,9 +21,9 @@ export interface BoardListing {
 }
 
 /** `list`: boards, their rrd files, last update and its age; a file rrdtool cannot read is an error. */
-export async function listBoards(dir: string, dataDir: string, out: (line: string) => void, o: { json?: boolean; now?: () => number; rrdcached?: string } = {}): Promise<BoardListing[]> {
+export async function listBoards(dir: string, dataDir: string, out: (line: string) => void, o: { json?: boolean; now?: () => number; rrdcached?: string; registry?: HandlerRegistry } = {}): Promise<BoardListing[]> {
   const now = o.now ?? Date.now;
-  const store = new ProfileStore(resolve(dir), HandlerRegistry.withBuiltins());
+  const store = new ProfileStore(resolve(dir), o.registry ?? HandlerRegistry.withBuiltins());
   const rrd = new RrdService({ processes: 1, logger: createLogger('silent'), rrdcached: o.rrdcached });
   const listing: BoardListing[] = [];
   let invalid: string[] = [];
@@ -32,7 +31,7 @@ export async function listBoards(dir: string, dataDir: string, out: (line: strin
     const { profiles, errors } = await store.loadAll();
     invalid = errors.map((e) => errorMessage(e));
     for (const p of profiles) {
-      const path = rrdFileOf(p.options, resolve(dataDir));
+      const path = describeProfile(p, resolve(dataDir)).rrd?.file;
       const b: BoardListing = { clientId: p.clientId, handler: p.handlerName, rrdFile: path, state: 'never', lastUpdate: undefined, ageSeconds: undefined, values: {}, error: undefined };
       if (path !== undefined && (await access(path).then(() => true, () => false))) {
         try {

@@ -1,6 +1,9 @@
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { LevelWithSilent } from 'pino';
+import { LocalBackend } from '../backend/local-backend.ts';
 import { Gateway } from '../gateway.ts';
+import { logStaleProfile, ProfileStore } from '../profiles/profile-store.ts';
 import { HandlerRegistry } from '../handlers/handler-registry.ts';
 import { createServiceLogger, type LogFormat, type Logger } from '../logger.ts';
 import { errorCode, errorMessage } from '../errors.ts';
@@ -44,8 +47,17 @@ export interface ServeOptions {
   rereadDestinations?: () => Promise<DestinationConfig[]>;
 }
 
+/** A gateway started by {@link startGateway}: the session host and the backend it reports to. */
+export interface RunningGateway {
+  readonly gateway: Gateway;
+  readonly backend: LocalBackend;
+  readonly logger: Logger;
+  /** Graceful stop: the sessions finish, then the backend (rrd files, destinations), then the data dir is let go. */
+  close(): Promise<void>;
+}
+
 /** Builds and starts a gateway from CLI options; logs invalid profiles but serves the rest. */
-export async function startGateway(o: ServeOptions): Promise<Gateway> {
+export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
   if (o.http !== 'off') parseHttpAddress(o.http); // a bad address is a usage error before anything starts
   const logger = await createServiceLogger(o.logLevel, o.logFormat);
   const registry = HandlerRegistry.withBuiltins();
@@ -66,14 +78,13 @@ export async function startGateway(o: ServeOptions): Promise<Gateway> {
     };
   };
   const sink = new ReloadableSink((await build(o.destinations ?? []))());
+  const profiles = new ProfileStore(resolve(o.profiles), registry, logStaleProfile(logger));
+  const backend = new LocalBackend({ logger, stats, dataDir, profiles, rrdProcesses: o.rrdProcesses, rrdcached: o.rrdcached, sink });
   const gateway = new Gateway({
-    stats,
-    profilesDir: resolve(o.profiles),
+    profiles,
     dataDir,
     logger,
-    registry,
-    rrdProcesses: o.rrdProcesses,
-    rrdcached: o.rrdcached,
+    backend,
     maxLineLength: o.maxLineLength,
     maxConnections: o.maxConnections,
     maxUnverifiedPerAddress: o.maxUnverifiedPerAddress,
@@ -82,13 +93,22 @@ export async function startGateway(o: ServeOptions): Promise<Gateway> {
       handshakeTimeoutMs: o.handshakeTimeout * 1000,
       idleTimeoutMs: o.idleTimeout * 1000,
     },
-    sink,
   });
-  gateway.afterClose(releaseDataDir);
+  const running: RunningGateway = {
+    gateway,
+    backend,
+    logger,
+    close: async () => {
+      await gateway.close();
+      await backend.close();
+      await releaseDataDir();
+      logger.info({ stats: stats.snapshot() }, 'gateway stopped');
+    },
+  };
   // Boards are served first; each profile is read at its board's hello. The whole directory is
   // checked after listening, so 10,000 profiles do not hold up the start (`check` is complete).
   await gateway.profiles.readable();
-  if (o.workers > 0) await startWorkers(gateway, o, logger);
+  if (o.workers > 0) await startWorkers(gateway, backend, o, logger);
   else await gateway.listenTcp(o.host, o.port);
   void gateway.scanProfiles().then(
     (profiles) => {
@@ -96,19 +116,19 @@ export async function startGateway(o: ServeOptions): Promise<Gateway> {
     },
     (err: unknown) => logger.error({ code: errorCode(err) }, errorMessage(err)),
   );
-  if (o.http !== 'off') await startStatusPage(gateway, o.http, sink, logger);
+  if (o.http !== 'off') await startStatusPage(gateway, backend, o.http, sink, logger);
   if (o.gatewayMetricsInterval > 0) {
     const { reportGatewayMetrics } = await import('../status/gateway-metrics.ts');
     const stop = reportGatewayMetrics(stats, o.gatewayMetricsInterval, (points) => sink.publishToKind('graphite', points));
     gateway.onClose(() => Promise.resolve(stop()));
   }
-  reloadOnHangup(gateway, logger, async () => {
+  reloadOnHangup(gateway, backend, logger, async () => {
     if (o.rereadDestinations) await sink.replace(await build(await o.rereadDestinations()));
   });
   for (const spec of o.serial) gateway.attachSerial({ ...spec, lookahead: spec.lookahead ?? o.serialLookahead });
   if (o.statsInterval > 0) {
     const timer = setInterval(
-      () => logger.info({ stats: gateway.stats.snapshot(), boards: gateway.activeBoards, rssMB: Math.round(process.memoryUsage().rss / 1e6) }, 'stats'),
+      () => logger.info({ stats: stats.snapshot(), boards: backend.activeBoards, rssMB: Math.round(process.memoryUsage().rss / 1e6) }, 'stats'),
       o.statsInterval * 1000,
     );
     timer.unref();
@@ -117,17 +137,18 @@ export async function startGateway(o: ServeOptions): Promise<Gateway> {
       return Promise.resolve();
     });
   }
-  return gateway;
+  return running;
 }
 
 /**
  * `--workers N`: N processes serve the TCP boards (framing, sessions, HMACs, handlers) on the
  * shared port; this process keeps the rrd files, destinations, board table and status page.
  */
-async function startWorkers(gateway: Gateway, o: ServeOptions, logger: Logger): Promise<void> {
+async function startWorkers(gateway: Gateway, backend: LocalBackend, o: ServeOptions, logger: Logger): Promise<void> {
   const { WorkerPool } = await import('../cluster/worker-pool.ts');
   const pool = new WorkerPool(
-    gateway,
+    backend,
+    fileURLToPath(new URL('./session-worker.js', import.meta.url)),
     {
       host: o.host,
       port: o.port,
@@ -157,11 +178,11 @@ async function startWorkers(gateway: Gateway, o: ServeOptions, logger: Logger): 
  * loudly and goes on without it; a port that is only taken for now is tried again until it
  * is free.
  */
-async function startStatusPage(gateway: Gateway, address: string, sink: ReloadableSink, logger: Logger): Promise<void> {
+async function startStatusPage(gateway: Gateway, backend: LocalBackend, address: string, sink: ReloadableSink, logger: Logger): Promise<void> {
   const { StatusServer } = await import('../status/status-server.ts');
   const { listenWithRetry } = await import('../status/listen-retry.ts');
   const { VERSION } = await import('../version.ts');
-  const server = new StatusServer({ gateway, destinations: () => sink.statuses, logger, version: VERSION });
+  const server = new StatusServer({ backend, destinations: () => sink.statuses, logger, version: VERSION });
   const { host, port } = parseHttpAddress(address);
   const fix = 'Free the port, or set --http to another host:port (or off)';
   const retry = await listenWithRetry({
@@ -190,7 +211,7 @@ async function startStatusPage(gateway: Gateway, address: string, sink: Reloadab
  * destinations; boards stay connected. A config that does not load leaves everything as it
  * was, with the error logged. Other options take a restart.
  */
-function reloadOnHangup(gateway: Gateway, logger: Logger, reloadDestinations: () => Promise<void>): void {
+function reloadOnHangup(gateway: Gateway, backend: LocalBackend, logger: Logger, reloadDestinations: () => Promise<void>): void {
   let reloading = false;
   const onHangup = (): void => {
     if (reloading) return;
@@ -200,7 +221,7 @@ function reloadOnHangup(gateway: Gateway, logger: Logger, reloadDestinations: ()
       try {
         const profiles = await gateway.scanProfiles();
         await reloadDestinations();
-        logger.info({ boards: profiles.map((p) => p.clientId), connected: gateway.activeBoards }, `reloaded: ${profiles.length} profile(s)`);
+        logger.info({ boards: profiles.map((p) => p.clientId), connected: backend.activeBoards }, `reloaded: ${profiles.length} profile(s)`);
       } catch (err) {
         logger.error({ code: errorCode(err) }, `reload failed, keeping what was running: ${errorMessage(err)}`);
       } finally {

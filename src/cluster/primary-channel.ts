@@ -1,5 +1,5 @@
 import { RrdError } from '../errors.ts';
-import type { ActiveSession, GatewayBackend } from '../gateway-backend.ts';
+import type { ActiveSession, Backend } from '../backend/backend.ts';
 import type { Reading } from '../reading.ts';
 import { ensureOnce, type RrdStore } from '../rrd/rrd-store.ts';
 import { OP, type FailedRequest, type WorkerMessage, type WorkerOp } from './cluster-messages.ts';
@@ -10,12 +10,12 @@ interface Waiting {
 }
 
 /**
- * A session worker's side of the link to the primary: the {@link GatewayBackend} its gateway
+ * A session worker's side of the link to the primary: the {@link Backend} its gateway
  * reports to. Operations queue in order and go in one IPC message per event-loop turn;
  * plain counters are summed per turn; file paths and client ids are sent once and then
  * named by number. Requests (rrd) resolve when the primary answers.
  */
-export class PrimaryChannel implements GatewayBackend {
+export class PrimaryChannel implements Backend {
   readonly rrd: RrdStore;
   readonly #send: (message: WorkerMessage) => void;
   #ops: WorkerOp[] = [];
@@ -44,7 +44,7 @@ export class PrimaryChannel implements GatewayBackend {
     return this.#waiting.size;
   }
 
-  publish(reading: Reading): void {
+  record(reading: Reading): void {
     const op: Array<string | number | null> = [OP.publish, this.#name(reading.clientId), reading.timeMs];
     for (const [key, value] of reading.values) op.push(key, value);
     this.#push(op as unknown as WorkerOp); // the shape WorkerOp's publish names; TypeScript cannot follow a tuple built in a loop

@@ -1,9 +1,8 @@
 import cluster, { type Worker } from 'node:cluster';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { ConfigError, errorCode, errorMessage } from '../errors.ts';
-import type { ActiveSession } from '../gateway-backend.ts';
-import type { Gateway } from '../gateway.ts';
+import type { ActiveSession } from '../backend/backend.ts';
+import type { LocalBackend } from '../backend/local-backend.ts';
 import { OP, WORKER_CONFIG_ENV, type FailedRequest, type PrimaryMessage, type WorkerConfig, type WorkerMessage, type WorkerOp } from './cluster-messages.ts';
 import { VerifiedReading } from '../reading.ts';
 
@@ -22,11 +21,13 @@ const RESTART_DELAY_MS = 1_000;
 /**
  * The primary's side of `serve --workers N`: forks N session workers that share the boards'
  * TCP port (each accepts from it; NODE_CLUSTER_SCHED_POLICY=rr makes the primary deal them out), and carries out
- * what their handlers ask of the gateway that owns the rrd files, board table and
+ * what their handlers ask of the backend that owns the rrd files, board table and
  * destinations. A worker that dies is replaced; its boards reconnect to the others.
  */
 export class WorkerPool {
-  readonly #gateway: Gateway;
+  readonly #backend: LocalBackend;
+  /** The module each worker runs (src/cli/session-worker.ts, compiled). */
+  readonly #entry: string;
   readonly #config: WorkerConfig;
   readonly #size: number;
   readonly #logger: Logger;
@@ -35,9 +36,10 @@ export class WorkerPool {
   #repliesScheduled = false;
   #stopping = false;
 
-  constructor(gateway: Gateway, config: WorkerConfig, size: number, logger: Logger) {
+  constructor(backend: LocalBackend, entry: string, config: WorkerConfig, size: number, logger: Logger) {
     if (!Number.isInteger(size) || size < 1 || size > 64) throw new ConfigError('E_CONFIG_INVALID', `workers must be 0..64, got ${size}`);
-    this.#gateway = gateway;
+    this.#backend = backend;
+    this.#entry = entry;
     this.#config = config;
     this.#size = size;
     this.#logger = logger;
@@ -54,7 +56,7 @@ export class WorkerPool {
     // rather than the primary accepting and handing every socket over: 5,000 boards reconnecting at
     // once were all served in 2.2 s instead of 3.0 s, with 1,000 boards spread 459/583 (round robin: 501/539).
     if (process.env['NODE_CLUSTER_SCHED_POLICY'] === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE;
-    cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)) });
+    cluster.setupPrimary({ exec: this.#entry });
     // Every worker asks for the configured port, 0 included: node:cluster gives them all the one socket it opened for the first.
     const address = await this.#fork(this.#config);
     await Promise.all(Array.from({ length: this.#size - 1 }, () => this.#fork(this.#config)));
@@ -103,7 +105,7 @@ export class WorkerPool {
         const state = this.#workers.get(worker);
         this.#workers.delete(worker);
         // Its boards are no longer connected.
-        for (const [, { clientId, holder }] of state?.holders ?? []) this.#gateway.release(clientId, holder, 'session worker exited');
+        for (const [, { clientId, holder }] of state?.holders ?? []) this.#backend.release(clientId, holder, 'session worker exited');
         if (!started) {
           reject(new Error(`session worker exited before it listened (code ${code}, signal ${signal})`));
           return;
@@ -120,7 +122,7 @@ export class WorkerPool {
 
   /** A worker's operations, in the order its sessions made them. */
   #run(worker: Worker, ops: readonly WorkerOp[]): void {
-    const g = this.#gateway;
+    const b = this.#backend;
     const state = this.#workers.get(worker);
     if (state === undefined) return;
     const { names, holders } = state;
@@ -131,20 +133,20 @@ export class WorkerPool {
           names.set(op[1], op[2]);
           break;
         case OP.ensure:
-          this.#answer(worker, op[1], g.rrd.ensure(name(op[2]), op[3]));
+          this.#answer(worker, op[1], b.rrd.ensure(name(op[2]), op[3]));
           break;
         case OP.update:
-          this.#answer(worker, op[1], g.rrd.update(name(op[2]), op[3], op[4]));
+          this.#answer(worker, op[1], b.rrd.update(name(op[2]), op[3], op[4]));
           break;
         case OP.publish: {
           const values = new Map<string, number | null>();
           for (let i = 3; i + 1 < op.length; i += 2) values.set(String(op[i]), op[i + 1] as number | null);
-          g.publish(new VerifiedReading(name(op[1]), op[2], values));
+          b.record(new VerifiedReading(name(op[1]), op[2], values));
           break;
         }
         case OP.count:
-          if (op[3] !== undefined) g.count(op[1], name(op[3]));
-          else g.stats.count(op[1], op[2]);
+          if (op[3] !== undefined) b.count(op[1], name(op[3]));
+          else b.stats.count(op[1], op[2]);
           break;
         case OP.claim: {
           const session = op[2];
@@ -153,13 +155,13 @@ export class WorkerPool {
             supersede: () => this.#tell(worker, { kind: 'supersede', session }),
           };
           holders.set(session, { clientId: name(op[1]), holder });
-          g.claim(name(op[1]), holder);
+          b.claim(name(op[1]), holder);
           break;
         }
         case OP.release: {
           const held = holders.get(op[2]);
           holders.delete(op[2]);
-          if (held) g.release(held.clientId, held.holder, op[3]);
+          if (held) b.release(held.clientId, held.holder, op[3]);
           break;
         }
       }

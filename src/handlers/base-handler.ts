@@ -5,6 +5,7 @@ import { deriveMasterKey, HmacKey } from '../protocol/key-schedule.ts';
 import { parseSigned, type RawMessage, type SignedMessage } from '../protocol/message.ts';
 import type { Reading } from '../reading.ts';
 import type { RrdStore } from '../rrd/rrd-store.ts';
+import type { HandlerDescription } from './handler-description.ts';
 
 /** What a handler may use; handed in so tests can pass their own. */
 export interface HandlerContext {
@@ -80,6 +81,16 @@ export class BaseHandler {
    */
   static validateOptions(_options: unknown): void {
     // BaseHandler needs no options.
+  }
+
+  /**
+   * What this handler stores for a board with these `handler_options` (already checked by
+   * {@link validateOptions}); `dataDir` resolves relative paths. A handler that writes an rrd
+   * file describes it here, and gets the silence warning, the graphs, its row in `list` and
+   * `check`'s rrdtool check for it. BaseHandler stores nothing.
+   */
+  static describe(_options: unknown, _dataDir: string): HandlerDescription {
+    return {};
   }
 
   constructor(init: HandlerInit) {

@@ -2,13 +2,15 @@ import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { ConfigError, ProfileError, errorMessage } from '../errors.ts';
 import { BaseHandler, type HandlerInit } from './base-handler.ts';
+import type { HandlerDescription } from './handler-description.ts';
 import { RRDuinoHandler } from './rrduino-handler.ts';
 
-/** A handler class: BaseHandler or a subclass, with its static option check. */
+/** A handler class: BaseHandler or a subclass, with its static option check and description. */
 export interface HandlerClass {
   new (init: HandlerInit): BaseHandler;
   readonly name: string;
   validateOptions(options: unknown): void;
+  describe(options: unknown, dataDir: string): HandlerDescription;
 }
 
 export const DEFAULT_HANDLER = 'RRDuinoHandler';

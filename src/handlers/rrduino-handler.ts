@@ -6,6 +6,7 @@ import { clip, parseUpdate, type SignedMessage } from '../protocol/message.ts';
 import { VerifiedReading, type Reading } from '../reading.ts';
 import { fillTemplate } from '../rrd/rrd-command.ts';
 import { BaseHandler, type HandlerInit } from './base-handler.ts';
+import type { HandlerDescription } from './handler-description.ts';
 
 /** `handler_options` of an rrduino board (README, "Adding a board"). */
 export interface RRDuinoOptions {
@@ -37,11 +38,8 @@ export const rrduinoOptionsSchema: JSONSchemaType<RRDuinoOptions> = {
 
 const validateShape = ajv.compile(rrduinoOptionsSchema);
 
-/** The rrd step of an rrduino profile's `create` arguments (rrdtool's default 300 s); undefined for other handlers. */
-export function stepSecondsOf(options: unknown): number | undefined {
-  const create = (options as { create?: unknown } | undefined)?.create;
-  if (!Array.isArray(create)) return undefined;
-  const args = create.map(String);
+/** The rrd step that `rrdtool create` arguments give (rrdtool's default: 300 s). */
+function stepSecondsOf(args: readonly string[]): number {
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     const inline = /^--step=(\d+)$/.exec(a);
@@ -51,11 +49,17 @@ export function stepSecondsOf(options: unknown): number | undefined {
   return 300;
 }
 
-/** The absolute rrd file of an rrduino profile's options (relative paths are under the data dir); undefined for other handlers. */
-export function rrdFileOf(options: unknown, dataDir: string): string | undefined {
-  const path = (options as { path?: unknown } | undefined)?.path;
-  if (typeof path !== 'string') return undefined;
-  return isAbsolute(path) ? path : resolve(dataDir, path);
+/** The board's rrd file (relative paths are under the data dir). */
+function rrdFileOf(options: RRDuinoOptions, dataDir: string): string {
+  return isAbsolute(options.path) ? options.path : resolve(dataDir, options.path);
+}
+
+/** The key each value of an update template takes (`N:{temperature}:U` → temperature, undefined). */
+function templateKeys(update: string): Array<string | undefined> {
+  return update
+    .split(':')
+    .slice(1)
+    .map((v) => /^\{(.+)\}$/.exec(v)?.[1]);
 }
 
 /**
@@ -101,10 +105,17 @@ export class RRDuinoHandler extends BaseHandler {
     }
   }
 
+  static override describe(options: unknown, dataDir: string): HandlerDescription {
+    const o = options as RRDuinoOptions;
+    return {
+      rrd: { file: rrdFileOf(o, dataDir), stepSeconds: stepSecondsOf(o.create), create: o.create, keys: templateKeys(o.update), units: o.units ?? {} },
+    };
+  }
+
   constructor(init: HandlerInit) {
     super(init);
     this.options = init.options as RRDuinoOptions;
-    this.rrdPath = rrdFileOf(this.options, this.context.dataDir) as string;
+    this.rrdPath = rrdFileOf(this.options, this.context.dataDir);
     this.registerMessageType('u', (m) => this.update(m), true);
   }
 

@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { errorMessage } from '../errors.ts';
-import { parseRrdInfo } from '../status/rrd-info.ts';
-import type { Profile } from './profile-store.ts';
+import { parseRrdInfo } from '../rrd/rrd-info.ts';
+import { describeProfile, type Profile } from './profile-store.ts';
 
 const run = promisify(execFile);
 
@@ -15,16 +15,17 @@ export interface ProfileFinding {
 }
 
 /**
- * What rrdtool and the gateway will make of an rrduino profile, found before a board sends:
- * its `create` arguments are given to rrdtool itself in `scratchDir` (its own words come back
- * as the error), and the update template is checked against the data sources rrdtool made.
+ * What rrdtool and the gateway will make of a profile whose handler describes an rrd file,
+ * found before a board sends: its `create` arguments are given to rrdtool itself in
+ * `scratchDir` (its own words come back as the error), and the keys the handler stores are
+ * checked against the data sources rrdtool made.
  */
 export async function checkRrdProfile(p: Profile, scratchDir: string, rrdtool = 'rrdtool'): Promise<ProfileFinding[]> {
-  const o = p.options as { create?: unknown; update?: unknown };
-  if (!Array.isArray(o.create) || typeof o.update !== 'string') return [];
+  const rrd = describeProfile(p, scratchDir).rrd;
+  if (rrd === undefined) return [];
   const file = join(scratchDir, `${p.clientId.replace(/[^A-Za-z0-9._-]/g, '_')}-${Date.now()}.rrd`);
   try {
-    await run(rrdtool, ['create', file, ...o.create.map(String)]);
+    await run(rrdtool, ['create', file, ...rrd.create]);
   } catch (err) {
     const words = (err as { stderr?: string }).stderr?.trim().replace(/^ERROR:\s*/, '') || errorMessage(err);
     return [{ level: 'error', code: 'E_PROFILE_RRD', message: `${p.file}: rrdtool refuses /handler_options/create: ${words}` }];
@@ -42,11 +43,10 @@ export async function checkRrdProfile(p: Profile, scratchDir: string, rrdtool = 
       });
     }
   }
-  const keys = [...o.update.matchAll(/\{([^{}]+)\}/g)].map((m) => m[1] as string);
   const names = info.sources.map((s) => s.name);
-  keys.forEach((key, i) => {
+  (rrd.keys ?? []).forEach((key: string | undefined, i: number) => {
     const into = names[i];
-    if (into === undefined || key === into) return;
+    if (key === undefined || into === undefined || key === into) return;
     if (names.includes(key)) {
       findings.push({
         level: 'error',

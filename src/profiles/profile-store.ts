@@ -1,9 +1,11 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
+import type { Logger } from 'pino';
 import { join } from 'node:path';
 import { ajv, describeSchemaError } from '../validation.ts';
 import { ConfigError, GatewayError, ProfileError, errorMessage } from '../errors.ts';
 import { parseJsonText } from '../config/json-text.ts';
 import { isUsableClientId } from '../protocol/message.ts';
+import type { HandlerDescription } from '../handlers/handler-description.ts';
 import { DEFAULT_HANDLER, type HandlerClass, type HandlerRegistry } from '../handlers/handler-registry.ts';
 import { profileSchema, type ProfileFile } from './profile-schema.ts';
 
@@ -17,6 +19,24 @@ export interface Profile {
   readonly options: unknown;
   /** What is accepted but should be fixed (a short key); logged at load and by `check`. */
   readonly warnings: readonly ProfileWarning[];
+}
+
+/** How a serving gateway reports a profile that broke while its last good version is served. */
+export function logStaleProfile(logger: Logger): (err: ProfileError, serving: Profile) => void {
+  return (err, serving) =>
+    logger.error({ code: err.code, file: err.file, field: err.field, clientId: serving.clientId }, `${errorMessage(err)}; serving its last good version until the file is fixed`);
+}
+
+/**
+ * What the profile's handler stores (its class's `describe`); a handler whose `describe` throws
+ * describes nothing rather than stopping the page, `list` or the silence check.
+ */
+export function describeProfile(p: Profile, dataDir: string): HandlerDescription {
+  try {
+    return p.handlerClass.describe(p.options, dataDir);
+  } catch {
+    return {};
+  }
 }
 
 /** Something a valid profile should not have; the board is served all the same. */

@@ -1,4 +1,4 @@
-import type { RrdInfo } from './rrd-info.ts';
+import type { RrdInfo } from '../rrd/rrd-info.ts';
 
 /** The periods a board's page shows, and how long a drawn graph of each stays fresh. */
 export const GRAPH_PERIODS = {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { RrdError } from '../errors.ts';
 import { whileLocked } from '../rrd/rrd-service.ts';
-import { parseRrdInfo, type RrdInfo } from './rrd-info.ts';
+import { parseRrdInfo, type RrdInfo } from '../rrd/rrd-info.ts';
 
 /** Output larger than this is not an rrd graph or info: the process is stopped. */
 const MAX_OUTPUT_BYTES = 8 << 20;

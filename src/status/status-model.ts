@@ -1,8 +1,7 @@
 import type { DeliveryStatus } from '../delivery/delivery-queue.ts';
 import { errorMessage } from '../errors.ts';
-import type { Gateway } from '../gateway.ts';
-import { rrdFileOf, stepSecondsOf } from '../handlers/rrduino-handler.ts';
-import type { Profile } from '../profiles/profile-store.ts';
+import type { LocalBackend } from '../backend/local-backend.ts';
+import { describeProfile, type Profile } from '../profiles/profile-store.ts';
 
 /** One board as the status page shows it: its profile, and what the gateway saw of it. */
 export interface BoardView {
@@ -13,14 +12,14 @@ export interface BoardView {
   readonly connected: boolean;
   readonly lastSeenMs: number | undefined;
   readonly lastValues: ReadonlyArray<readonly [string, number | null]>;
-  /** Absolute rrd path, for rrduino profiles. */
+  /** Absolute rrd path, where the board's handler describes one. */
   readonly rrdFile: string | undefined;
   readonly stepSeconds: number | undefined;
   readonly errors: number;
   readonly lastError: { readonly code: string; readonly atMs: number } | undefined;
   /** Not heard for more than 3 steps. */
   readonly silent: boolean;
-  /** Units by data source (`handler_options.units`). */
+  /** Units by data source, as the handler describes them. */
   readonly units: Readonly<Record<string, string>>;
 }
 
@@ -41,12 +40,12 @@ export interface StatusModel {
   readonly destinations: readonly DestinationView[];
 }
 
-/** Builds the status from the gateway's profiles, board registry, counters and destinations. */
-export async function buildStatus(gateway: Gateway, destinations: readonly DeliveryStatus[], o: { startedAtMs: number; version: string; now?: () => number }): Promise<StatusModel> {
+/** Builds the status from the backend's profiles, board table and counters, and the destinations. */
+export async function buildStatus(backend: LocalBackend, destinations: readonly DeliveryStatus[], o: { startedAtMs: number; version: string; now?: () => number }): Promise<StatusModel> {
   const nowMs = (o.now ?? Date.now)();
-  const { profiles, errors } = await gateway.profiles.loadAll();
-  const boards = profiles.map((p) => boardView(gateway, p));
-  const stat = (name: string): number => gateway.stats.get(name);
+  const { profiles, errors } = await backend.profiles.loadAll();
+  const boards = profiles.map((p) => boardView(backend, p));
+  const stat = (name: string): number => backend.stats.get(name);
   return {
     nowMs,
     startedAtMs: o.startedAtMs,
@@ -62,10 +61,10 @@ export async function buildStatus(gateway: Gateway, destinations: readonly Deliv
   };
 }
 
-/** One board as the page shows it, from its profile and what the gateway saw of it. */
-export function boardView(gateway: Gateway, p: Profile): BoardView {
-  const state = gateway.boards.get(p.clientId);
-  const units = (p.options as { units?: unknown }).units;
+/** One board as the page shows it, from its profile and what the backend saw of it. */
+export function boardView(backend: LocalBackend, p: Profile): BoardView {
+  const state = backend.boards.get(p.clientId);
+  const rrd = describeProfile(p, backend.dataDir).rrd;
   return {
     clientId: p.clientId,
     handler: p.handlerName,
@@ -74,15 +73,11 @@ export function boardView(gateway: Gateway, p: Profile): BoardView {
     connected: state?.connected ?? false,
     lastSeenMs: state?.lastSeenMs,
     lastValues: [...(state?.lastValues ?? new Map<string, number | null>())],
-    rrdFile: rrdFileOf(p.options, gateway.dataDir),
-    stepSeconds: stepSecondsOf(p.options),
+    rrdFile: rrd?.file,
+    stepSeconds: rrd?.stepSeconds,
     errors: [...(state?.errors?.values() ?? [])].reduce((a, b) => a + b, 0),
     lastError: state?.lastError,
     silent: state?.silentSinceMs !== undefined,
-    units: isStringRecord(units) ? units : {},
+    units: rrd?.units ?? {},
   };
-}
-
-function isStringRecord(v: unknown): v is Record<string, string> {
-  return typeof v === 'object' && v !== null && Object.values(v).every((x) => typeof x === 'string');
 }

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { DeliveryStatus } from '../delivery/delivery-queue.ts';
 import { errorMessage } from '../errors.ts';
-import type { Gateway } from '../gateway.ts';
+import type { LocalBackend } from '../backend/local-backend.ts';
 import { GRAPH_PERIODS, graphArgs, type GraphPeriod } from './graph-args.ts';
 import { GraphRenderer } from './graph-renderer.ts';
 import { createMetrics } from './metrics.ts';
@@ -15,7 +15,8 @@ import { boardView, buildStatus, type BoardView, type StatusModel } from './stat
 export const DEFAULT_SPOOL_ALERT_POINTS = 100_000;
 
 export interface StatusServerOptions {
-  readonly gateway: Gateway;
+  /** What the page reads: the board table, counters, rrd files and profiles. */
+  readonly backend: LocalBackend;
   readonly destinations: () => readonly DeliveryStatus[];
   readonly logger: Logger;
   readonly version: string;
@@ -40,7 +41,7 @@ export class StatusServer {
     this.#o = o;
     this.#graphs = o.graphs ?? new GraphRenderer();
     this.#startedAtMs = (o.now ?? Date.now)();
-    this.#metrics = createMetrics({ stats: o.gateway.stats, destinations: o.destinations, rrdPending: () => o.gateway.rrd.pending, now: o.now });
+    this.#metrics = createMetrics({ stats: o.backend.stats, destinations: o.destinations, rrdPending: () => o.backend.rrd.pending, now: o.now });
     this.#server = createServer((req, res) => {
       this.#route(req, res).catch((err: unknown) => {
         o.logger.error({ code: 'E_INTERNAL', err, url: req.url }, 'status page failed');
@@ -69,14 +70,14 @@ export class StatusServer {
 
   /** The health of the gateway: empty when healthy, else why not. */
   async problems(): Promise<string[]> {
-    const { gateway } = this.#o;
+    const { backend } = this.#o;
     const out: string[] = [];
-    const rrd = gateway.rrd.problem;
+    const rrd = backend.rrd.problem;
     if (rrd) out.push(`rrdtool is down: ${rrd}`);
     try {
-      await access(gateway.dataDir, constants.W_OK);
+      await access(backend.dataDir, constants.W_OK);
     } catch (err) {
-      out.push(`data dir ${gateway.dataDir} is not writable: ${errorMessage(err)}`);
+      out.push(`data dir ${backend.dataDir} is not writable: ${errorMessage(err)}`);
     }
     const limit = this.#o.spoolAlertPoints ?? DEFAULT_SPOOL_ALERT_POINTS;
     for (const d of this.#o.destinations()) {
@@ -86,7 +87,7 @@ export class StatusServer {
   }
 
   async #status(): Promise<StatusModel> {
-    return buildStatus(this.#o.gateway, this.#o.destinations(), { startedAtMs: this.#startedAtMs, version: this.#o.version, now: this.#o.now });
+    return buildStatus(this.#o.backend, this.#o.destinations(), { startedAtMs: this.#startedAtMs, version: this.#o.version, now: this.#o.now });
   }
 
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -111,8 +112,8 @@ export class StatusServer {
 
   /** One board, from its own profile file: a board's page and its four graphs read no other. */
   async #board(clientId: string): Promise<BoardView | undefined> {
-    const profile = await this.#o.gateway.profiles.get(clientId).catch(() => undefined);
-    return profile && boardView(this.#o.gateway, profile);
+    const profile = await this.#o.backend.profiles.get(clientId).catch(() => undefined);
+    return profile && boardView(this.#o.backend, profile);
   }
 
   async #graph(res: ServerResponse, clientId: string, period: GraphPeriod): Promise<void> {
@@ -122,7 +123,7 @@ export class StatusServer {
     try {
       const file = b.rrdFile;
       png = await this.#graphs.render(`${file}|${period}`, GRAPH_PERIODS[period].cacheMs, async () =>
-        graphArgs({ file, clientId, period, info: await this.#graphs.info(file, this.#o.gateway.rrd.rrdcached), units: b.units, rrdcached: this.#o.gateway.rrd.rrdcached }),
+        graphArgs({ file, clientId, period, info: await this.#graphs.info(file, this.#o.backend.rrd.rrdcached), units: b.units, rrdcached: this.#o.backend.rrd.rrdcached }),
       );
     } catch (err) {
       return send(res, 503, 'text/plain; charset=utf-8', `no graph yet: ${errorMessage(err)}\n`);

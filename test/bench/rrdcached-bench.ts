@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Gateway } from '../../src/gateway.ts';
+import { localGateway } from '../helpers/gateway-harness.ts';
 import { createLogger } from '../../src/logger.ts';
 import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
 import { rrduinoProfile, tempDir, waitFor, writeProfileFile } from '../helpers/fixtures.ts';
@@ -40,7 +40,7 @@ export async function benchRrdcached(boards = 10, seconds = 60, burst = 1000): P
   for (const mode of ['direct', 'rrdcached'] as const) {
     const { dir, cleanup } = await tempDir('rrduino-bench-rrdcached-');
     const daemon = new RrdCached(join(dir, 'rrdcached'), 60);
-    let gateway: Gateway | undefined;
+    let gateway: ReturnType<typeof localGateway> | undefined;
     try {
       if (mode === 'rrdcached') await daemon.start();
       let clock = Math.floor(Date.now() / 1000) * 1000 - 7_200_000;
@@ -50,8 +50,8 @@ export async function benchRrdcached(boards = 10, seconds = 60, burst = 1000): P
         p.handler_options.create = ['--step', '1', '--start', String(clock / 1000 - 10), 'DS:temperature:GAUGE:600:-100:1000', 'RRA:LAST:0.5:1:86400', 'RRA:AVERAGE:0.5:60:1440'];
         await writeProfileFile(join(dir, 'profiles'), `b${b}`, p);
       }
-      gateway = new Gateway({ profilesDir: join(dir, 'profiles'), dataDir: join(dir, 'data'), logger: createLogger('silent'), rrdcached: mode === 'rrdcached' ? daemon.address : undefined, now: () => (clock += 100) });
-      const { port } = await gateway.listenTcp('127.0.0.1', 0);
+      gateway = localGateway({ profilesDir: join(dir, 'profiles'), dataDir: join(dir, 'data'), logger: createLogger('silent'), rrdcached: mode === 'rrdcached' ? daemon.address : undefined, now: () => (clock += 100) });
+      const { port } = await gateway.gateway.listenTcp('127.0.0.1', 0);
       const clients = await Promise.all(Array.from({ length: boards }, async (_, b) => {
         const c = await RawClient.open(port);
         const board = new BoardProtocol(`b${b}`, 'bench-key-0123456789');
@@ -61,8 +61,8 @@ export async function benchRrdcached(boards = 10, seconds = 60, burst = 1000): P
       }));
       // One update each creates the files; what is measured is the updates after.
       for (const { c, board } of clients) c.send(board.updateLine({ temperature: 0 }));
-      await waitFor(() => gateway?.stats.get('updates.stored') === boards, 10_000, 'files created');
-      const stored = (): number => gateway?.stats.get('updates.stored') ?? 0;
+      await waitFor(() => gateway?.backend.stats.get('updates.stored') === boards, 10_000, 'files created');
+      const stored = (): number => gateway?.backend.stats.get('updates.stored') ?? 0;
       const before = await sectorsWritten();
       for (let t = 1; t <= seconds; t++) {
         for (const { c, board } of clients) c.send(board.updateLine({ temperature: t }));
@@ -70,7 +70,7 @@ export async function benchRrdcached(boards = 10, seconds = 60, burst = 1000): P
       }
       await waitFor(() => stored() === boards * (seconds + 1), 60_000, 'every paced update stored');
       const after = await sectorsWritten();
-      await gateway.rrd.flushCached();
+      await gateway.backend.rrd.flushCached();
       await new Promise((r) => setTimeout(r, 500)); // rrdcached's FLUSH answers before the write is done
       const flushed = await sectorsWritten();
       const readings = boards * seconds;

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
 import { serialLink } from '../../firmware-sim/serial-link.ts';
-import { Gateway } from '../../src/gateway.ts';
+import { localGateway } from '../helpers/gateway-harness.ts';
 import { createLogger } from '../../src/logger.ts';
 import { rrduinoProfile, tempDir, waitFor, writeProfileFile } from '../helpers/fixtures.ts';
 import { PtyPair } from '../helpers/pty-pair.ts';
@@ -25,7 +25,8 @@ export async function benchSerial(baud: number, opts: { seconds?: number; lines?
   const pty = new PtyPair(dir);
   await pty.start();
   await writeProfileFile(join(dir, 'profiles'), 'example', rrduinoProfile());
-  const gateway = new Gateway({ profilesDir: join(dir, 'profiles'), dataDir: join(dir, 'data'), logger: createLogger('warn') });
+  const built = localGateway({ profilesDir: join(dir, 'profiles'), dataDir: join(dir, 'data'), logger: createLogger('warn') });
+  const { gateway, backend } = built;
   const line = gateway.attachSerial({ path: pty.gatewayEnd, baudRate: baud || 115200, lookahead: 4 });
   await waitFor(() => line.isOpen, 5000, 'gateway opens pty');
   const port = await serialLink(pty.boardEnd, baud || 115200)();
@@ -36,7 +37,7 @@ export async function benchSerial(baud: number, opts: { seconds?: number; lines?
     port.write(board.helloLine());
     await waitFor(() => material.length >= 32, 5000, 'key material');
     board.acceptKeyMaterial(material.subarray(0, 32));
-    const stored = (): number => gateway.stats.get('updates.stored');
+    const stored = (): number => backend.stats.get('updates.stored');
     const start = performance.now();
     let sent = 0;
     let bytes = 0;
@@ -65,7 +66,7 @@ export async function benchSerial(baud: number, opts: { seconds?: number; lines?
     };
   } finally {
     await new Promise<void>((r) => (port as unknown as { close: (cb: () => void) => void }).close(() => r()));
-    await gateway.close();
+    await built.close();
     await pty.stop();
     await cleanup();
   }

@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { Gateway } from '../../src/gateway.ts';
+import { localGateway } from '../helpers/gateway-harness.ts';
+import type { ReadingSink } from '../../src/reading.ts';
 import { createLogger } from '../../src/logger.ts';
 import { buildDestinations, type DestinationConfig } from '../../src/destinations/destination-config.ts';
 import { Stats } from '../../src/stats.ts';
@@ -102,7 +103,7 @@ export async function benchTcp(
   const stats = new Stats();
   const logger = createLogger('warn');
   const pipeline = options.destinations ? buildDestinations(options.destinations, { dataDir: join(dir, 'data'), logger, stats }) : undefined;
-  const gateway = new Gateway({
+  const built = localGateway({
     stats,
     sink: {
       publish: (r) => {
@@ -118,7 +119,7 @@ export async function benchTcp(
         if (measuring && stored === total) resolveDone();
       },
       close: () => pipeline?.close() ?? Promise.resolve(),
-    },
+    } satisfies ReadingSink,
     profilesDir: join(dir, 'profiles'),
     dataDir: join(dir, 'data'),
     logger,
@@ -129,9 +130,10 @@ export async function benchTcp(
     // A storm's boards sign their first line before the clock starts; the gateway still derives every key.
     random: options.storm ? () => Buffer.from(BENCH_KEY_MATERIAL) : undefined,
   });
+  const { gateway, backend } = built;
   const workers = options.workers ?? 0;
   const pool = workers > 0
-    ? new WorkerPool(gateway, {
+    ? new WorkerPool(backend, fileURLToPath(new URL('../../src/cli/session-worker.js', import.meta.url)), {
       host: '127.0.0.1', port: 0, profilesDir: join(dir, 'profiles'), dataDir: join(dir, 'data'),
       handlerModules: [fileURLToPath(new URL('./verify-only-handler.js', import.meta.url))],
       logLevel: 'warn', logFormat: 'json', maxLineLength: 1024, maxConnections: n + 100, maxUnverifiedPerAddress: 64,
@@ -153,7 +155,7 @@ export async function benchTcp(
       await ask(child, { cmd: 'send', perBoard: 1 });
       while (stored < n) await new Promise((r) => setTimeout(r, 5));
       await ask(child, { cmd: 'drop' });
-      await waitFor(() => gateway.activeBoards === 0 || pool !== undefined, 10_000, 'the sessions to end');
+      await waitFor(() => backend.activeBoards === 0 || pool !== undefined, 10_000, 'the sessions to end');
       await new Promise((r) => setTimeout(r, 500));
       stored = 0;
       measuring = true;
@@ -164,7 +166,7 @@ export async function benchTcp(
       const elapsedS = (lastStoredAt - (hs.startedAt ?? start)) / 1000;
       return {
         boards: n, updates: stored, handshakesPerSec: n / (hs.ms / 1000), updatesPerSec: stored / elapsedS, p50Ms: NaN, p99Ms: NaN,
-        rrdErrors: gateway.stats.get('errors.E_RRD_COMMAND'), gatewayCores: (cpuNow() - cpuBefore) / elapsedS, rrdtoolCores: NaN, boardsCores: NaN,
+        rrdErrors: backend.stats.get('errors.E_RRD_COMMAND'), gatewayCores: (cpuNow() - cpuBefore) / elapsedS, rrdtoolCores: NaN, boardsCores: NaN,
         stormSeconds: stored === n ? elapsedS : NaN, retries: hs.retries ?? 0,
       };
     }
@@ -176,7 +178,7 @@ export async function benchTcp(
     if (options.precomputed) await ask(child, { cmd: 'prepare', perBoard });
     measuring = true;
     const cpuBefore = cpuNow();
-    const othersNow = (): [number, number] => [gateway.rrd.pids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0), cpuSecondsOf(child.pid as number)];
+    const othersNow = (): [number, number] => [backend.rrd.pids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0), cpuSecondsOf(child.pid as number)];
     const othersBefore = othersNow();
     const start = now();
     const paced = options.paceIntervalMs !== undefined && options.precomputed;
@@ -215,7 +217,7 @@ export async function benchTcp(
       updatesPerSec: stored / elapsedS,
       p50Ms: percentile(measured, 50),
       p99Ms: percentile(measured, 99),
-      rrdErrors: gateway.stats.get('errors.E_RRD_COMMAND'),
+      rrdErrors: backend.stats.get('errors.E_RRD_COMMAND'),
       forwardedPerSec,
       gatewayCores,
       rrdtoolCores,
@@ -224,7 +226,7 @@ export async function benchTcp(
   } finally {
     await ask(child, { cmd: 'close' }).catch(() => undefined);
     await pool?.stop();
-    await gateway.close();
+    await built.close();
     await cleanup();
   }
 }

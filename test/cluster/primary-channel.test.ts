@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { OP, type WorkerMessage, type WorkerOp } from '../../src/cluster/cluster-messages.ts';
 import { PrimaryChannel } from '../../src/cluster/primary-channel.ts';
 import { RrdError } from '../../src/errors.ts';
-import type { ActiveSession } from '../../src/gateway-backend.ts';
+import type { ActiveSession } from '../../src/backend/backend.ts';
 
 function channel(): { ch: PrimaryChannel; sent: WorkerOp[][] } {
   const sent: WorkerOp[][] = [];
@@ -19,7 +19,7 @@ describe('PrimaryChannel (a session worker’s link to the primary)', () => {
     const { ch, sent } = channel();
     void ch.rrd.ensure('/d/a.rrd', ['--step', '1']);
     void ch.rrd.update('/d/a.rrd', 'N:1', 1000);
-    ch.publish({ clientId: 'a', timeMs: 1000, values: new Map([['t', 1], ['h', null]]) });
+    ch.record({ clientId: 'a', timeMs: 1000, values: new Map([['t', 1], ['h', null]]) });
     void ch.rrd.update('/d/a.rrd', 'N:2', 2000);
     expect(sent).toHaveLength(0);
     await turn();

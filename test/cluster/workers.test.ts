@@ -19,8 +19,8 @@ afterEach(async () => cleanup());
 
 const key = (id: string): string => `key-of-${id}-0123456789`;
 
-/** The session workers of a gateway process: its children running worker-main. */
-const workerPids = (parent: number): Promise<number[]> => processes((p) => p.ppid === parent && p.cmdline.includes('worker-main'));
+/** The session workers of a gateway process: its children running session-worker. */
+const workerPids = (parent: number): Promise<number[]> => processes((p) => p.ppid === parent && p.cmdline.includes('session-worker'));
 
 /** Processes whose command line mentions `text`. */
 const processesMentioning = (text: string): Promise<number[]> => processes((p) => p.cmdline.includes(text));

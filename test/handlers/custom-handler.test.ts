@@ -20,7 +20,7 @@ describe('custom handlers', () => {
     c.send(board.signedLine('b 3712'));
     c.send(board.updateLine({ temperature: 20 }));
     await waitFor(() => h!.readings.length === 1);
-    expect(h.gateway.stats.get('battery.reports')).toBe(1);
+    expect(h.backend.stats.get('battery.reports')).toBe(1);
     expect(h.logs.lines.some((l) => l['millivolts'] === 3712 && l['clientId'] === 'solar')).toBe(true);
     c.destroy();
   });
@@ -32,7 +32,7 @@ describe('custom handlers', () => {
     const { c } = await session(h, 'solar');
     c.send(`b 3712 ${'0'.repeat(64)}\n`);
     expect(await c.closedWithin(2000)).toBe(true);
-    expect(h.gateway.stats.get('errors.E_BAD_HMAC')).toBe(1);
+    expect(h.backend.stats.get('errors.E_BAD_HMAC')).toBe(1);
   });
 
   it('runs an unsigned message type without a session', async () => {
@@ -45,7 +45,7 @@ describe('custom handlers', () => {
     h = await startHarness({ pinger: { key: EXAMPLE_KEY, handler: 'PingHandler' } }, { registry: HandlerRegistry.withBuiltins().register(PingHandler) });
     const { c } = await session(h, 'pinger');
     c.send('p\n');
-    await waitFor(() => h!.gateway.stats.get('pings') === 1);
+    await waitFor(() => h!.backend.stats.get('pings') === 1);
     c.destroy();
   });
 

@@ -1,6 +1,10 @@
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
+import { LocalBackend, type LocalBackendOptions } from '../../src/backend/local-backend.ts';
 import { Gateway, type GatewayOptions } from '../../src/gateway.ts';
+import { HandlerRegistry } from '../../src/handlers/handler-registry.ts';
+import { logStaleProfile, ProfileStore } from '../../src/profiles/profile-store.ts';
 import type { Reading, ReadingSink } from '../../src/reading.ts';
 import { buildDestinations, type DestinationConfig } from '../../src/destinations/destination-config.ts';
 import { Stats } from '../../src/stats.ts';
@@ -9,6 +13,8 @@ import { RawClient } from './raw-client.ts';
 
 export interface Harness {
   gateway: Gateway;
+  /** What the gateway reports to: rrd files, board table, counters, destinations. */
+  backend: LocalBackend;
   port: number;
   dir: string;
   profilesDir: string;
@@ -18,27 +24,44 @@ export interface Harness {
   close: () => Promise<void>;
 }
 
+/** What a test may set: the gateway's options, the backend's, and the handler classes. */
+export type HarnessOptions = Partial<Omit<GatewayOptions, 'profiles' | 'backend' | 'dataDir' | 'logger'>> &
+  Partial<Pick<LocalBackendOptions, 'stats' | 'sink' | 'rrdProcesses' | 'rrdtool' | 'rrdcached'>> & { registry?: HandlerRegistry };
+
+/** A gateway and the local backend it reports to, built as `serve` builds them. */
+export function localGateway(o: HarnessOptions & { profilesDir: string; dataDir: string; logger: Logger }): { gateway: Gateway; backend: LocalBackend; close: () => Promise<void> } {
+  const { stats, sink, rrdProcesses, rrdtool, rrdcached, registry, profilesDir, dataDir, logger, ...gatewayOptions } = o;
+  const profiles = new ProfileStore(profilesDir, registry ?? HandlerRegistry.withBuiltins(), logStaleProfile(logger));
+  const backend = new LocalBackend({ logger, dataDir, profiles, stats, rrdProcesses, rrdtool, rrdcached, sink });
+  const gateway = new Gateway({ profiles, dataDir, logger, backend, ...gatewayOptions });
+  return {
+    gateway,
+    backend,
+    // The backend closes the sink too (destinations write their queues to the spool).
+    close: async () => {
+      await gateway.close();
+      await backend.close();
+    },
+  };
+}
+
 /** A gateway on 127.0.0.1:<free port> with temp dirs, real rrdtool, and one profile per entry. */
 export async function startHarness(
   profiles: Record<string, object> = { example: rrduinoProfile() },
-  options: Partial<GatewayOptions> = {},
+  options: HarnessOptions & { dataDir?: string } = {},
   logs = memoryLogger(),
 ): Promise<Harness> {
   const { dir, cleanup } = await tempDir();
   const profilesDir = join(dir, 'profiles');
-  const dataDir = join(dir, 'data');
+  const dataDir = options.dataDir ?? join(dir, 'data');
   for (const [id, p] of Object.entries(profiles)) await writeProfileFile(profilesDir, id, p);
   const readings: Reading[] = [];
-  const gateway = new Gateway({
-    profilesDir,
-    dataDir,
-    logger: logs.logger,
-    ...options,
-    sink: recordingSink(readings, options.sink),
-  });
+  const built = localGateway({ ...options, profilesDir, dataDir, logger: logs.logger, sink: recordingSink(readings, options.sink) });
+  const { gateway, backend } = built;
   const { port } = await gateway.listenTcp('127.0.0.1', 0);
   return {
     gateway,
+    backend,
     port,
     dir,
     profilesDir,
@@ -46,10 +69,9 @@ export async function startHarness(
     readings,
     logs,
     close: async () => {
-      await gateway.close();
+      await built.close();
       await cleanup();
     },
-    // The gateway closes options.sink too (destinations write their queues to the spool).
   };
 }
 

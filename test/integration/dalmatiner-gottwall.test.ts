@@ -44,7 +44,7 @@ describe('DalmatinerDB destination (stream mode, doc dialect)', () => {
     await waitFor(() => rx.stored().length === 2, 5000, 'first two points');
     await rx.stop(); // down
     for (const t of TEMPS.slice(2)) c.send(b.updateLine({ temperature: t }));
-    await waitFor(() => g.gateway.stats.get('dest.ddb.retries') >= 1, 5000, 'a failed attempt');
+    await waitFor(() => g.backend.stats.get('dest.ddb.retries') >= 1, 5000, 'a failed attempt');
     await rx.start(); // back
     await waitFor(() => rx.stored().length === 5, 10_000, 'all five points');
     const stored = rx.stored();
@@ -53,11 +53,11 @@ describe('DalmatinerDB destination (stream mode, doc dialect)', () => {
     expect(stored.map((p) => p.time)).toEqual(g.readings.map((r) => Math.floor(r.timeMs / 1000)));
     expect(rx.inits).toEqual([encodeStreamInit('doc', 'sensors', 1).toString('hex'), encodeStreamInit('doc', 'sensors', 1).toString('hex')]);
     // The two points of the window before the break came again after the reconnect, and nothing else.
-    expect(g.gateway.stats.get('dest.ddb.resent')).toBe(2);
+    expect(g.backend.stats.get('dest.ddb.resent')).toBe(2);
     expect(rx.received.length).toBe(5 + 2);
     // Still in the window of the connection that is up now: held, not yet counted as sent.
-    expect(g.gateway.stats.get('dest.ddb.sent')).toBe(0);
-    expect(accounting(g.gateway.stats, 'ddb')).toEqual({ queued: 5, accounted: 5 });
+    expect(g.backend.stats.get('dest.ddb.sent')).toBe(0);
+    expect(accounting(g.backend.stats, 'ddb')).toEqual({ queued: 5, accounted: 5 });
     c.destroy();
     await rx.stop();
   });
@@ -68,9 +68,9 @@ describe('DalmatinerDB destination (stream mode, doc dialect)', () => {
     const g = await gatewayWith([{ type: 'dalmatinerdb', name: 'ddb', address: `127.0.0.1:${rx.port}`, bucket: 'b', dialect: 'release', scale: 1e15 }]);
     const { c, b } = await board(g.port);
     c.send(b.updateLine({ temperature: 100 })); // 1e17 > 2^55
-    await waitFor(() => g.gateway.stats.get('dest.ddb.dropped.out_of_range') === 1, 5000, 'out-of-range count');
+    await waitFor(() => g.backend.stats.get('dest.ddb.dropped.out_of_range') === 1, 5000, 'out-of-range count');
     expect(rx.received).toEqual([]);
-    expect(g.gateway.stats.get('dest.ddb.sent')).toBe(0);
+    expect(g.backend.stats.get('dest.ddb.sent')).toBe(0);
     c.destroy();
     await rx.stop();
   });
@@ -144,15 +144,15 @@ describe('GottWall destination (HTTP)', () => {
     c.send(b.updateLine({ temperature: 1 }));
     await waitFor(() => rx.got.length === 1, 5000, 'accepted after two 500s');
     c.send(b.updateLine({ temperature: 2 })); // answered 404
-    await waitFor(() => g.gateway.stats.get('dest.gw.rejected') === 1, 5000, '404 counted');
+    await waitFor(() => g.backend.stats.get('dest.gw.rejected') === 1, 5000, '404 counted');
     await new Promise((r) => setTimeout(r, 300));
     expect(rx.requests).toBe(4); // 500, 500, 200, 404: the 404 was not retried
-    expect(g.gateway.stats.get('dest.gw.sent')).toBe(1);
+    expect(g.backend.stats.get('dest.gw.sent')).toBe(1);
     await rx.stop();
     const wrongKey = new GottwallReceiver(rx.port, 'pubkey-123', 'another-key');
     await wrongKey.start(); // answers 403 to our signature
     c.send(b.updateLine({ temperature: 3 }));
-    await waitFor(() => g.gateway.stats.get('dest.gw.rejected') === 2, 5000, '403 counted');
+    await waitFor(() => g.backend.stats.get('dest.gw.rejected') === 2, 5000, '403 counted');
     await new Promise((r) => setTimeout(r, 300));
     expect(wrongKey.requests).toBe(1); // answered 403 once, never retried
     c.destroy();

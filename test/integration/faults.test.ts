@@ -50,7 +50,7 @@ async function sendReadings(g: Harness, n: number, from = 0): Promise<void> {
 
 /** The accounting identity holds, and no error reached a catch-all (E_INTERNAL is a bug). */
 function expectAccounted(g: Harness, name: string): void {
-  const a = accounting(g.gateway.stats, name);
+  const a = accounting(g.backend.stats, name);
   expect(a.accounted, `queued = sent + rejected + dropped + memory + spool_pending for ${name}`).toBe(a.queued);
   expect(g.logs.lines.filter((l) => l['code'] === 'E_INTERNAL')).toEqual([]);
 }
@@ -65,14 +65,14 @@ describe.skipIf(!canMount)('spool on a disk that fills up or turns read-only (re
     h = await startHarnessWithDestinations([{ type: 'graphite', name: 'carbon', address: `127.0.0.1:${linePort}`, protocol: 'plaintext', prefix: 'f', ...fast }], root, 1800);
     await sendReadings(h, 1500);
     expect(h.logs.lines.some((l) => l['code'] === 'E_SPOOL' && l['errno'] === 'ENOSPC')).toBe(true);
-    expect(h.gateway.stats.get('dest.carbon.dropped')).toBe(0);
-    expect(h.gateway.stats.get('dest.carbon.memory')).toBeGreaterThan(0);
+    expect(h.backend.stats.get('dest.carbon.dropped')).toBe(0);
+    expect(h.backend.stats.get('dest.carbon.memory')).toBeGreaterThan(0);
     expectAccounted(h, 'carbon');
     await carbon.start();
     const temps = await carbon.waitForPoints('f.example.temperature', 1500, 60_000);
     expect(temps.map(([, v]) => v)).toEqual(Array.from({ length: 1500 }, (_, i) => i / 100));
     expect(await carbon.waitForPoints('f.example.humidity', 1500, 10_000)).toHaveLength(1500);
-    await waitFor(() => h?.gateway.stats.get('dest.carbon.sent') === 3000, 10_000, 'every point sent');
+    await waitFor(() => h?.backend.stats.get('dest.carbon.sent') === 3000, 10_000, 'every point sent');
     expectAccounted(h, 'carbon');
   });
 
@@ -87,12 +87,12 @@ describe.skipIf(!canMount)('spool on a disk that fills up or turns read-only (re
     // No resend window: a batch is delivered once written, so what the restart may send is exact.
     h = await startHarnessWithDestinations([{ type: 'graphite', name: 'carbon', address: `127.0.0.1:${carbon.picklePort}`, protocol: 'pickle', prefix: 'ro', resendWindowMs: 0, ...fast }], root);
     await sendReadings(h, 300);
-    await waitFor(() => h?.gateway.stats.get('dest.carbon.spool_pending') === 600, 5000, 'all points spooled');
+    await waitFor(() => h?.backend.stats.get('dest.carbon.spool_pending') === 600, 5000, 'all points spooled');
     await disk.readOnly();
     await carbon.start();
     const temps = await carbon.waitForPoints('ro.example.temperature', 300, 30_000);
     expect(temps.map(([, v]) => v)).toEqual(Array.from({ length: 300 }, (_, i) => i / 100));
-    await waitFor(() => h?.gateway.stats.get('dest.carbon.sent') === 600, 10_000, 'every point sent once');
+    await waitFor(() => h?.backend.stats.get('dest.carbon.sent') === 600, 10_000, 'every point sent once');
     expect(h.logs.lines.some((l) => l['code'] === 'E_SPOOL' && l['errno'] === 'EROFS')).toBe(true);
     // New readings still flow while the disk stays read-only.
     await sendReadings(h, 5, 300);
@@ -128,10 +128,10 @@ describe.skipIf(!canMount)('spool on a disk that fills up or turns read-only (re
     );
     await sendReadings(h, 3000);
     await waitFor(() => rx.stored().length === 6000, 20_000, 'every point in DalmatinerDB');
-    expect(h.gateway.stats.get('dest.ddb.dropped')).toBe(0);
+    expect(h.backend.stats.get('dest.ddb.dropped')).toBe(0);
     expectAccounted(h, 'ddb');
     expectAccounted(h, 'carbon');
-    expect(h.gateway.stats.get('dest.carbon.memory')).toBe(6000); // kept, since the spool cannot take them
+    expect(h.backend.stats.get('dest.carbon.memory')).toBe(6000); // kept, since the spool cannot take them
     await carbon.start();
     expect(await carbon.waitForPoints('iso.example.temperature', 3000, 60_000)).toHaveLength(3000);
     await rx.stop();
@@ -200,7 +200,7 @@ describe('a destination killed mid-stream', () => {
       }
       const temps = await carbon.waitForPoints('k9.example.temperature', 300, 30_000);
       expect(temps.map(([, v]) => v)).toEqual(Array.from({ length: 300 }, (_, i) => i / 100));
-      expect(h.gateway.stats.get('dest.carbon.resent')).toBeGreaterThan(0);
+      expect(h.backend.stats.get('dest.carbon.resent')).toBeGreaterThan(0);
       expectAccounted(h, 'carbon');
       c.destroy();
     } finally {
@@ -224,15 +224,15 @@ describe('a destination killed mid-stream', () => {
     await waitFor(() => rx.stored().length === 200, 10_000, 'first 100 readings stored');
     rx.hang();
     await send(100, 150);
-    await waitFor(() => h?.gateway.stats.get('dest.ddb.queued') === 300, 10_000, 'handed to the destination while unread');
+    await waitFor(() => h?.backend.stats.get('dest.ddb.queued') === 300, 10_000, 'handed to the destination while unread');
     // Written into a socket nobody reads: not delivered while the window lasts.
-    expect(h.gateway.stats.get('dest.ddb.sent')).toBe(0);
+    expect(h.backend.stats.get('dest.ddb.sent')).toBe(0);
     await rx.crash();
     await send(150, 200);
     await rx.start();
     await waitFor(() => rx.stored().length === 400, 20_000, 'all 200 readings stored');
     expect(rx.stored().filter((p) => p.metric === 'example.temperature').map((p) => p.value)).toEqual(Array.from({ length: 200 }, (_, i) => i * 100));
-    expect(h.gateway.stats.get('dest.ddb.resent')).toBeGreaterThan(0);
+    expect(h.backend.stats.get('dest.ddb.resent')).toBeGreaterThan(0);
     expectAccounted(h, 'ddb');
     c.destroy();
     await rx.stop();

@@ -45,7 +45,7 @@ afterEach(async () => {
   await cleanupDir();
 });
 
-const stored = (): number => h.gateway.stats.get('updates.stored');
+const stored = (): number => h.backend.stats.get('updates.stored');
 
 describe('boards on serial ptys', () => {
   it('handshakes over binary key material with LF, NUL, CR, XON, XOFF and 0xff, and stores updates', { timeout: 15_000 }, async () => {
@@ -55,7 +55,7 @@ describe('boards on serial ptys', () => {
     }
     await waitFor(() => stored() === 5, 5000, 'five updates');
     expect(await fetchValues(join(h.dataDir, 'board.rrd'))).toEqual(expect.arrayContaining([21.5, -3.25]));
-    expect(h.gateway.stats.get('lines.noise')).toBe(0);
+    expect(h.backend.stats.get('lines.noise')).toBe(0);
   });
 
   it('skips boot noise and half lines without ending the session, and counts them', async () => {
@@ -65,7 +65,7 @@ describe('boards on serial ptys', () => {
     board.writeRaw(Buffer.from('\x07\x1b[0m garbage\r\n'));
     board.send({ temperature: 2 });
     await waitFor(() => stored() === 2, 5000, 'both updates');
-    expect(h.gateway.stats.get('lines.noise')).toBe(3);
+    expect(h.backend.stats.get('lines.noise')).toBe(3);
   });
 
   it('resynchronises after a lost line inside the look-ahead window', async () => {
@@ -74,7 +74,7 @@ describe('boards on serial ptys', () => {
     board.protocol.updateLine({ temperature: 3 }); // lost too
     board.send({ temperature: 4 });
     await waitFor(() => stored() === 2, 5000, 'updates around the gap');
-    expect(h.gateway.stats.get('resyncs')).toBe(1);
+    expect(h.backend.stats.get('resyncs')).toBe(1);
     expect(h.readings.map((r) => r.values.get('temperature'))).toEqual([1, 4]);
   });
 
@@ -83,7 +83,7 @@ describe('boards on serial ptys', () => {
     board.writeRaw(first); // replay
     board.send({ temperature: 2 });
     await waitFor(() => stored() === 2, 5000, 'the two genuine updates');
-    expect(h.gateway.stats.get('errors.E_BAD_HMAC')).toBe(1);
+    expect(h.backend.stats.get('errors.E_BAD_HMAC')).toBe(1);
     expect(h.readings.map((r) => r.values.get('temperature'))).toEqual([1, 2]);
   });
 
@@ -91,8 +91,8 @@ describe('boards on serial ptys', () => {
     board.writeRaw(board.protocol.signedLine('u temperature abc'));
     board.send({ temperature: 1 });
     await waitFor(() => h.readings.length === 2, 5000, 'both updates');
-    expect(h.gateway.stats.get('errors.E_BAD_VALUE')).toBe(1);
-    expect(h.gateway.stats.get('lines.noise')).toBe(0);
+    expect(h.backend.stats.get('errors.E_BAD_VALUE')).toBe(1);
+    expect(h.backend.stats.get('lines.noise')).toBe(0);
     expect(h.readings.map((r) => r.values.get('temperature'))).toEqual([null, 1]);
   });
 
@@ -102,7 +102,7 @@ describe('boards on serial ptys', () => {
     await pty.stop(); // unplugged
     await waitFor(() => !line.isOpen, 5000, 'gateway sees the port go');
     await new Promise((r) => setTimeout(r, 500)); // a few failed reopen attempts (ENOENT)
-    expect(h.gateway.stats.get('errors.E_INTERNAL')).toBe(0);
+    expect(h.backend.stats.get('errors.E_INTERNAL')).toBe(0);
     await pty.start(); // plugged back in
     await waitFor(() => line.isOpen && h.logs.lines.filter((l) => l['msg'] === 'serial port open').length === 2, 5000, 'gateway reopens');
     await board.waitReady();

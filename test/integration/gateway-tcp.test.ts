@@ -35,19 +35,19 @@ describe('boards over TCP into rrdtool', () => {
     board.start();
     await board.waitReady();
     board.send({ temperature: 21.5 });
-    await waitFor(() => h.gateway.stats.get('updates.stored') === 1, 5000, 'first update');
+    await waitFor(() => h.backend.stats.get('updates.stored') === 1, 5000, 'first update');
     for (const t of [21.5, -3.25, -3.25, 0]) {
       await new Promise((r) => setTimeout(r, 1100));
       board.send({ temperature: t });
     }
-    await waitFor(() => h.gateway.stats.get('updates.stored') === 5, 5000, 'five updates');
+    await waitFor(() => h.backend.stats.get('updates.stored') === 5, 5000, 'five updates');
     await board.stop();
     expect(await fetchValues(join(h.dataDir, 'board.rrd'))).toEqual(expect.arrayContaining([21.5, -3.25]));
   });
 
   it('stores what an independent client written from the spec sends', { timeout: 20_000 }, async () => {
     await run('/usr/bin/python3', [join(REPO_ROOT, 'test/helpers/independent_client.py'), '127.0.0.1', String(h.port), 'other', 'other-key-456', ...['18.06', '18.06', '19.50', '19.50', '-1.25', '-1.25', '0']]);
-    await waitFor(() => h.gateway.stats.get('updates.stored') === 7, 5000, 'seven updates');
+    await waitFor(() => h.backend.stats.get('updates.stored') === 7, 5000, 'seven updates');
     const values = await fetchValues(join(h.dataDir, 'board.rrd'));
     expect(values).toEqual(expect.arrayContaining([18.06, 19.5, -1.25]));
   });
@@ -59,7 +59,7 @@ describe('boards over TCP into rrdtool', () => {
     h = await startHarness({ example: profile });
     const { c, board } = await hello();
     for (let i = 0; i < 20; i++) c.send(board.updateLine({ temperature: i }));
-    await waitFor(() => h.gateway.stats.get('errors.E_RRD_COMMAND') === 20, 10_000, '20 failed updates');
+    await waitFor(() => h.backend.stats.get('errors.E_RRD_COMMAND') === 20, 10_000, '20 failed updates');
     const logged = h.logs.lines.filter((l) => l['code'] === 'E_RRD_COMMAND' && l['suppressed'] === undefined);
     expect(logged).toHaveLength(5);
     c.destroy();
@@ -132,8 +132,8 @@ describe('boards over TCP into rrdtool', () => {
       c2.send(b2.updateLine({ temperature: 2 }));
       c2.send(b2.updateLine({ temperature: 3 }));
       await waitFor(() => h2.readings.length === 3);
-      expect(h2.gateway.stats.get('updates.stored')).toBe(1);
-      expect(h2.gateway.stats.get('errors.E_RRD_COMMAND')).toBe(2);
+      expect(h2.backend.stats.get('updates.stored')).toBe(1);
+      expect(h2.backend.stats.get('errors.E_RRD_COMMAND')).toBe(2);
       expect(await c2.closedWithin(100)).toBe(false);
       const logged = h2.logs.lines.find((l) => l['code'] === 'E_RRD_COMMAND');
       expect(logged?.['clientId']).toBe('fixed');
@@ -157,7 +157,7 @@ describe('bad input over TCP (each closes the connection with its code)', () => 
     act(c, board);
     expect(await c.closedWithin(2000)).toBe(true);
     expect(errorCodes()).toContain(code);
-    expect(h.gateway.stats.get('updates.stored')).toBe(0);
+    expect(h.backend.stats.get('updates.stored')).toBe(0);
   }
 
   it('update before hello', () =>

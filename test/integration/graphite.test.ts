@@ -80,8 +80,8 @@ describe('Graphite destinations against a real carbon-cache', () => {
       const { c, board } = await helloBoard(g.port);
       for (const t of TEMPS.slice(0, 3)) c.send(board.updateLine({ temperature: t, humidity: 1 }));
       expect((await carbon.waitForPoints('tls.example.temperature', 3)).map(([, v]) => v)).toEqual(TEMPS.slice(0, 3));
-      await waitFor(() => g.gateway.stats.get('dest.tls-unverified.retries') >= 2, 5000, 'retries against an unverifiable server');
-      expect(g.gateway.stats.get('dest.tls-unverified.sent')).toBe(0);
+      await waitFor(() => g.backend.stats.get('dest.tls-unverified.retries') >= 2, 5000, 'retries against an unverifiable server');
+      expect(g.backend.stats.get('dest.tls-unverified.sent')).toBe(0);
       expect(await carbon.fetch('bad.example.temperature')).toEqual([]);
       c.destroy();
     } finally {
@@ -98,14 +98,14 @@ describe('Graphite destinations against a real carbon-cache', () => {
     await carbon.waitForPoints('r.example.temperature', 2);
     await carbon.stop();
     for (const t of TEMPS.slice(2)) c.send(board.updateLine({ temperature: t, humidity: 1 }));
-    await waitFor(() => g.gateway.stats.get('dest.local.retries') >= 2, 10_000, 'failed attempts while carbon is down');
+    await waitFor(() => g.backend.stats.get('dest.local.retries') >= 2, 10_000, 'failed attempts while carbon is down');
     await carbon.start();
     const points = await carbon.waitForPoints('r.example.temperature', 5);
     expect(points.map(([, v]) => v)).toEqual(TEMPS);
     // Written before carbon stopped, the first readings were still in their window: sent again.
-    expect(g.gateway.stats.get('dest.local.resent')).toBe(4);
-    expect(accounting(g.gateway.stats, 'local')).toEqual({ queued: 10, accounted: 10 });
-    expect(g.gateway.stats.get('dest.local.sent')).toBe(0); // in the window of the connection that is up now
+    expect(g.backend.stats.get('dest.local.resent')).toBe(4);
+    expect(accounting(g.backend.stats, 'local')).toEqual({ queued: 10, accounted: 10 });
+    expect(g.backend.stats.get('dest.local.sent')).toBe(0); // in the window of the connection that is up now
     c.destroy();
   });
 
@@ -116,10 +116,10 @@ describe('Graphite destinations against a real carbon-cache', () => {
     await carbon.waitForPoints('r.example.temperature', 2);
     await carbon.stop();
     for (const t of TEMPS.slice(2)) c.send(board.updateLine({ temperature: t, humidity: 1 }));
-    await waitFor(() => g.gateway.stats.get('dest.local.retries') >= 2, 10_000, 'failed attempts while carbon is down');
+    await waitFor(() => g.backend.stats.get('dest.local.retries') >= 2, 10_000, 'failed attempts while carbon is down');
     await carbon.start();
     expect((await carbon.waitForPoints('r.example.temperature', 5)).map(([, v]) => v)).toEqual(TEMPS);
-    await waitFor(() => g.gateway.stats.get('dest.local.sent') === 10, 5000, 'all points sent');
+    await waitFor(() => g.backend.stats.get('dest.local.sent') === 10, 5000, 'all points sent');
     // With no window, what was written before the stop was delivered then: 3 readings × 2 sources waited.
     await waitFor(() => g.logs.lines.some((l) => typeof l['delivered'] === 'number'), 5000, 'the delivered line');
     const back = g.logs.lines.find((l) => typeof l['delivered'] === 'number');

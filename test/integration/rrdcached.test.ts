@@ -52,15 +52,16 @@ describe('rrdcached', { timeout: 60_000 }, () => {
     const file = join(h.dataDir, 'board.rrd');
     const { c, board } = await helloBoard(h.port);
     for (let i = 1; i <= 5; i++) c.send(board.updateLine({ temperature: i }));
-    await waitFor(() => h?.gateway.stats.get('updates.stored') === 5, 5000, 'five updates');
+    await waitFor(() => h?.backend.stats.get('updates.stored') === 5, 5000, 'five updates');
     expect(await onDisk(file)).toBe('U'); // created, but the values wait in rrdcached
-    expect((await h.gateway.rrd.lastUpdate(file)).values['temperature']).toBe('5'); // a read flushes first
+    expect((await h.backend.rrd.lastUpdate(file)).values['temperature']).toBe('5'); // a read flushes first
     expect(await onDisk(file)).toBe('5');
     for (let i = 6; i <= 7; i++) c.send(board.updateLine({ temperature: i }));
-    await waitFor(() => h?.gateway.stats.get('updates.stored') === 7, 5000, 'two more');
+    await waitFor(() => h?.backend.stats.get('updates.stored') === 7, 5000, 'two more');
     expect(await onDisk(file)).toBe('5');
     c.destroy();
-    await h.gateway.close(); // a clean stop flushes what the gateway wrote
+    await h.gateway.close(); // a clean stop: the sessions, then the backend, which flushes what was written
+    await h.backend.close();
     expect(await onDisk(file)).toBe('7');
   });
 
@@ -69,7 +70,7 @@ describe('rrdcached', { timeout: 60_000 }, () => {
     const file = join(h.dataDir, 'board.rrd');
     const { c, board } = await helloBoard(h.port);
     for (let i = 1; i <= 3; i++) c.send(board.updateLine({ temperature: i }));
-    await waitFor(() => h?.gateway.stats.get('updates.stored') === 3, 5000, 'three updates');
+    await waitFor(() => h?.backend.stats.get('updates.stored') === 3, 5000, 'three updates');
     await new Promise((r) => setTimeout(r, 1500)); // its journal is rotated (written) every second here
     await daemon.kill();
     expect(await onDisk(file)).toBe('U');
@@ -77,17 +78,17 @@ describe('rrdcached', { timeout: 60_000 }, () => {
     expect(await viaDaemon(file)).toBe('3');
     await daemon.kill();
     for (let i = 4; i <= 5; i++) c.send(board.updateLine({ temperature: i }));
-    await waitFor(() => h?.gateway.stats.get('updates.stored') === 5, 5000, 'updates while rrdcached is gone');
+    await waitFor(() => h?.backend.stats.get('updates.stored') === 5, 5000, 'updates while rrdcached is gone');
     expect(await onDisk(file)).toBe('5');
-    expect(h.gateway.rrd.directWrites).toBe(2);
+    expect(h.backend.rrd.directWrites).toBe(2);
     expect(h.logs.lines.filter((l) => l['code'] === 'E_RRDCACHED')).toHaveLength(1);
     await daemon.start();
     await waitFor(() => h?.logs.lines.some((l) => l['msg'] === 'rrdcached is back: updates go through it again') ?? false, 15_000, 'the gateway to find rrdcached again');
     c.send(board.updateLine({ temperature: 6 }));
-    await waitFor(() => h?.gateway.stats.get('updates.stored') === 6, 5000, 'an update through it again');
+    await waitFor(() => h?.backend.stats.get('updates.stored') === 6, 5000, 'an update through it again');
     expect(await onDisk(file)).toBe('5');
     expect(await viaDaemon(file)).toBe('6');
-    expect(h.gateway.rrd.directWrites).toBe(2);
+    expect(h.backend.rrd.directWrites).toBe(2);
     c.destroy();
   });
 });

@@ -24,12 +24,12 @@ beforeAll(async () => {
   profile.handler_options.create = ['--step', '20', '--start', String(Math.floor(clock / 1000) - 60), 'DS:temperature:GAUGE:60:-50:110', 'DS:humidity:GAUGE:60:0:100', 'RRA:AVERAGE:0.5:1:1000'];
   profile.handler_options.units = { humidity: '% RH' };
   h = await startHarness({ shed: profile }, { now: () => (clock += 20_000) });
-  server = new StatusServer({ gateway: h.gateway, destinations: () => [], logger: h.logs.logger, version: 'test' });
+  server = new StatusServer({ backend: h.backend, destinations: () => [], logger: h.logs.logger, version: 'test' });
   const { port } = await server.listen('127.0.0.1', 0);
   base = `http://127.0.0.1:${port}`;
   const { c, board } = await helloBoard(h.port, 'shed', 'secret123');
   for (let i = 0; i < READINGS; i++) c.send(board.updateLine({ temperature: 18 + 4 * Math.sin(i / 8), humidity: 55 + i / 10 }));
-  await waitFor(() => h.gateway.stats.get('updates.stored') === READINGS, 10_000, 'every reading stored');
+  await waitFor(() => h.backend.stats.get('updates.stored') === READINGS, 10_000, 'every reading stored');
   profileDir = await mkdtemp(join(tmpdir(), 'rrduino-chromium-'));
   browser = await puppeteer.launch({
     executablePath: '/usr/bin/chromium',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { graphArgs } from '../../src/status/graph-args.ts';
-import { parseRrdInfo } from '../../src/status/rrd-info.ts';
+import { parseRrdInfo } from '../../src/rrd/rrd-info.ts';
 import { ago, renderBoardPage, renderOverview } from '../../src/status/status-page.ts';
 import type { BoardView, StatusModel } from '../../src/status/status-model.ts';
 

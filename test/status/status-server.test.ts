@@ -22,7 +22,7 @@ afterEach(async () => {
 
 async function health(destinations: () => DeliveryStatus[] = () => []): Promise<{ status: number; text: string }> {
   if (!h) throw new Error('no harness');
-  server = new StatusServer({ gateway: h.gateway, destinations, logger: h.logs.logger, version: 'test', spoolAlertPoints: 1000 });
+  server = new StatusServer({ backend: h.backend, destinations, logger: h.logs.logger, version: 'test', spoolAlertPoints: 1000 });
   const { port } = await server.listen('127.0.0.1', 0);
   const res = await fetch(`http://127.0.0.1:${port}/healthz`);
   return { status: res.status, text: await res.text() };
@@ -39,7 +39,7 @@ describe('/healthz', () => {
     h = await startHarness(undefined, { rrdtool: '/nonexistent/rrdtool' });
     const { c, board } = await helloBoard(h.port);
     c.send(board.updateLine({ temperature: 1 }));
-    await waitFor(() => h?.gateway.rrd.problem !== undefined, 5000, 'the failed rrdtool');
+    await waitFor(() => h?.backend.rrd.problem !== undefined, 5000, 'the failed rrdtool');
     const r = await health();
     expect(r.status).toBe(503);
     expect(r.text).toMatch(/^rrdtool is down: cannot start \/nonexistent\/rrdtool/m);

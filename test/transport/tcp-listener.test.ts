@@ -23,14 +23,14 @@ describe('TcpListener per-address limit', () => {
     const refused = await RawClient.open(h.port);
     expect(await refused.closedWithin(2000)).toBe(true);
     expect(refused.received.length).toBe(0);
-    expect(h.gateway.stats.get('connections.refused.unverified')).toBe(1);
+    expect(h.backend.stats.get('connections.refused.unverified')).toBe(1);
 
     const honest = await RawClient.open(h.port, '127.0.0.1', '127.0.0.2');
     const board = new BoardProtocol('example', EXAMPLE_KEY);
     honest.send(board.helloLine());
     board.acceptKeyMaterial(await honest.read(32));
     honest.send(board.updateLine({ temperature: 21.5 }));
-    await waitFor(() => h.gateway.stats.get('updates.stored') === 1, 5000, 'the honest board’s update');
+    await waitFor(() => h.backend.stats.get('updates.stored') === 1, 5000, 'the honest board’s update');
     expect(h.logs.lines.some((l) => l['code'] === 'E_TOO_MANY_UNVERIFIED')).toBe(true);
     for (const c of [...held, honest]) c.destroy();
   });
@@ -41,9 +41,9 @@ describe('TcpListener per-address limit', () => {
     c.send(board.helloLine());
     board.acceptKeyMaterial(await c.read(32));
     c.send(board.updateLine({ temperature: 1 }));
-    await waitFor(() => h.gateway.stats.get('messages.verified') === 1);
+    await waitFor(() => h.backend.stats.get('messages.verified') === 1);
     const held = await Promise.all([0, 1, 2, 3, 4].map(holder)); // five more from the same address fit
-    expect(h.gateway.stats.get('connections.refused.unverified')).toBe(0);
+    expect(h.backend.stats.get('connections.refused.unverified')).toBe(0);
     for (const x of [...held, c]) x.destroy();
   });
 
@@ -54,7 +54,7 @@ describe('TcpListener per-address limit', () => {
       await c.read(32 * (i + 100), 10_000);
     }
     // The bytes go out before the profile lookup: wait until every lookup is done too.
-    await waitFor(() => h.gateway.stats.get('hellos.unknown') === 2000, 5000, 'every hello looked up');
+    await waitFor(() => h.backend.stats.get('hellos.unknown') === 2000, 5000, 'every hello looked up');
     c.destroy();
     await h.close();
     const unknown = h.logs.lines.filter((l) => l['code'] === 'E_UNKNOWN_CLIENT');

@@ -1,15 +1,16 @@
 /**
- * A session worker of `serve --workers N` (forked by WorkerPool, never run by hand): serves
+ * A session worker of `serve --workers N` (forked by the WorkerPool, never run by hand): serves
  * boards over TCP on the port it shares with the other workers, verifies their lines, and
  * runs the handlers, whose rrd writes, readings and counters go to the primary.
  */
 import cluster from 'node:cluster';
+import { WORKER_CONFIG_ENV, type PrimaryMessage, type WorkerConfig, type WorkerMessage } from '../cluster/cluster-messages.ts';
+import { PrimaryChannel } from '../cluster/primary-channel.ts';
 import { ConfigError, ProfileError, errorCode, errorMessage } from '../errors.ts';
 import { Gateway } from '../gateway.ts';
 import { HandlerRegistry } from '../handlers/handler-registry.ts';
 import { createServiceLogger } from '../logger.ts';
-import { WORKER_CONFIG_ENV, type PrimaryMessage, type WorkerConfig, type WorkerMessage } from './cluster-messages.ts';
-import { PrimaryChannel } from './primary-channel.ts';
+import { logStaleProfile, ProfileStore } from '../profiles/profile-store.ts';
 
 function send(message: WorkerMessage, then?: () => void): void {
   process.send?.(message, undefined, {}, then);
@@ -24,7 +25,7 @@ function leave(code: number): void {
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.env[WORKER_CONFIG_ENV] ?? 'null') as WorkerConfig | null;
-  if (config === null || !cluster.isWorker) throw new ConfigError('E_CONFIG_INVALID', 'worker-main is started by `serve --workers`, not by hand');
+  if (config === null || !cluster.isWorker) throw new ConfigError('E_CONFIG_INVALID', 'session-worker is started by `serve --workers`, not by hand');
   // The primary decides when to stop: a Ctrl-C or systemd's SIGTERM reaches the whole group,
   // and a worker that left on its own would drop the updates it holds.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
@@ -33,10 +34,10 @@ async function main(): Promise<void> {
   for (const file of config.handlerModules) await registry.loadModule(file);
   const channel = new PrimaryChannel(send);
   const gateway = new Gateway({
-    profilesDir: config.profilesDir,
+    profiles: new ProfileStore(config.profilesDir, registry, logStaleProfile(logger)),
     dataDir: config.dataDir,
     logger,
-    registry,
+    announce: false,
     maxLineLength: config.maxLineLength,
     maxConnections: config.maxConnections,
     maxUnverifiedPerAddress: config.maxUnverifiedPerAddress,

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BoardRegistry } from '../../src/status/board-registry.ts';
-import { stepSecondsOf } from '../../src/handlers/rrduino-handler.ts';
+import { BoardRegistry } from '../../src/backend/board-registry.ts';
 import { memoryLogger } from '../helpers/fixtures.ts';
 
 describe('BoardRegistry', () => {
@@ -75,15 +74,5 @@ describe('BoardRegistry', () => {
     r.error('shed', 'E_RRD_COMMAND');
     expect([...(r.get('shed')?.errors ?? [])]).toEqual([['E_BAD_HMAC', 2], ['E_RRD_COMMAND', 1]]);
     expect(r.get('shed')?.lastError).toEqual({ code: 'E_RRD_COMMAND', atMs: 5 });
-  });
-});
-
-describe('stepSecondsOf', () => {
-  it("reads the rrd step of a profile's create arguments, rrdtool's 300 s by default", () => {
-    expect(stepSecondsOf({ create: ['--step', '60', 'DS:t:GAUGE:120:U:U'] })).toBe(60);
-    expect(stepSecondsOf({ create: ['-s', '10'] })).toBe(10);
-    expect(stepSecondsOf({ create: ['--step=30'] })).toBe(30);
-    expect(stepSecondsOf({ create: ['DS:t:GAUGE:600:U:U'] })).toBe(300);
-    expect(stepSecondsOf({})).toBeUndefined();
   });
 });

@@ -1,0 +1,108 @@
+import type { Logger } from 'pino';
+import { describeProfile, type ProfileStore } from '../profiles/profile-store.ts';
+import type { Reading, ReadingSink } from '../reading.ts';
+import { RrdService } from '../rrd/rrd-service.ts';
+import { Stats } from '../stats.ts';
+import type { ActiveSession, Backend } from './backend.ts';
+import { BoardRegistry } from './board-registry.ts';
+
+export interface LocalBackendOptions {
+  logger: Logger;
+  /** Where relative rrd paths resolve. */
+  dataDir: string;
+  /** The boards' profiles: a board's rrd step (from its handler's description) sets when it counts as silent. */
+  profiles: ProfileStore;
+  /** rrdtool processes. Default 2. */
+  rrdProcesses?: number;
+  /** The rrdtool binary. Default `rrdtool` on the PATH. */
+  rrdtool?: string;
+  /** rrdcached's address: updates go through it (see RrdServiceOptions). */
+  rrdcached?: string;
+  /** Where every verified reading goes besides the rrd (the destinations). */
+  sink?: ReadingSink;
+  /** Counters; pass one in to share it with the destinations. */
+  stats?: Stats;
+  /** The board table's wall clock (tests step it). */
+  now?: () => number;
+}
+
+/** How often silent boards are looked for. */
+const SILENCE_CHECK_MS = 30_000;
+
+/**
+ * The backend in the process that owns the state: the rrd files (through long-lived rrdtool
+ * processes or rrdcached), the board table, the destinations, the counters and the silence
+ * check. Sessions in this process report to it directly, session workers through the worker
+ * pool; the status page, `/metrics` and the worker pool read it.
+ */
+export class LocalBackend implements Backend {
+  readonly logger: Logger;
+  readonly stats: Stats;
+  readonly rrd: RrdService;
+  /** Every board's state: connected, last seen, last values, errors. */
+  readonly boards: BoardRegistry;
+  readonly dataDir: string;
+  readonly profiles: ProfileStore;
+  readonly #sink: ReadingSink | undefined;
+  readonly #active = new Map<string, ActiveSession>();
+  readonly #silence: NodeJS.Timeout;
+
+  constructor(o: LocalBackendOptions) {
+    this.logger = o.logger;
+    this.stats = o.stats ?? new Stats();
+    this.dataDir = o.dataDir;
+    this.profiles = o.profiles;
+    this.#sink = o.sink;
+    this.rrd = new RrdService({ processes: o.rrdProcesses, binary: o.rrdtool, rrdcached: o.rrdcached, logger: o.logger.child({ part: 'rrdtool' }) });
+    this.boards = new BoardRegistry(o.logger, o.now);
+    this.stats.gauge('boards.connected', () => this.boards.connectedCount);
+    let silent = 0;
+    this.stats.gauge('boards.silent', () => silent);
+    this.#silence = setInterval(() => (silent = this.checkSilence()), SILENCE_CHECK_MS);
+    this.#silence.unref();
+  }
+
+  /** Boards with a verified session now. */
+  get activeBoards(): number {
+    return this.#active.size;
+  }
+
+  record(reading: Reading): void {
+    this.boards.seen(reading.clientId, reading.values, reading.timeMs);
+    this.#sink?.publish(reading);
+  }
+
+  count(stat: string, clientId?: string): void {
+    this.stats.count(stat);
+    if (clientId !== undefined && stat.startsWith('errors.')) this.boards.error(clientId, stat.slice('errors.'.length));
+  }
+
+  claim(clientId: string, session: ActiveSession): void {
+    const previous = this.#active.get(clientId);
+    this.#active.set(clientId, session);
+    if (previous && previous !== session) previous.supersede();
+    this.boards.connected(clientId, session.link.transport, session.link.remote);
+  }
+
+  release(clientId: string, session: ActiveSession, reason: string): void {
+    if (this.#active.get(clientId) !== session) return;
+    this.#active.delete(clientId);
+    this.boards.disconnected(clientId, reason);
+  }
+
+  /** Warns once for each board silent for more than 3 of its rrd steps; returns how many are. */
+  checkSilence(): number {
+    return this.boards.checkSilence((clientId) => {
+      const profile = this.profiles.peek(clientId);
+      const step = profile && describeProfile(profile, this.dataDir).rrd?.stepSeconds;
+      return step === undefined ? undefined : 3 * step * 1000;
+    });
+  }
+
+  /** After the sessions stopped: rrdtool finishes and closes, the destinations write what waits to their spools. */
+  async close(): Promise<void> {
+    clearInterval(this.#silence);
+    await this.rrd.close();
+    await this.#sink?.close();
+  }
+}
