@@ -4,6 +4,6 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/protocol/**/*.test.ts', 'test/rrd/**/*.test.ts', 'test/delivery/**/*.test.ts', 'test/destinations/**/*.test.ts', 'test/status/status-page.test.ts', 'test/status/board-registry.test.ts'],
+    include: ['test/protocol/**/*.test.ts', 'test/rrd/**/*.test.ts', 'test/delivery/**/*.test.ts', 'test/destinations/**/*.test.ts', 'test/status/status-page.test.ts', 'test/backend/board-registry.test.ts'],
   },
 });
