@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, RrdError, errorMessage } from '../errors.ts';
 import { formatCommand, isBareArgument, parseLastUpdate, type LastUpdate } from './rrd-command.ts';
-import type { RrdReply } from './rrdtool-process.ts';
+import { isLockedError, LOCK_RETRY_MS, LOCK_WAIT_MS, retryingOnDeath, ShardedRrdtool, waitingOnLocks, type RrdLines } from './rrd-lines.ts';
 import { RrdtoolProcess } from './rrdtool-process.ts';
 import { ensureOnce, type RrdStore } from './rrd-store.ts';
 
@@ -35,25 +35,10 @@ export type { LastUpdate };
  */
 const MIN_GAP_US = 10;
 
-/**
- * rrdtool's answer when another process holds the file's lock that moment. Readers lock too
- * (`graph`, `lastupdate`, `fetch`: the status page's graphs, `list`, a user's cron job), and an
- * update meeting one fails at once without writing anything: measured, 244 of 3,000 updates
- * while `rrdtool graph` and `lastupdate` ran in loops beside them.
- */
-export function isLockedError(err: unknown): boolean {
-  return /could not lock RRD/i.test(errorMessage(err));
-}
-
 /** rrdtool's answer for an update to a file that is not there. */
 function isMissingFileError(err: unknown): boolean {
   return /opening .*No such file or directory/i.test(errorMessage(err));
 }
-
-/** Pause between tries on a locked file; a reader holds the lock for milliseconds. */
-const LOCK_RETRY_MS = 25;
-/** How long a command keeps trying a locked file before it fails. */
-export const LOCK_WAIT_MS = 5_000;
 
 /**
  * Runs a read again while rrdtool answers "could not lock RRD": another process (the
@@ -95,16 +80,16 @@ interface FileQueue {
   /** Last timestamp given to this file, in integer microseconds. */
   lastUs: number;
   busy: boolean;
-  /** The file's rrdtool process (its hash of the path, worked out once). */
-  shard: RrdtoolProcess;
   /** The path as an rrdtool argument (quoted if it has a blank), checked once. */
   pathArg: string;
   waiting: Batch[];
 }
 
 /**
- * All the gateway's rrdtool work behind one small interface. Files are sharded by
- * path over a few pipe-mode processes, so updates of one file stay in order.
+ * All the gateway's rrdtool work behind one small interface. Commands go through a store
+ * composed of small parts (rrd-lines.ts): files sharded by path over a few pipe-mode processes
+ * (so updates of one file stay in order), a command sent again when rrdtool died under it, and
+ * sent again while another program holds the file's lock. rrdcached fail-over is done here.
  *
  * Updates stamped by the gateway (`N:` templates) are coalesced per file: while one
  * `update` command for a file is in flight, later values queue and go together in
@@ -113,7 +98,9 @@ interface FileQueue {
  * batch cannot fail half-way on ordering.
  */
 export class RrdService implements RrdStore {
-  readonly #shards: RrdtoolProcess[];
+  readonly #processes: ShardedRrdtool;
+  /** The processes with the died-retry and lock waiting around them. */
+  readonly #lines: RrdLines;
   readonly #logger: Logger;
   /** Files known to exist, or a creation under way, keyed by absolute path. */
   readonly #ready = new Map<string, Promise<void>>();
@@ -124,16 +111,14 @@ export class RrdService implements RrdStore {
   /** Set while rrdcached cannot be reached: since when, and how many updates went direct. */
   #daemonDown: { sinceMs: number; direct: number } | undefined;
   #directWrites = 0;
-  /** Tries on a locked file before a command fails. */
-  readonly #lockTries: number;
 
   constructor(options: RrdServiceOptions) {
     const n = options.processes ?? 2;
     if (!Number.isInteger(n) || n < 1 || n > 64) throw new ConfigError('E_CONFIG_INVALID', `rrdtool processes must be 1..64, got ${n}`);
     this.#logger = options.logger;
     this.#daemon = options.rrdcached;
-    this.#lockTries = Math.max(0, Math.ceil((options.lockWaitMs ?? LOCK_WAIT_MS) / LOCK_RETRY_MS));
-    this.#shards = Array.from({ length: n }, () => new RrdtoolProcess({ binary: options.binary, logger: options.logger }));
+    this.#processes = new ShardedRrdtool(Array.from({ length: n }, () => new RrdtoolProcess({ binary: options.binary, logger: options.logger })));
+    this.#lines = waitingOnLocks(retryingOnDeath(this.#processes), options.lockWaitMs ?? LOCK_WAIT_MS);
   }
 
   /** The rrdcached address, when updates go through one. */
@@ -148,20 +133,19 @@ export class RrdService implements RrdStore {
 
   /** Updates waiting for rrdtool: written and unanswered, or queued behind a file's command in flight. */
   get pending(): number {
-    let n = 0;
-    for (const s of this.#shards) n += s.pending;
+    let n = this.#processes.pending;
     for (const q of this.#files.values()) for (const b of q.waiting) n += b.values.length;
     return n;
   }
 
   /** Why rrdtool is not working (it cannot start, or died and has not answered since), if it is not. */
   get problem(): string | undefined {
-    return this.#shards.map((s) => s.failure).find((f) => f !== undefined);
+    return this.#processes.problem;
   }
 
   /** Pids of the running rrdtool processes. */
   get pids(): number[] {
-    return this.#shards.map((s) => s.pid).filter((p): p is number => p !== undefined);
+    return this.#processes.pids;
   }
 
   /**
@@ -212,7 +196,7 @@ export class RrdService implements RrdStore {
       } catch {
         return this.#write(path, [value]); // which rejects with formatCommand's reason
       }
-      q = { lastUs: 0, busy: false, shard: this.#shardFor(path), pathArg, waiting: [] };
+      q = { lastUs: 0, busy: false, pathArg, waiting: [] };
       this.#files.set(path, q);
     }
     let us = Math.round(timeMs * 1000);
@@ -267,7 +251,7 @@ export class RrdService implements RrdStore {
     // Each value was checked as it came (update()), the path when its queue was made: the line is
     // made here rather than by formatCommand, which would check every value again.
     const joined = values.join(' ');
-    this.#send(q.shard, `update ${q.pathArg} ${joined}`, `update ${q.pathArg} --skip-past-updates ${joined}`, (err) => done(err));
+    this.#lines.send(path, `update ${q.pathArg} ${joined}`, `update ${q.pathArg} --skip-past-updates ${joined}`, (err) => done(err));
   }
 
   async lastUpdate(path: string): Promise<LastUpdate> {
@@ -329,7 +313,7 @@ export class RrdService implements RrdStore {
   #tryDaemonAgain(): void {
     const down = this.#daemonDown;
     const daemon = this.#daemon;
-    if (!down || daemon === undefined || this.#shards.length === 0) return;
+    if (!down || daemon === undefined) return;
     const probe = [...this.#ready.keys()][0];
     if (probe === undefined) {
       this.#daemonDown = undefined;
@@ -347,7 +331,7 @@ export class RrdService implements RrdStore {
   /** Lets every process finish what it was sent, then stops them. */
   async close(): Promise<void> {
     await this.flushCached();
-    await Promise.all(this.#shards.map((s) => s.close()));
+    await this.#processes.close();
   }
 
   async #createIfMissing(path: string, createArgs: readonly string[]): Promise<void> {
@@ -373,38 +357,13 @@ export class RrdService implements RrdStore {
   }
 
   /**
-   * Runs a command on the file's process; if that process died under it, runs
-   * `retryArgs` once (an update retries with --skip-past-updates: rrdtool may have
-   * written part of it before dying).
+   * Runs a command about `path`; if rrdtool died under it, `retryArgs` go once instead (an
+   * update retries with --skip-past-updates: rrdtool may have written part of it before dying).
    */
   #run(path: string, args: string[], retryArgs = args): Promise<string[]> {
     return new Promise<string[]>((resolve, reject) => {
       const line = formatCommand(args); // a throw here rejects
-      this.#send(this.#shardFor(path), line, retryArgs === args ? line : formatCommand(retryArgs), (err, lines) => (err === undefined ? resolve(lines) : reject(err)));
+      this.#lines.send(path, line, retryArgs === args ? line : formatCommand(retryArgs), (err, lines) => (err === undefined ? resolve(lines) : reject(err)));
     });
-  }
-
-  /**
-   * Sends `line`; if rrdtool died under it (it may have written part), sends `retryLine` once.
-   * While another program holds the file's lock, sends the same line again every
-   * {@link LOCK_RETRY_MS} (a locked command wrote nothing), up to the service's lock wait:
-   * without this, every reading that met a graph being drawn was lost to the rrd.
-   */
-  #send(shard: RrdtoolProcess, line: string, retryLine: string, done: RrdReply, died = false, lockedTries = 0): void {
-    shard.sendLine(line, (err, lines) => {
-      if (err === undefined) done(err, lines);
-      else if (!died && err instanceof RrdError && err.code === 'E_RRD_DIED') this.#send(shard, retryLine, retryLine, done, true, lockedTries);
-      else if (isLockedError(err) && lockedTries < this.#lockTries) {
-        setTimeout(() => this.#send(shard, line, retryLine, done, died, lockedTries + 1), LOCK_RETRY_MS);
-      } else if (isLockedError(err)) {
-        done(new RrdError('E_RRD_COMMAND', `${errorMessage(err)}: another program held the file's lock for ${(this.#lockTries * LOCK_RETRY_MS) / 1000} s (rrdtool graph, fetch or dump of it, a backup?); nothing was written`, { cause: err }), lines);
-      } else done(err, lines);
-    });
-  }
-
-  #shardFor(path: string): RrdtoolProcess {
-    let h = 0;
-    for (let i = 0; i < path.length; i++) h = (Math.imul(h, 31) + path.charCodeAt(i)) | 0;
-    return this.#shards[Math.abs(h) % this.#shards.length] as RrdtoolProcess;
   }
 }

@@ -1,0 +1,107 @@
+import { RrdError, errorMessage } from '../errors.ts';
+import { RrdtoolProcess, type RrdReply } from './rrdtool-process.ts';
+
+/**
+ * The small store the rrd policies are composed around, as undici composes dispatchers: one
+ * rrdtool command line about one file in, its answer out. A callback, not a promise: at ten
+ * thousand updates a second a promise chain per command costs more than rrdtool's work on it.
+ */
+export interface RrdLines {
+  /**
+   * Sends `line`, a command about `path`. `retryLine` is what may be sent instead if the line
+   * has to go again after rrdtool died under it (an update that may have been half written
+   * goes again with --skip-past-updates).
+   */
+  send(path: string, line: string, retryLine: string, done: RrdReply): void;
+}
+
+/**
+ * The plain store: files sharded by path over a few long-lived `rrdtool -` processes, so that
+ * the commands of one file stay in order on one process.
+ */
+export class ShardedRrdtool implements RrdLines {
+  readonly #shards: RrdtoolProcess[];
+
+  constructor(shards: RrdtoolProcess[]) {
+    this.#shards = shards;
+  }
+
+  send(path: string, line: string, _retryLine: string, done: RrdReply): void {
+    this.#shardFor(path).sendLine(line, done);
+  }
+
+  /** Commands written and unanswered. */
+  get pending(): number {
+    let n = 0;
+    for (const s of this.#shards) n += s.pending;
+    return n;
+  }
+
+  /** Why rrdtool is not working (it cannot start, or died and has not answered since), if it is not. */
+  get problem(): string | undefined {
+    return this.#shards.map((s) => s.failure).find((f) => f !== undefined);
+  }
+
+  /** Pids of the running rrdtool processes. */
+  get pids(): number[] {
+    return this.#shards.map((s) => s.pid).filter((p): p is number => p !== undefined);
+  }
+
+  /** Lets every process finish what it was sent, then stops them. */
+  async close(): Promise<void> {
+    await Promise.all(this.#shards.map((s) => s.close()));
+  }
+
+  #shardFor(path: string): RrdtoolProcess {
+    let h = 0;
+    for (let i = 0; i < path.length; i++) h = (Math.imul(h, 31) + path.charCodeAt(i)) | 0;
+    return this.#shards[Math.abs(h) % this.#shards.length] as RrdtoolProcess;
+  }
+}
+
+/**
+ * Sends a command once more, as its `retryLine`, when rrdtool died under it (E_RRD_DIED): the
+ * next command starts a new process, and a reading is not lost to one crash.
+ */
+export function retryingOnDeath(inner: RrdLines): RrdLines {
+  return {
+    send(path, line, retryLine, done) {
+      inner.send(path, line, retryLine, (err, lines) => {
+        if (err instanceof RrdError && err.code === 'E_RRD_DIED') inner.send(path, retryLine, retryLine, done);
+        else done(err, lines);
+      });
+    },
+  };
+}
+
+/**
+ * rrdtool's answer when another process holds the file's lock that moment. Readers lock too
+ * (`graph`, `lastupdate`, `fetch`: the status page's graphs, `list`, a user's cron job), and an
+ * update meeting one fails at once without writing anything: measured, 244 of 3,000 updates
+ * while `rrdtool graph` and `lastupdate` ran in loops beside them.
+ */
+export function isLockedError(err: unknown): boolean {
+  return /could not lock RRD/i.test(errorMessage(err));
+}
+
+/** Pause between tries on a locked file; a reader holds the lock for milliseconds. */
+export const LOCK_RETRY_MS = 25;
+/** How long a command keeps trying a locked file before it fails. */
+export const LOCK_WAIT_MS = 5_000;
+
+/**
+ * Sends the same line again every {@link LOCK_RETRY_MS} while another program holds the file's
+ * lock (a locked command wrote nothing), for up to `waitMs`; then fails naming the lock. Without
+ * it every reading that met a graph being drawn was lost to the rrd.
+ */
+export function waitingOnLocks(inner: RrdLines, waitMs = LOCK_WAIT_MS): RrdLines {
+  const tries = Math.max(0, Math.ceil(waitMs / LOCK_RETRY_MS));
+  const attempt = (path: string, line: string, retryLine: string, done: RrdReply, tried: number): void => {
+    inner.send(path, line, retryLine, (err, lines) => {
+      if (!isLockedError(err)) done(err, lines);
+      else if (tried < tries) setTimeout(() => attempt(path, line, retryLine, done, tried + 1), LOCK_RETRY_MS);
+      else done(new RrdError('E_RRD_COMMAND', `${errorMessage(err)}: another program held the file's lock for ${(tries * LOCK_RETRY_MS) / 1000} s (rrdtool graph, fetch or dump of it, a backup?); nothing was written`, { cause: err }), lines);
+    });
+  };
+  return { send: (path, line, retryLine, done) => attempt(path, line, retryLine, done, 0) };
+}

@@ -1,0 +1,91 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RrdError } from '../../src/errors.ts';
+import { retryingOnDeath, ShardedRrdtool, waitingOnLocks, type RrdLines } from '../../src/rrd/rrd-lines.ts';
+import { RrdtoolProcess, type RrdReply } from '../../src/rrd/rrdtool-process.ts';
+import { memoryLogger, tempDir } from '../helpers/fixtures.ts';
+import { stubRrdtool } from '../helpers/stub-rrdtool.ts';
+
+// Each part of the rrd store alone: the plain sharded store against the stub rrdtool, and
+// each policy around a store that answers as the test says.
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+afterEach(async () => cleanup());
+
+const send = (lines: RrdLines, path: string, line: string, retryLine = line): Promise<string[]> =>
+  new Promise((resolve, reject) => lines.send(path, line, retryLine, (err, out) => (err === undefined ? resolve(out) : reject(err))));
+
+/** A store that answers each command from a script, and keeps what it was sent. */
+function scripted(answers: Array<Error | undefined>): RrdLines & { sent: string[] } {
+  const sent: string[] = [];
+  return {
+    sent,
+    send(_path: string, line: string, _retry: string, done: RrdReply) {
+      sent.push(line);
+      const err = answers.shift();
+      setImmediate(() => done(err, err ? [] : ['OK']));
+    },
+  };
+}
+
+describe('ShardedRrdtool (the stub rrdtool)', () => {
+  it('sends every command of one file to the same process, in order, and answers each', async () => {
+    const stub = await stubRrdtool(dir, 'never', 'always');
+    const store = new ShardedRrdtool(Array.from({ length: 3 }, () => new RrdtoolProcess({ binary: stub.binary, logger: memoryLogger().logger })));
+    await Promise.all(Array.from({ length: 6 }, (_, i) => send(store, '/d/a.rrd', `update /d/a.rrd ${i}`)));
+    await store.close();
+    const cmds = await stub.commands();
+    expect(cmds.filter((c) => c.startsWith('update /d/a.rrd'))).toEqual(Array.from({ length: 6 }, (_, i) => `update /d/a.rrd ${i}`));
+    expect(store.pids.length).toBe(0); // closed
+  });
+
+  it('does not send a command again itself when rrdtool dies under it: that is a policy of its own', async () => {
+    const stub = await stubRrdtool(dir, 'boom', 'once');
+    const store = new ShardedRrdtool([new RrdtoolProcess({ binary: stub.binary, logger: memoryLogger().logger })]);
+    await expect(send(store, '/d/a.rrd', 'update /d/a.rrd boom')).rejects.toMatchObject({ code: 'E_RRD_DIED' });
+    await store.close();
+  });
+});
+
+describe('retryingOnDeath', () => {
+  it('sends the retry line once when rrdtool died under the command (the stub dies at it once)', async () => {
+    const stub = await stubRrdtool(dir, 'boom', 'once');
+    const store = new ShardedRrdtool([new RrdtoolProcess({ binary: stub.binary, logger: memoryLogger().logger })]);
+    await expect(send(retryingOnDeath(store), '/d/a.rrd', 'update /d/a.rrd boom', 'update /d/a.rrd --skip-past-updates boom')).resolves.toBeDefined();
+    await store.close();
+    expect(await stub.commands()).toEqual(['update /d/a.rrd boom', 'update /d/a.rrd --skip-past-updates boom']);
+  });
+
+  it('gives up after the one retry when rrdtool dies again, and passes other errors on untouched', async () => {
+    const died = (): RrdError => new RrdError('E_RRD_DIED', 'rrdtool died');
+    const twice = scripted([died(), died()]);
+    await expect(send(retryingOnDeath(twice), '/p', 'a', 'b')).rejects.toMatchObject({ code: 'E_RRD_DIED' });
+    expect(twice.sent).toEqual(['a', 'b']);
+    const refused = scripted([new RrdError('E_RRD_COMMAND', 'ERROR: refused')]);
+    await expect(send(retryingOnDeath(refused), '/p', 'a', 'b')).rejects.toMatchObject({ code: 'E_RRD_COMMAND' });
+    expect(refused.sent).toEqual(['a']);
+  });
+});
+
+describe('waitingOnLocks', () => {
+  const locked = (): RrdError => new RrdError('E_RRD_COMMAND', 'ERROR: could not lock RRD');
+
+  it('sends the same line again while the file is locked, and answers once it is free', async () => {
+    const store = scripted([locked(), locked(), undefined]);
+    await expect(send(waitingOnLocks(store), '/p', 'update /p 1', 'retry')).resolves.toEqual(['OK']);
+    expect(store.sent).toEqual(['update /p 1', 'update /p 1', 'update /p 1']);
+  });
+
+  it('fails naming the lock once the wait is over, having written nothing', async () => {
+    const store = scripted(Array.from({ length: 10 }, locked));
+    await expect(send(waitingOnLocks(store, 50), '/p', 'update /p 1')).rejects.toThrow(/held the file's lock for 0.05 s.*nothing was written/);
+    expect(store.sent).toHaveLength(3); // the first try and two more, 25 ms apart
+  });
+
+  it('passes any other answer on at once', async () => {
+    const store = scripted([new RrdError('E_RRD_COMMAND', 'ERROR: illegal attempt to update')]);
+    await expect(send(waitingOnLocks(store), '/p', 'update /p 1')).rejects.toThrow(/illegal attempt/);
+    expect(store.sent).toEqual(['update /p 1']);
+  });
+});
