@@ -5,13 +5,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Carbon } from '../helpers/carbon.ts';
 import { accounting } from '../helpers/faulty-fs.ts';
-import { EXAMPLE_KEY, freePort, stopProcess, tempDir, waitFor } from '../helpers/fixtures.ts';
+import { freePort, stopProcess, tempDir, waitFor } from '../helpers/fixtures.ts';
 import { helloBoard, startHarnessWithDestinations, type Harness } from '../helpers/gateway-harness.ts';
-import { RawClient } from '../helpers/raw-client.ts';
 import { DalmatinerReceiver } from '../helpers/receivers.ts';
 import { spawnGateway, writeGatewayConfig } from '../helpers/gateway-process.ts';
 import { canMount, Tmpfs } from '../helpers/tmpfs.ts';
-import { BoardProtocol } from '../../firmware-sim/board-protocol.ts';
 
 // Faults one at a time, against the real parts; every check is made where the readings
 // end up (whisper files, the DalmatinerDB store), and on the accounting identity.
@@ -38,6 +36,13 @@ afterEach(async () => {
 }, 60_000);
 
 const fast = { retryMinMs: 100, retryMaxMs: 300 };
+
+/** `serve --config`, as users run it; stopped after the test. */
+async function serve(config: string, port: number): Promise<ChildProcess> {
+  const child = await spawnGateway(['serve', '--config', config], port);
+  children.push(child);
+  return child;
+}
 
 /** Sends `n` readings (temperature i/100, humidity 50) and waits until the gateway took them all. */
 async function sendReadings(g: Harness, n: number, from = 0): Promise<void> {
@@ -246,16 +251,9 @@ describe('the gateway killed with SIGKILL', () => {
     await carbon.stop();
     // No queueSize, overflow or retry settings: the defaults a user gets.
     const { config, port, data } = await writeGatewayConfig(dir, [{ type: 'graphite', name: 'carbon', address: `127.0.0.1:${linePort}`, protocol: 'plaintext', prefix: 'sk' }]);
-    const start = async (): Promise<ChildProcess> => {
-      const child = await spawnGateway(['serve', '--config', config], port);
-      children.push(child);
-      return child;
-    };
+    const start = (): Promise<ChildProcess> => serve(config, port);
     const first = await start();
-    const c = await RawClient.open(port);
-    const board = new BoardProtocol('example', EXAMPLE_KEY);
-    c.send(board.helloLine());
-    board.acceptKeyMaterial(await c.read(32));
+    const { c, board } = await helloBoard(port);
     // Each reading has a key of its own, so whisper keeps every one (one file per metric).
     for (let i = 0; i < 50; i++) c.send(board.updateLine({ temperature: 20, [`s${i}`]: i }));
     const spoolDir = join(data, 'spool', 'carbon');
@@ -302,16 +300,9 @@ describe.each([
       const address = `127.0.0.1:${relay?.port ?? carbon.linePort}`;
       // The defaults a user gets: a resend window of 5 s, memory until trouble.
       const { config, port, data } = await writeGatewayConfig(dir, [{ type: 'graphite', name: 'carbon', address, protocol: 'plaintext', prefix: 'kc' }]);
-      const start = async (): Promise<ChildProcess> => {
-        const child = await spawnGateway(['serve', '--config', config], port);
-        children.push(child);
-        return child;
-      };
+      const start = (): Promise<ChildProcess> => serve(config, port);
       const first = await start();
-      const c = await RawClient.open(port);
-      const board = new BoardProtocol('example', EXAMPLE_KEY);
-      c.send(board.helloLine());
-      board.acceptKeyMaterial(await c.read(32));
+      const { c, board } = await helloBoard(port);
       // Each reading has a source of its own, so whisper keeps every one (one file per metric).
       const send = (from: number, to: number): void => {
         for (let i = from; i < to; i++) c.send(board.updateLine({ [`s${i}`]: i }));

@@ -90,27 +90,9 @@ describe('Graphite destinations against a real carbon-cache', () => {
     }
   });
 
-  it('keeps readings while carbon is down and delivers each exactly once when it is back', { timeout: 40_000 }, async () => {
-    // A window longer than the test: the first readings are surely in it when carbon stops.
-    const g = await gatewayWith([{ type: 'graphite', name: 'local', address: `127.0.0.1:${carbon.picklePort}`, protocol: 'pickle', prefix: 'r', retryMinMs: 100, retryMaxMs: 400, resendWindowMs: 60_000 }]);
-    const { c, board } = await helloBoard(g.port);
-    for (const t of TEMPS.slice(0, 2)) c.send(board.updateLine({ temperature: t, humidity: 1 }));
-    await carbon.waitForPoints('r.example.temperature', 2);
-    await carbon.stop();
-    for (const t of TEMPS.slice(2)) c.send(board.updateLine({ temperature: t, humidity: 1 }));
-    await waitFor(() => g.backend.stats.get('dest.local.retries') >= 2, 10_000, 'failed attempts while carbon is down');
-    await carbon.start();
-    const points = await carbon.waitForPoints('r.example.temperature', 5);
-    expect(points.map(([, v]) => v)).toEqual(TEMPS);
-    // Written before carbon stopped, the first readings were still in their window: sent again.
-    expect(g.backend.stats.get('dest.local.resent')).toBe(4);
-    expect(accounting(g.backend.stats, 'local')).toEqual({ queued: 10, accounted: 10 });
-    expect(g.backend.stats.get('dest.local.sent')).toBe(0); // in the window of the connection that is up now
-    c.destroy();
-  });
-
-  it('logs the return of carbon with how long it was down, and what waited for it once delivered', { timeout: 40_000 }, async () => {
-    const g = await gatewayWith([{ type: 'graphite', name: 'local', address: `127.0.0.1:${carbon.picklePort}`, protocol: 'pickle', prefix: 'r', retryMinMs: 100, retryMaxMs: 400, resendWindowMs: 0 }]);
+  /** Two readings while carbon is up, carbon stopped, three more, carbon back: whisper holds all five. */
+  async function carbonDownAndBack(resendWindowMs: number): Promise<Harness> {
+    const g = await gatewayWith([{ type: 'graphite', name: 'local', address: `127.0.0.1:${carbon.picklePort}`, protocol: 'pickle', prefix: 'r', retryMinMs: 100, retryMaxMs: 400, resendWindowMs }]);
     const { c, board } = await helloBoard(g.port);
     for (const t of TEMPS.slice(0, 2)) c.send(board.updateLine({ temperature: t, humidity: 1 }));
     await carbon.waitForPoints('r.example.temperature', 2);
@@ -119,13 +101,27 @@ describe('Graphite destinations against a real carbon-cache', () => {
     await waitFor(() => g.backend.stats.get('dest.local.retries') >= 2, 10_000, 'failed attempts while carbon is down');
     await carbon.start();
     expect((await carbon.waitForPoints('r.example.temperature', 5)).map(([, v]) => v)).toEqual(TEMPS);
+    c.destroy();
+    return g;
+  }
+
+  it('keeps readings while carbon is down and delivers each exactly once when it is back', { timeout: 40_000 }, async () => {
+    // A window longer than the test: the first readings are surely in it when carbon stops.
+    const g = await carbonDownAndBack(60_000);
+    // Written before carbon stopped, the first readings were still in their window: sent again.
+    expect(g.backend.stats.get('dest.local.resent')).toBe(4);
+    expect(accounting(g.backend.stats, 'local')).toEqual({ queued: 10, accounted: 10 });
+    expect(g.backend.stats.get('dest.local.sent')).toBe(0); // in the window of the connection that is up now
+  });
+
+  it('logs the return of carbon with how long it was down, and what waited for it once delivered', { timeout: 40_000 }, async () => {
+    const g = await carbonDownAndBack(0);
     await waitFor(() => g.backend.stats.get('dest.local.sent') === 10, 5000, 'all points sent');
     // With no window, what was written before the stop was delivered then: 3 readings × 2 sources waited.
     await waitFor(() => g.logs.lines.some((l) => typeof l['delivered'] === 'number'), 5000, 'the delivered line');
     const back = g.logs.lines.find((l) => typeof l['delivered'] === 'number');
     expect(back).toMatchObject({ level: 30, destination: 'local', delivered: 6 });
     expect(back?.['downSeconds']).toEqual(expect.any(Number));
-    c.destroy();
   });
 
   it("sends the gateway's own counters to carbon as <prefix>.gateway.<host>.*", { timeout: 60_000 }, async () => {
