@@ -1,4 +1,6 @@
+import type { Logger } from 'pino';
 import { RrdError, errorMessage } from '../errors.ts';
+import { formatCommand } from './rrd-command.ts';
 import { RrdtoolProcess, type RrdReply } from './rrdtool-process.ts';
 
 /**
@@ -104,4 +106,125 @@ export function waitingOnLocks(inner: RrdLines, waitMs = LOCK_WAIT_MS): RrdLines
     });
   };
   return { send: (path, line, retryLine, done) => attempt(path, line, retryLine, done, 0) };
+}
+
+/** How soon an unreachable rrdcached is tried again. */
+const DAEMON_RETRY_MS = 5_000;
+
+/** Commands that take `--daemon`: what the gateway writes, and reads that must see what rrdcached holds. */
+const DAEMON_VERBS = /^(update|lastupdate) /;
+
+/** Values on an `update` line (each starts with its time: `1796650000.000010:21.5`, or `N:`). */
+function valuesOn(line: string): number {
+  let n = 0;
+  for (const token of line.split(' ')) if (/^(N|\d+(\.\d+)?)[:@]/.test(token)) n++;
+  return n;
+}
+
+/**
+ * rrdcached fail-over around a store: `update` and `lastupdate` lines go through rrdcached
+ * (`--daemon`) while it answers, so a file is written once per flush interval instead of once
+ * per update (SD cards); while it cannot be reached they go to the files directly (logged once
+ * per outage), and it is tried again every few seconds.
+ */
+export class ViaRrdcached implements RrdLines {
+  readonly address: string;
+  readonly #inner: RrdLines;
+  readonly #daemonArg: string;
+  readonly #logger: Logger;
+  /** A file rrdcached can be asked about, to see whether it is back. */
+  readonly #probe: () => string | undefined;
+  /** Set while rrdcached cannot be reached: since when, and how many values went direct. */
+  #down: { sinceMs: number; direct: number } | undefined;
+  #directWrites = 0;
+
+  constructor(inner: RrdLines, address: string, logger: Logger, probe: () => string | undefined) {
+    this.#inner = inner;
+    this.address = address;
+    this.#daemonArg = formatCommand([address]);
+    this.#logger = logger;
+    this.#probe = probe;
+  }
+
+  /** Whether rrdcached is taken as unreachable now. */
+  get down(): boolean {
+    return this.#down !== undefined;
+  }
+
+  /** Values written to the files directly because rrdcached could not be reached. */
+  get directWrites(): number {
+    return this.#directWrites;
+  }
+
+  send(path: string, line: string, retryLine: string, done: RrdReply): void {
+    if (!DAEMON_VERBS.test(line)) {
+      this.#inner.send(path, line, retryLine, done);
+      return;
+    }
+    if (this.#down !== undefined) {
+      this.#direct(path, line, retryLine, done);
+      return;
+    }
+    this.#inner.send(path, this.#viaDaemon(line), this.#viaDaemon(retryLine), (err, lines) => {
+      if (err === undefined || !this.#unreachable(err)) {
+        done(err, lines);
+        return;
+      }
+      this.#wentDown(err);
+      this.#direct(path, line, retryLine, done);
+    });
+  }
+
+  /** Has rrdcached write what it holds for `paths` to their files. */
+  flush(paths: readonly string[]): Promise<void> {
+    if (this.#down !== undefined || paths.length === 0) return Promise.resolve();
+    const line = formatCommand(['flushcached', '--daemon', this.address, ...paths]);
+    return new Promise((resolve, reject) => this.#inner.send(paths[0] as string, line, line, (err) => (err === undefined ? resolve() : reject(err))));
+  }
+
+  #direct(path: string, line: string, retryLine: string, done: RrdReply): void {
+    this.#inner.send(path, line, retryLine, (err, lines) => {
+      if (err === undefined && line.startsWith('update ')) {
+        const n = valuesOn(line);
+        this.#directWrites += n;
+        if (this.#down) this.#down.direct += n;
+      }
+      done(err, lines);
+    });
+  }
+
+  #viaDaemon(line: string): string {
+    const verb = line.indexOf(' ');
+    return `${line.slice(0, verb)} --daemon ${this.#daemonArg}${line.slice(verb)}`;
+  }
+
+  #unreachable(err: Error): boolean {
+    return err instanceof RrdError && /rrdcached|Unable to connect|Connection refused|No such file or directory.*sock/i.test(err.message) && !/illegal attempt|minimum one second/i.test(err.message);
+  }
+
+  #wentDown(err: Error): void {
+    this.#down = { sinceMs: Date.now(), direct: 0 };
+    this.#logger.warn({ code: 'E_RRDCACHED', rrdcached: this.address, err: errorMessage(err) }, 'rrdcached cannot be reached: writing updates to the rrd files directly until it is back. Is it running, and is its socket where --rrdcached says?');
+    setTimeout(() => this.#tryAgain(), DAEMON_RETRY_MS).unref();
+  }
+
+  /** Probes rrdcached; when it answers, lines go through it again. */
+  #tryAgain(): void {
+    const down = this.#down;
+    if (down === undefined) return;
+    const probe = this.#probe();
+    if (probe === undefined) {
+      this.#down = undefined;
+      return;
+    }
+    const line = formatCommand(['flushcached', '--daemon', this.address, probe]);
+    this.#inner.send(probe, line, line, (err) => {
+      if (err !== undefined) {
+        setTimeout(() => this.#tryAgain(), DAEMON_RETRY_MS).unref();
+        return;
+      }
+      this.#down = undefined;
+      this.#logger.info({ rrdcached: this.address, downSeconds: Math.round((Date.now() - down.sinceMs) / 1000), directWrites: down.direct }, 'rrdcached is back: updates go through it again');
+    });
+  }
 }

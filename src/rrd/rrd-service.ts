@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, RrdError, errorMessage } from '../errors.ts';
 import { formatCommand, isBareArgument, parseLastUpdate, type LastUpdate } from './rrd-command.ts';
-import { isLockedError, LOCK_RETRY_MS, LOCK_WAIT_MS, retryingOnDeath, ShardedRrdtool, waitingOnLocks, type RrdLines } from './rrd-lines.ts';
+import { isLockedError, LOCK_RETRY_MS, LOCK_WAIT_MS, retryingOnDeath, ShardedRrdtool, ViaRrdcached, waitingOnLocks, type RrdLines } from './rrd-lines.ts';
 import { RrdtoolProcess } from './rrdtool-process.ts';
 import { ensureOnce, type RrdStore } from './rrd-store.ts';
 
@@ -55,9 +55,6 @@ export async function whileLocked<T>(read: () => Promise<T>): Promise<T> {
   }
 }
 
-/** How soon an unreachable rrdcached is tried again. */
-const DAEMON_RETRY_MS = 5_000;
-
 /** Values one `rrdtool update` command carries at most. */
 const MAX_BATCH = 256;
 
@@ -88,8 +85,9 @@ interface FileQueue {
 /**
  * All the gateway's rrdtool work behind one small interface. Commands go through a store
  * composed of small parts (rrd-lines.ts): files sharded by path over a few pipe-mode processes
- * (so updates of one file stay in order), a command sent again when rrdtool died under it, and
- * sent again while another program holds the file's lock. rrdcached fail-over is done here.
+ * (so updates of one file stay in order), a command sent again when rrdtool died under it,
+ * rrdcached with fail-over to the files, and commands sent again while another program holds the
+ * file's lock.
  *
  * Updates stamped by the gateway (`N:` templates) are coalesced per file: while one
  * `update` command for a file is in flight, later values queue and go together in
@@ -107,28 +105,28 @@ export class RrdService implements RrdStore {
   /** What each file was ensured with, to make it again if it disappears while the gateway runs. */
   readonly #createArgs = new Map<string, readonly string[]>();
   readonly #files = new Map<string, FileQueue>();
-  readonly #daemon: string | undefined;
-  /** Set while rrdcached cannot be reached: since when, and how many updates went direct. */
-  #daemonDown: { sinceMs: number; direct: number } | undefined;
-  #directWrites = 0;
+  /** rrdcached, when updates go through one. */
+  readonly #daemon: ViaRrdcached | undefined;
 
   constructor(options: RrdServiceOptions) {
     const n = options.processes ?? 2;
     if (!Number.isInteger(n) || n < 1 || n > 64) throw new ConfigError('E_CONFIG_INVALID', `rrdtool processes must be 1..64, got ${n}`);
     this.#logger = options.logger;
-    this.#daemon = options.rrdcached;
+
     this.#processes = new ShardedRrdtool(Array.from({ length: n }, () => new RrdtoolProcess({ binary: options.binary, logger: options.logger })));
-    this.#lines = waitingOnLocks(retryingOnDeath(this.#processes), options.lockWaitMs ?? LOCK_WAIT_MS);
+    const retrying = retryingOnDeath(this.#processes);
+    this.#daemon = options.rrdcached === undefined ? undefined : new ViaRrdcached(retrying, options.rrdcached, options.logger, () => this.#ready.keys().next().value);
+    this.#lines = waitingOnLocks(this.#daemon ?? retrying, options.lockWaitMs ?? LOCK_WAIT_MS);
   }
 
   /** The rrdcached address, when updates go through one. */
   get rrdcached(): string | undefined {
-    return this.#daemon;
+    return this.#daemon?.address;
   }
 
   /** Updates written to the files directly because rrdcached could not be reached. */
   get directWrites(): number {
-    return this.#directWrites;
+    return this.#daemon?.directWrites ?? 0;
   }
 
   /** Updates waiting for rrdtool: written and unanswered, or queued behind a file's command in flight. */
@@ -240,92 +238,38 @@ export class RrdService implements RrdStore {
   }
 
   /**
-   * {@link #write} in callback form for coalesced values: straight to the file's process when
-   * there is no rrdcached (a promise chain per command costs more than rrdtool's work on it).
+   * {@link #write} in callback form for coalesced values: a promise chain per command costs more
+   * than rrdtool's work on it.
    */
   #writeBatch(path: string, q: FileQueue, values: string[], done: (err?: Error) => void): void {
-    if (this.#daemon !== undefined) {
-      this.#write(path, values).then(() => done(), done);
-      return;
-    }
     // Each value was checked as it came (update()), the path when its queue was made: the line is
     // made here rather than by formatCommand, which would check every value again.
     const joined = values.join(' ');
     this.#lines.send(path, `update ${q.pathArg} ${joined}`, `update ${q.pathArg} --skip-past-updates ${joined}`, (err) => done(err));
   }
 
+  /** The file's last update, as rrdcached holds it when updates go through one (its journal included). */
   async lastUpdate(path: string): Promise<LastUpdate> {
-    const lines = await this.#run(path, ['lastupdate', ...this.#viaDaemon(), path]).catch((err: unknown) => {
-      if (!this.#daemonUnreachable(err)) throw err;
-      return this.#run(path, ['lastupdate', path]); // what the file holds; rrdcached's part is in its journal
-    });
-    const last = parseLastUpdate(lines);
+    const last = parseLastUpdate(await this.#run(path, ['lastupdate', path]));
     if (last === undefined) throw new RrdError('E_RRD_COMMAND', `no lastupdate line for ${path}`);
     return last;
   }
 
   /** Writes every file rrdcached holds updates for to disk (at a clean stop; before reading files directly). */
   async flushCached(): Promise<void> {
-    if (this.#daemon === undefined || this.#daemonDown) return;
+    const daemon = this.#daemon;
+    if (daemon === undefined) return;
     const files = [...this.#ready.keys()];
     for (let i = 0; i < files.length; i += 64) {
-      const chunk = files.slice(i, i + 64);
-      await this.#run(chunk[0] as string, ['flushcached', '--daemon', this.#daemon, ...chunk]).catch((err: unknown) =>
+      await daemon.flush(files.slice(i, i + 64)).catch((err: unknown) =>
         this.#logger.warn({ code: 'E_RRDCACHED', err: errorMessage(err) }, 'rrdcached did not flush; its journal still holds the updates'),
       );
     }
   }
 
-  /** `--daemon <address>` when rrdcached is configured and reachable. */
-  #viaDaemon(): string[] {
-    return this.#daemon !== undefined && this.#daemonDown === undefined ? ['--daemon', this.#daemon] : [];
-  }
-
-  #daemonUnreachable(err: unknown): boolean {
-    return this.#daemon !== undefined && err instanceof RrdError && /rrdcached|Unable to connect|Connection refused|No such file or directory.*sock/i.test(err.message) && !/illegal attempt|minimum one second/i.test(err.message);
-  }
-
-  /**
-   * `rrdtool update` of values, through rrdcached when there is one. If rrdcached cannot be
-   * reached the values go to the file directly, and rrdcached is tried again after a while.
-   */
-  async #write(path: string, values: string[]): Promise<void> {
-    const daemon = this.#viaDaemon();
-    if (daemon.length > 0) {
-      try {
-        await this.#run(path, ['update', ...daemon, path, ...values], ['update', ...daemon, path, '--skip-past-updates', ...values]);
-        return;
-      } catch (err) {
-        if (!this.#daemonUnreachable(err)) throw err;
-        this.#daemonDown = { sinceMs: Date.now(), direct: 0 };
-        this.#logger.warn({ code: 'E_RRDCACHED', rrdcached: this.#daemon, err: errorMessage(err) }, 'rrdcached cannot be reached: writing updates to the rrd files directly until it is back. Is it running, and is its socket where --rrdcached says?');
-        setTimeout(() => this.#tryDaemonAgain(), DAEMON_RETRY_MS).unref();
-      }
-    }
-    await this.#run(path, ['update', path, ...values], ['update', path, '--skip-past-updates', ...values]);
-    if (this.#daemon !== undefined) {
-      this.#directWrites += values.length;
-      if (this.#daemonDown) this.#daemonDown.direct += values.length;
-    }
-  }
-
-  /** Probes rrdcached; when it answers, updates go through it again. */
-  #tryDaemonAgain(): void {
-    const down = this.#daemonDown;
-    const daemon = this.#daemon;
-    if (!down || daemon === undefined) return;
-    const probe = [...this.#ready.keys()][0];
-    if (probe === undefined) {
-      this.#daemonDown = undefined;
-      return;
-    }
-    this.#run(probe, ['flushcached', '--daemon', daemon, probe]).then(
-      () => {
-        this.#daemonDown = undefined;
-        this.#logger.info({ rrdcached: daemon, downSeconds: Math.round((Date.now() - down.sinceMs) / 1000), directWrites: down.direct }, 'rrdcached is back: updates go through it again');
-      },
-      () => setTimeout(() => this.#tryDaemonAgain(), DAEMON_RETRY_MS).unref(),
-    );
+  /** `rrdtool update` of values (through rrdcached when there is one, to the file while it cannot be reached). */
+  #write(path: string, values: string[]): Promise<void> {
+    return this.#run(path, ['update', path, ...values], ['update', path, '--skip-past-updates', ...values]).then(() => undefined);
   }
 
   /** Lets every process finish what it was sent, then stops them. */

@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RrdError } from '../../src/errors.ts';
-import { retryingOnDeath, ShardedRrdtool, waitingOnLocks, type RrdLines } from '../../src/rrd/rrd-lines.ts';
+import { retryingOnDeath, ShardedRrdtool, ViaRrdcached, waitingOnLocks, type RrdLines } from '../../src/rrd/rrd-lines.ts';
 import { RrdtoolProcess, type RrdReply } from '../../src/rrd/rrdtool-process.ts';
 import { memoryLogger, tempDir } from '../helpers/fixtures.ts';
 import { stubRrdtool } from '../helpers/stub-rrdtool.ts';
@@ -87,5 +87,62 @@ describe('waitingOnLocks', () => {
     const store = scripted([new RrdError('E_RRD_COMMAND', 'ERROR: illegal attempt to update')]);
     await expect(send(waitingOnLocks(store), '/p', 'update /p 1')).rejects.toThrow(/illegal attempt/);
     expect(store.sent).toEqual(['update /p 1']);
+  });
+});
+
+describe('ViaRrdcached', () => {
+  const refused = (): RrdError => new RrdError('E_RRD_COMMAND', 'ERROR: Unable to connect to rrdcached: Connection refused');
+
+  it('sends updates and reads through rrdcached, and leaves other commands alone', async () => {
+    const store = scripted([]);
+    const via = new ViaRrdcached(store, 'unix:/run/rrdcached.sock', memoryLogger().logger, () => '/d/a.rrd');
+    await send(via, '/d/a.rrd', 'update /d/a.rrd 1796650000.000000:1', 'update /d/a.rrd --skip-past-updates 1796650000.000000:1');
+    await send(via, '/d/a.rrd', 'lastupdate /d/a.rrd');
+    await send(via, '/d/a.rrd', 'create /d/a.rrd --no-overwrite DS:t:GAUGE:600:U:U');
+    expect(store.sent).toEqual([
+      'update --daemon unix:/run/rrdcached.sock /d/a.rrd 1796650000.000000:1',
+      'lastupdate --daemon unix:/run/rrdcached.sock /d/a.rrd',
+      'create /d/a.rrd --no-overwrite DS:t:GAUGE:600:U:U',
+    ]);
+    expect(via.directWrites).toBe(0);
+  });
+
+  it('writes to the file directly while rrdcached cannot be reached, says so once, and counts the values', async () => {
+    const logs = memoryLogger();
+    const store = scripted([refused()]);
+    const via = new ViaRrdcached(store, 'unix:/s', logs.logger, () => '/d/a.rrd');
+    await send(via, '/d/a.rrd', 'update /d/a.rrd 1.000000:1 2.000000:2');
+    await send(via, '/d/a.rrd', 'update /d/a.rrd 3.000000:3');
+    expect(store.sent).toEqual(['update --daemon unix:/s /d/a.rrd 1.000000:1 2.000000:2', 'update /d/a.rrd 1.000000:1 2.000000:2', 'update /d/a.rrd 3.000000:3']);
+    expect(via.down).toBe(true);
+    expect(via.directWrites).toBe(3);
+    expect(logs.lines.filter((l) => l['code'] === 'E_RRDCACHED')).toHaveLength(1);
+  });
+
+  it('goes back to rrdcached once a probe a few seconds later is answered', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    try {
+      const logs = memoryLogger('info');
+      const store = scripted([refused()]);
+      const via = new ViaRrdcached(store, 'unix:/s', logs.logger, () => '/d/a.rrd');
+      await send(via, '/d/a.rrd', 'update /d/a.rrd 1.000000:1');
+      await vi.advanceTimersByTimeAsync(5_000);
+      await new Promise((r) => setImmediate(r)); // the probe's answer
+      expect(store.sent.at(-1)).toBe('flushcached --daemon unix:/s /d/a.rrd');
+      expect(via.down).toBe(false);
+      expect(logs.lines.some((l) => /rrdcached is back/.test(String(l['msg'])))).toBe(true);
+      await send(via, '/d/a.rrd', 'update /d/a.rrd 2.000000:2');
+      expect(store.sent.at(-1)).toBe('update --daemon unix:/s /d/a.rrd 2.000000:2');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('passes rrdtool\'s own refusals on: they are not rrdcached being away', async () => {
+    const store = scripted([new RrdError('E_RRD_COMMAND', 'ERROR: rrdcached: illegal attempt to update using time 1 when last update time is 2 (minimum one second step)')]);
+    const via = new ViaRrdcached(store, 'unix:/s', memoryLogger().logger, () => '/d/a.rrd');
+    await expect(send(via, '/d/a.rrd', 'update /d/a.rrd 1.000000:1')).rejects.toThrow(/illegal attempt/);
+    expect(via.down).toBe(false);
+    expect(store.sent).toHaveLength(1);
   });
 });
