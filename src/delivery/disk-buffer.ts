@@ -27,6 +27,8 @@ export class DiskBuffer implements PointBuffer {
   readonly spool: Spool;
   /** Open batches, oldest first. */
   #open: DiskBatch[] = [];
+  /** Points in open batches. */
+  #openPoints = 0;
   /** The segment last read, while batches are taken from it. */
   #loaded: SpoolSegment | undefined;
 
@@ -40,9 +42,7 @@ export class DiskBuffer implements PointBuffer {
 
   /** Points on disk in no open batch. */
   get waiting(): number {
-    let open = 0;
-    for (const b of this.#open) open += b.points.length;
-    return this.spool.size - open;
+    return this.spool.size - this.#openPoints;
   }
 
   add(points: readonly MetricPoint[]): number {
@@ -71,6 +71,7 @@ export class DiskBuffer implements PointBuffer {
       if (points.length === 0) continue; // lines lost to damage since the listing
       const batch = new DiskBatch(points, seg.seq, from, from + points.length);
       this.#open.push(batch);
+      this.#openPoints += points.length;
       this.#hold();
       return batch;
     }
@@ -82,12 +83,13 @@ export class DiskBuffer implements PointBuffer {
     if (i < 0) return 0;
     const b = this.#open[i] as DiskBatch;
     if (!done) {
-      this.#open.length = i;
+      for (const taken of this.#open.splice(i)) this.#openPoints -= taken.points.length;
       this.#hold();
       return 0;
     }
     if (i !== 0) throw new Error('DiskBuffer: batches end in the order they began');
     this.#open.shift();
+    this.#openPoints -= b.points.length;
     this.#hold();
     const left = this.spool.markDelivered(b.seq, b.to);
     if (this.#loaded?.seq === b.seq && !this.spool.pending.some((s) => s.seq === b.seq)) this.#loaded = undefined;
@@ -101,6 +103,7 @@ export class DiskBuffer implements PointBuffer {
 
   close(): number {
     this.#open = [];
+    this.#openPoints = 0;
     this.#loaded = undefined;
     this.spool.close();
     return 0;
