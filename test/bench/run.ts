@@ -21,6 +21,7 @@ async function main(): Promise<void> {
   const only = process.argv[2];
   console.log(`# rrduino-gateway benchmark — ${new Date().toISOString()}, node ${process.version} ${process.execArgv.join(' ')}, ${(await import('node:os')).cpus().length} cores\n`);
   if (!only || only === 'ingest') await benchIngest();
+  if (only === 'throughput') await benchIngest(false);
   if (only === 'rrdcached') {
     console.log('## Disk writes with and without rrdcached (10 boards, a reading a second each for 60 s, rrd files on the disk, kernel writeback)\n');
     console.log('| mode | readings | KiB written per 1,000 readings | KiB more per 1,000 at rrdcached\'s flush | updates/s (burst of 10 × 1,000) |');
@@ -146,7 +147,8 @@ function median<T>(runs: T[], key: (r: T) => number): T {
  * paced; forwarding a 200,000-point burst against carbon-c-relay; a reconnect storm; memory.
  * Configurations are interleaved over 3 rounds and each figure is the median.
  */
-async function benchIngest(): Promise<void> {
+/** Issue 13's figures; `full` false: only ingest and forwarding (`npm run bench -- throughput`, a before/after comparison). */
+async function benchIngest(full = true): Promise<void> {
   const rounds = 3;
   console.log('## Ingest, latency, forwarding, reconnect storm, memory (issue 13)\n');
   console.log('1,000 boards × 100 updates each, every line signed before the clock starts (the sender only writes bytes); medians of 3 interleaved rounds.\n');
@@ -173,6 +175,14 @@ async function benchIngest(): Promise<void> {
   }
   console.log(`\nHMAC floor over the rounds: ${floors.map((f) => fmt(f)).join(', ')} /s. Gateway cores: the CPU time of the gateway's processes (workers included, rrdtool not) over the run.`);
 
+  if (full) await latencyTable(rounds);
+  await forwardTable(rounds);
+  if (!full) return;
+  await stormTable(rounds);
+  await memoryTable(rounds);
+}
+
+async function latencyTable(rounds: number): Promise<void> {
   console.log('\n### Latency from the board writing a line to its value stored (1,000 boards, paced, 10 s each)\n');
   console.log('| offered updates/s | processes | stored/s | p50 ms | p99 ms | gateway cores |');
   console.log('| ---: | --- | ---: | ---: | ---: | ---: |');
@@ -185,6 +195,9 @@ async function benchIngest(): Promise<void> {
     }
   }
 
+}
+
+async function forwardTable(rounds: number): Promise<void> {
   console.log('\n### Forwarding a burst of 200,000 points (1,000 metrics × 200 timestamps) to a CPython receiver on loopback\n');
   const fwd: Array<ForwardResult[]> = [[], [], []];
   for (let r = 0; r < rounds; r++) {
@@ -203,6 +216,9 @@ async function benchIngest(): Promise<void> {
   if (fwd[0]?.length === 0) console.log('\ncarbon-c-relay is not installed (Debian `carbon-c-relay`); its row is missing.');
   console.log("\nThe gateway's row is its destination stage alone (readings handed to the destination queue as the boards' sessions hand them), a relay's job; carbon-c-relay gets the same points as plaintext lines on one connection.");
 
+}
+
+async function stormTable(rounds: number): Promise<void> {
   console.log('\n### Reconnect storm: 5,000 boards whose rrd files exist connect at once, say hello and send one update\n');
   console.log('| processes | seconds until the last update is stored | connections the boards had to try again |');
   console.log('| --- | ---: | ---: |');
@@ -214,6 +230,9 @@ async function benchIngest(): Promise<void> {
   }
   console.log("\nThe boards' key material is fixed for the storm (the bench's gateway only, never `serve`), so each board's first line is signed before the clock starts; the gateway still derives all 5,000 keys (128 HMAC rounds each).");
 
+}
+
+async function memoryTable(rounds: number): Promise<void> {
   console.log('\n### Memory of a `serve` process (VmRSS), status page on\n');
   console.log('| command | boards connected and verified | RSS idle MB | RSS with boards MB, 3 s after the last hello | settled, 30 s after | per board KB, settled | start-up: spawn to port answering, that many profiles |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
