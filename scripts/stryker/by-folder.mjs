@@ -1,3 +1,4 @@
+/* global process, console */
 // Prints the mutation score per folder of src/ from Stryker's JSON report (reports/mutation/mutation.json),
 // as `npm run mutate` ends. Detected = killed or timed out; the score is detected / (detected + survived + no coverage),
 // Stryker's own definition, so the total matches its report.
