@@ -162,4 +162,87 @@ describe('SpillingBuffer policy', () => {
     const again = new DiskBuffer(spool());
     expect(values(again.begin(10)?.points)).toEqual([0, 1, 2]);
   });
+
+  it('takes new points in memory again once nothing waits on disk, and offers the disk’s older points first', () => {
+    const { b } = make();
+    b.add(pts(0, 2));
+    b.trouble();
+    const onDisk = b.begin(10); // the disk's points are being sent: nothing waits there
+    b.recovered();
+    b.add(pts(2, 2));
+    expect([b.memory.length, b.disk.length]).toEqual([2, 2]);
+    if (!onDisk) throw new Error('a batch expected');
+    b.end(onDisk, false); // taken back: the disk's points wait again, older than memory's
+    expect(values(b.begin(10)?.points)).toEqual([0, 1]);
+    expect(values(b.begin(10)?.points)).toEqual([2, 3]);
+  });
+
+  it('spills memory behind the disk when memory holds the newer points', () => {
+    const { b } = make();
+    b.add(pts(0, 2));
+    b.trouble();
+    const first = b.begin(10);
+    b.recovered();
+    b.add(pts(2, 2)); // memory, newer than the disk's
+    if (!first) throw new Error('a batch expected');
+    b.trouble(); // both taken back; memory goes behind what is on disk
+    expect(b.memory.length).toBe(0);
+    expect([...values(b.begin(10)?.points), ...values(b.begin(10)?.points)]).toEqual([0, 1, 2, 3]);
+  });
+
+  it('keeps points in memory, past its capacity, while the disk cannot take them', () => {
+    const spooled: number[] = [];
+    const disk = new DiskBuffer(spool());
+    disk.spool.append = (): boolean => false; // a full disk
+    const b = new SpillingBuffer(new MemoryBuffer(2), disk, { onSpooled: (n) => spooled.push(n) });
+    expect(b.add(pts(0, 5))).toBe(0); // over memory's 2: to disk, which refuses: memory takes them
+    expect(b.memory.length).toBe(5);
+    expect(spooled).toEqual([]);
+  });
+});
+
+describe('DiskBuffer and the spool’s cap', () => {
+  it('never lets the cap drop the segment its open batches come from', () => {
+    // The largest of the segments below (the values' digits differ).
+    const segment = pts(15000, 5000).reduce((n, p) => n + Buffer.byteLength(`${JSON.stringify([p.clientId, p.source, p.value, p.timeMs])}\n`), 0);
+    const drops: Array<[string, number]> = [];
+    const disk = new DiskBuffer(new Spool({ dir, maxBytes: segment * 3 + 100, logger: memoryLogger().logger, onDrop: (r, n) => drops.push([r, n]) }));
+    for (let i = 0; i < 3; i++) disk.add(pts(i * 5000, 5000));
+    const open = disk.begin(10);
+    disk.add(pts(15000, 5000)); // over the cap: the second segment goes, not the first (read) nor the third (written)
+    expect(values(open?.points)[0]).toBe(0);
+    expect(drops).toEqual([['spool_full', 5000]]);
+    if (!open) throw new Error('a batch expected');
+    expect(disk.end(open, true)).toBe(10);
+    expect(values(disk.begin(10)?.points)[0]).toBe(10);
+  });
+
+  it('answers 0 for a batch whose segment the cap dropped meanwhile: its points were counted as dropped there', () => {
+    const segment = pts(0, 5000).reduce((n, p) => n + Buffer.byteLength(`${JSON.stringify([p.clientId, p.source, p.value, p.timeMs])}\n`), 0);
+    const disk = new DiskBuffer(new Spool({ dir, maxBytes: segment * 2 + 100, logger: memoryLogger().logger, onDrop: () => undefined }));
+    disk.add(pts(0, 5000));
+    disk.add(pts(5000, 5000));
+    const first = disk.begin(5000);
+    const second = disk.begin(10); // from the second segment
+    if (!first || !second) throw new Error('two batches expected');
+    disk.spool.hold(undefined); // as if nobody read: the cap may take the oldest it can
+    disk.add(pts(10000, 5000));
+    expect(disk.end(first, true) + disk.end(second, true)).toBeLessThan(5010);
+  });
+});
+
+describe('MemoryBuffer over many batches', () => {
+  it('gives every point once, in order, as it sheds what was delivered', () => {
+    const b = new MemoryBuffer(100_000);
+    const got: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      b.add(pts(i * 1000, 1000));
+      for (let batch = b.begin(300); batch; batch = b.begin(300)) {
+        got.push(...values(batch.points));
+        b.end(batch, true);
+      }
+    }
+    expect(got).toEqual(Array.from({ length: 20_000 }, (_, i) => i));
+    expect(b.length).toBe(0);
+  });
 });
