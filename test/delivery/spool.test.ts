@@ -329,6 +329,61 @@ describe('Spool reading back', () => {
   });
 });
 
+describe('Spool progress written into the segment itself', () => {
+  const row = (v: number): string => `${JSON.stringify(['b', 't', v, 1])}\n`;
+
+  it('reads only leading blanked lines as delivered; a blank after a point is an unreadable line', () => {
+    writeFileSync(join(dir, 'seg-0001000000001.jsonl'), `      \n${' '.repeat(9)}\n${row(2)}   \n${row(4)}`);
+    const { spool, drops } = open();
+    expect(spool.size).toBe(3); // 5 lines, 2 of them delivered
+    const seg = spool.oldest();
+    expect(seg?.first).toBe(2);
+    expect(seg?.delivered).toBe(2);
+    expect(seg?.points.map((p) => p.value)).toEqual([2, 4]);
+    expect(drops).toEqual([['spool_corrupt', 1]]);
+  });
+
+  it('blanks exactly the delivered lines, newlines kept, so the rest reads back the same', () => {
+    const f = new FaultyFs();
+    const { spool } = open({ fs: f });
+    spool.append(pts(10, 3));
+    const seg = spool.oldest();
+    f.failOn('openSync', 'EACCES', /\.done$/);
+    spool.markDelivered(seg?.seq ?? 0, 2);
+    const text = segmentText();
+    const lines = text.split('\n');
+    expect(lines.slice(0, 2).every((l) => l.length > 0 && l.trim() === '')).toBe(true);
+    expect(lines[2]).toBe(row(12).trimEnd());
+    expect(text.length).toBe(pts(10, 3).reduce((n, p) => n + row(p.value as number).length, 0));
+  });
+
+  it('a segment blanked whole, which could not be removed, is neither pending nor sent again', () => {
+    const f = new FaultyFs();
+    const { spool } = open({ fs: f });
+    spool.append(pts(0, 2));
+    const seg = spool.oldest();
+    f.failOn('openSync', 'EACCES', /\.done$/);
+    f.failOn('unlinkSync', 'EACCES', /\.jsonl$/);
+    expect(spool.markDelivered(seg?.seq ?? 0, 2)).toBe(2);
+    expect(spool.isEmpty).toBe(true);
+    expect(spool.pending).toEqual([]);
+    const again = open().spool; // a new process
+    expect(again.size).toBe(0);
+    expect(again.oldest()).toBeUndefined();
+  });
+
+  it('answers what markDelivered newly took off: nothing for progress it already had, or for a count past the segment', () => {
+    const { spool } = open();
+    spool.append(pts(0, 4));
+    const seq = spool.oldest()?.seq ?? 0;
+    expect(spool.markDelivered(seq, 2)).toBe(2);
+    expect(spool.markDelivered(seq, 2)).toBe(0);
+    expect(spool.markDelivered(seq, 1)).toBe(0);
+    expect(spool.markDelivered(seq, 9)).toBe(2); // capped at the segment's 4
+    expect(spool.size).toBe(0);
+  });
+});
+
 describe('Spool faults, in detail', () => {
   it('tries the disk again exactly 5 s after a fault, not before', () => {
     const f = new FaultyFs();
