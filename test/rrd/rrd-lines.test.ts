@@ -145,4 +145,35 @@ describe('ViaRrdcached', () => {
     expect(via.down).toBe(false);
     expect(store.sent).toHaveLength(1);
   });
+
+  it('counts every value of a direct update, whatever its time form, and not the file name', async () => {
+    const store = scripted([refused()]);
+    const via = new ViaRrdcached(store, 'unix:/s', memoryLogger().logger, () => '/d/a.rrd');
+    await send(via, '/d/2024:a.rrd', "update '/d/2024:a.rrd' 1700000000:5 1700000001@6 N:7");
+    expect(via.directWrites).toBe(3);
+  });
+
+  it('does not ask a daemon it takes as gone to flush, and flushes nothing for no files', async () => {
+    const store = scripted([refused()]);
+    const via = new ViaRrdcached(store, 'unix:/s', memoryLogger().logger, () => '/d/a.rrd');
+    await via.flush([]);
+    expect(store.sent).toEqual([]);
+    await send(via, '/d/a.rrd', 'update /d/a.rrd 1.000000:1');
+    await via.flush(['/d/a.rrd']);
+    expect(store.sent.filter((l) => l.startsWith('flushcached'))).toEqual([]);
+  });
+
+  it('with no file to probe with, goes back to rrdcached at the next try', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    try {
+      const store = scripted([refused()]);
+      const via = new ViaRrdcached(store, 'unix:/s', memoryLogger().logger, () => undefined);
+      await send(via, '/d/a.rrd', 'update /d/a.rrd 1.000000:1');
+      expect(via.down).toBe(true);
+      await vi.advanceTimersByTimeAsync(5_000);
+      expect(via.down).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
