@@ -378,7 +378,6 @@ export class DeliveryQueue {
       for (const w of this.#written) w.state = 'gone';
       this.#written = [];
       this.#unsettled = 0;
-      this.#epoch++;
       this.#spilling.trouble();
     }
     this.#retryIn(delay);
