@@ -19,6 +19,9 @@ const DONE_WIDTH = 15;
 /** Default cap on one destination's spool: room for days of readings, small for an SD card. */
 export const DEFAULT_SPOOL_MAX_BYTES = 256 * 1024 * 1024;
 
+/** What the spool was doing when its disk failed (the `op` of its E_SPOOL line). */
+export type SpoolOp = 'open' | 'append' | 'prepend' | 'read' | 'sync' | 'record' | 'remove';
+
 /** Why points left a spool without being delivered. */
 export type SpoolDropReason = 'spool_full' | 'spool_corrupt' | 'spool_lost';
 
@@ -93,7 +96,7 @@ export class Spool {
   /** Undelivered points on disk. */
   #size = 0;
   #bytes = 0;
-  #fault: { what: string; since: number; lastTry: number } | undefined;
+  #fault: { op: SpoolOp; since: number; lastTry: number } | undefined;
   /** The newest segment number this spool started. */
   #lastSeq = 0;
   /** The segment a reader is delivering from: never dropped to make room. */
@@ -147,7 +150,7 @@ export class Spool {
       this.#writeAll(this.#writeFd as number, buf);
     } catch (err) {
       if (seg && this.#writeFd !== undefined) this.#undoPartial(seg, start);
-      this.#failed('append to', err);
+      this.#failed('append', err);
       return false;
     }
     seg.points += points.length;
@@ -176,7 +179,7 @@ export class Spool {
     } catch (err) {
       if (fd !== undefined) this.#closeQuietly(fd);
       this.#unlinkQuietly(file);
-      this.#failed('write', err);
+      this.#failed('prepend', err);
       return false;
     }
     this.#segments.unshift({ seq, points: points.length, delivered: 0, bytes: buf.length });
@@ -326,17 +329,17 @@ export class Spool {
     return this.#ready;
   }
 
-  #failed(what: string, err: unknown): void {
+  #failed(op: SpoolOp, err: unknown): void {
     const now = this.#now();
     if (this.#fault) {
       this.#fault.lastTry = now;
       return;
     }
-    this.#fault = { what, since: now, lastTry: now };
+    this.#fault = { op, since: now, lastTry: now };
     const errno = (err as NodeJS.ErrnoException).code;
     this.#logger.error(
-      { code: 'E_SPOOL', errno, dir: this.dir },
-      `cannot ${what} the spool in ${this.dir}: ${errorMessage(err)}. Points stay in memory (up to the queue size) until the disk works again; free space or fix the directory's permissions`,
+      { code: 'E_SPOOL', errno, op, dir: this.dir },
+      `the spool in ${this.dir} failed to ${op}: ${errorMessage(err)}. Points stay in memory (up to the queue size) until the disk works again; free space or fix the directory's permissions`,
     );
   }
 
@@ -375,7 +378,7 @@ export class Spool {
         return;
       }
       seg.unrecorded = true;
-      this.#failed('record delivery in', err);
+      this.#failed('record', err);
     }
   }
 
@@ -503,7 +506,7 @@ export class Spool {
         // (nor the next spool of this process) sends it again.
         seg.delivered = seg.points;
         this.#record(seg);
-        this.#failed('remove a delivered segment from', err);
+        this.#failed('remove', err);
         return;
       }
     }

@@ -470,3 +470,403 @@ describe('Spool faults, in detail', () => {
     }
   });
 });
+
+describe('Spool, edge by edge', () => {
+  const row = (v: number): string => `${JSON.stringify(['b', 't', v, 1])}\n`;
+  const jsonl = (): string[] => readdirSync(dir).filter((n) => n.endsWith('.jsonl')).sort();
+  const spoolErrors = (logs: ReturnType<typeof memoryLogger>): Array<Record<string, unknown>> => logs.lines.filter((l) => l['code'] === 'E_SPOOL');
+  const drainAll = (spool: Spool): number[] => {
+    const got: number[] = [];
+    for (let seg = spool.oldest(); seg; seg = spool.oldest()) {
+      got.push(...seg.points.slice(seg.delivered - seg.first).map((p) => p.value as number));
+      spool.markDelivered(seg.seq, seg.first + seg.points.length);
+    }
+    return got;
+  };
+
+  it('names what it was doing in each E_SPOOL line (op), one line per fault', () => {
+    const cases: Array<[string, (f: FaultyFs, s: Spool) => void]> = [
+      ['append', (f, s) => { f.room = 0; s.append(pts(0, 1)); }],
+      ['prepend', (f, s) => { f.room = 0; s.prepend(pts(0, 1)); }],
+      ['read', (f, s) => { s.append(pts(0, 1)); f.failOn('readFileSync', 'EIO'); s.oldest(); }],
+      ['record', (f, s) => { s.append(pts(0, 2)); const seq = s.oldest()?.seq ?? 0; f.failOn('openSync', 'EROFS'); s.markDelivered(seq, 1); }],
+      ['remove', (f, s) => { s.append(pts(0, 2)); const seq = s.oldest()?.seq ?? 0; f.failOn('unlinkSync', 'EROFS'); s.markDelivered(seq, 2); }],
+      ['sync', (f, s) => { s.append(pts(0, 5000)); f.failOn('fsyncSync', 'EIO'); s.append(pts(0, 1)); }],
+    ];
+    const base = dir;
+    for (const [op, provoke] of cases) {
+      dir = join(base, op);
+      const f = new FaultyFs();
+      const { spool, logs } = open({ fs: f });
+      provoke(f, spool);
+      expect(spoolErrors(logs).map((l) => l['op']), op).toEqual([op]);
+      spool.close();
+    }
+    dir = join(base, 'open');
+    const f = new FaultyFs();
+    f.failOn('readdirSync', 'EACCES');
+    const { logs } = open({ fs: f });
+    expect(spoolErrors(logs).map((l) => l['op'])).toEqual(['open']);
+  });
+
+  it('gives the errno of a write that makes no progress as EIO', () => {
+    const f = new FaultyFs();
+    const { spool, logs } = open({ fs: f });
+    f.maxWrite = 0;
+    spool.append(pts(0, 1));
+    expect(spoolErrors(logs).map((l) => l['errno'])).toEqual(['EIO']);
+  });
+
+  it('is not empty while a point waits, and empty once all are delivered', () => {
+    const { spool } = open();
+    expect(spool.isEmpty).toBe(true);
+    spool.append(pts(0, 2));
+    expect(spool.isEmpty).toBe(false);
+    spool.markDelivered(spool.oldest()?.seq ?? 0, 2);
+    expect(spool.isEmpty).toBe(true);
+  });
+
+  it('makes no file for an empty append or prepend, and answers true', () => {
+    const { spool } = open();
+    expect(spool.append([])).toBe(true);
+    expect(spool.prepend([])).toBe(true);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('does not touch the disk for a prepend or a read while a fault is fresh', () => {
+    const f = new FaultyFs();
+    let t = 1_000_000;
+    const { spool } = open({ fs: f, now: () => t });
+    spool.append(pts(0, 1));
+    const seq = spool.oldest()?.seq ?? 0;
+    f.room = 0;
+    expect(spool.append(pts(1, 1))).toBe(false);
+    f.heal();
+    const calls = f.calls.length;
+    expect(spool.prepend(pts(5, 1))).toBe(false);
+    expect(spool.read(seq)).toBeUndefined();
+    expect(f.calls.length).toBe(calls);
+    t += 5_000;
+    expect(spool.read(seq)?.points.map((p) => p.value)).toEqual([0]);
+  });
+
+  it('answers undefined for a segment it does not have', () => {
+    const { spool } = open();
+    spool.append(pts(0, 1));
+    expect(spool.read(12345)).toBeUndefined();
+  });
+
+  it('counts the retry interval from the last try, on a clock that does not start at 0', () => {
+    const f = new FaultyFs();
+    let t = 1_700_000_000_000;
+    const { spool, logs } = open({ fs: f, now: () => t });
+    f.room = 0;
+    expect(spool.append(pts(0, 1))).toBe(false);
+    t += 5_000;
+    expect(spool.append(pts(0, 1))).toBe(false); // tried again, fails again: not logged again
+    f.heal();
+    t += 4_999; // counted from the second try
+    expect(spool.append(pts(0, 1))).toBe(false);
+    t += 1;
+    expect(spool.append(pts(0, 1))).toBe(true);
+    expect(spoolErrors(logs)).toHaveLength(1);
+    expect(logs.lines.find((l) => l['faultySeconds'] !== undefined)?.['faultySeconds']).toBe(10);
+  });
+
+  it('finds the segments already on disk once a directory it could not list can be read', () => {
+    const first = open().spool;
+    first.append(pts(0, 3));
+    first.close();
+    const f = new FaultyFs();
+    f.failOn('readdirSync', 'EACCES');
+    let t = 0;
+    const { spool } = open({ fs: f, now: () => t });
+    expect(spool.size).toBe(0);
+    f.heal();
+    t = 5_000;
+    expect(spool.append(pts(3, 1))).toBe(true);
+    expect(spool.size).toBe(4);
+    expect(drainAll(spool)).toEqual([0, 1, 2, 3]);
+  });
+
+  it('sorts the segments itself, whatever order the directory lists them in', () => {
+    for (let i = 0; i < 3; i++) {
+      const s = open().spool;
+      s.append(pts(i * 10, 2));
+      s.close();
+    }
+    const f = new FaultyFs();
+    f.reverseListing = true;
+    expect(drainAll(open({ fs: f }).spool)).toEqual([0, 1, 10, 11, 20, 21]);
+  });
+
+  it('ignores files in its directory that are not its segments', () => {
+    writeFileSync(join(dir, 'old-seg-0001000000001.jsonl'), row(1));
+    writeFileSync(join(dir, 'seg-0001000000002.jsonl.bak'), row(2));
+    writeFileSync(join(dir, 'seg-0001000000003.jsonl'), row(3));
+    const { spool } = open();
+    expect(spool.size).toBe(1);
+    expect(drainAll(spool)).toEqual([3]);
+  });
+
+  it('does not call an empty segment file torn', () => {
+    writeFileSync(join(dir, 'seg-0001000000001.jsonl'), '');
+    const { spool, logs } = open();
+    expect(spool.size).toBe(0);
+    expect(logs.lines.filter((l) => l['segments'] !== undefined)).toEqual([]);
+  });
+
+  it('reads a healthy segment without an error line', () => {
+    const { spool, logs } = open();
+    spool.append(pts(0, 3));
+    spool.markDelivered(spool.oldest()?.seq ?? 0, 1);
+    expect(spool.oldest()?.points).toHaveLength(3);
+    expect(logs.lines.filter((l) => l['level'] === 50)).toEqual([]);
+  });
+
+  it('says which segment lost how many lines when it cannot read them back', () => {
+    writeFileSync(join(dir, 'seg-0001000000001.jsonl'), `${row(1)}garbage\n${row(3)}`);
+    const { spool, logs, drops } = open();
+    spool.oldest();
+    expect(drops).toEqual([['spool_corrupt', 1]]);
+    expect(spoolErrors(logs).map((l) => [l['segment'], l['lines']])).toEqual([[1_000_000_001, 1]]);
+  });
+
+  it('says which segment disappeared', () => {
+    const { spool, logs } = open();
+    spool.append(pts(0, 1));
+    const seq = spool.oldest()?.seq ?? 0;
+    for (const n of jsonl()) unlinkSync(join(dir, n));
+    expect(spool.oldest()).toBeUndefined();
+    expect(spoolErrors(logs).map((l) => l['segment'])).toEqual([seq]);
+  });
+
+  it('skips empty lines inside a segment, counting and reading the same points', () => {
+    writeFileSync(join(dir, 'seg-0001000000001.jsonl'), `${row(1)}\n\n${row(2)}\n${row(3)}`);
+    const { spool, drops } = open();
+    expect(spool.size).toBe(3);
+    expect(drainAll(spool)).toEqual([1, 2, 3]);
+    expect(drops).toEqual([]);
+  });
+
+  it('leaves out a last row without its newline even when it parses (a kill just before the newline)', () => {
+    writeFileSync(join(dir, 'seg-0001000000001.jsonl'), `${row(1)}${row(2).trimEnd()}`);
+    const { spool } = open();
+    expect(spool.size).toBe(1);
+    expect(spool.oldest()?.points.map((p) => p.value)).toEqual([1]);
+  });
+
+  it('reads a segment delivered and blanked whole as holding nothing to send', () => {
+    const f = new FaultyFs();
+    let t = 0;
+    const { spool } = open({ fs: f, now: () => t });
+    spool.append(pts(0, 2));
+    const seq = spool.oldest()?.seq ?? 0;
+    f.failOn('openSync', 'EACCES', /\.done$/);
+    f.failOn('unlinkSync', 'EACCES', /\.jsonl$/);
+    spool.markDelivered(seq, 2);
+    f.heal();
+    t = 5_000;
+    expect(spool.read(seq)).toEqual({ seq, points: [], first: 2, delivered: 2 });
+  });
+
+  it('writes progress to a .done file beside the segment, at full width, even through short writes', () => {
+    const f = new FaultyFs();
+    const { spool } = open({ fs: f });
+    spool.append(pts(0, 12));
+    const seq = spool.oldest()?.seq ?? 0;
+    f.maxWrite = 4;
+    spool.markDelivered(seq, 3);
+    spool.markDelivered(seq, 11);
+    expect(readFileSync(join(dir, `seg-${String(seq).padStart(13, '0')}.done`), 'utf8')).toBe('000000000000011\n');
+    expect(spool.faulty).toBe(false);
+  });
+
+  it('is not in a fault when blanking the lines recorded the progress', () => {
+    const f = new FaultyFs();
+    const { spool, logs } = open({ fs: f });
+    spool.append(pts(0, 3));
+    f.failOn('openSync', 'EACCES', /\.done$/);
+    spool.markDelivered(spool.oldest()?.seq ?? 0, 1);
+    expect(spool.faulty).toBe(false);
+    expect(spoolErrors(logs)).toEqual([]);
+  });
+
+  it('removes a wholly delivered segment it could not remove once the disk works again', () => {
+    const f = new FaultyFs();
+    let t = 0;
+    const { spool } = open({ fs: f, now: () => t });
+    spool.append(pts(0, 2));
+    const seq = spool.oldest()?.seq ?? 0;
+    f.failOn('unlinkSync', 'EROFS');
+    f.failOn('openSync', 'EROFS'); // no .done, and no blanking either
+    spool.markDelivered(seq, 2);
+    expect(jsonl()).toHaveLength(1);
+    f.heal();
+    t = 5_000;
+    spool.append(pts(2, 1)); // the disk works: the refused progress is written, the segment removed
+    expect(jsonl()).toHaveLength(1);
+    expect(open().spool.size).toBe(1);
+  });
+
+  it('writes progress handed over by an earlier spool of this process, so a later process does not send it again', () => {
+    const f = new FaultyFs();
+    const { spool } = open({ fs: f });
+    spool.append(pts(0, 4));
+    const seq = spool.oldest()?.seq ?? 0;
+    f.failOn('openSync', 'EROFS');
+    spool.markDelivered(seq, 3);
+    spool.close(); // a SIGHUP: the next spool of the directory is told
+    f.heal();
+    const next = open().spool;
+    expect(next.size).toBe(1);
+    next.close(); // writes what it was told, so there is nothing left to hand on
+    const later = open().spool; // as in a new process
+    expect(later.size).toBe(1);
+  });
+
+  it('writes no delivery record for a segment nothing was delivered from', () => {
+    const first = open().spool;
+    first.append(pts(0, 2));
+    first.close();
+    const { spool } = open();
+    spool.close();
+    expect(readdirSync(dir).filter((n) => n.endsWith('.done'))).toEqual([]);
+  });
+
+  it('closes every file it opens, whatever fails', () => {
+    const f = new FaultyFs();
+    const { spool } = open({ fs: f });
+    spool.append(pts(0, 3));
+    const seq = spool.oldest()?.seq ?? 0;
+    spool.markDelivered(seq, 1); // a .done file is open
+    f.failOn('openSync', 'EACCES', /\.done$/);
+    f.room = 0;
+    spool.prepend(pts(9, 1)); // fails mid-write
+    f.heal();
+    f.failOn('fsyncSync', 'EIO', /\.jsonl$/);
+    spool.markDelivered(seq, 2);
+    f.heal();
+    spool.close();
+    expect([...f.open.values()]).toEqual([]);
+  });
+
+  it('closes the blanked segment even when the blanking fails', () => {
+    const f = new FaultyFs();
+    const { spool } = open({ fs: f });
+    spool.append(pts(0, 3));
+    const seq = spool.oldest()?.seq ?? 0;
+    spool.close();
+    const s = open({ fs: f }).spool;
+    f.failOn('openSync', 'EACCES', /\.done$/);
+    f.failOn('fsyncSync', 'EIO');
+    s.markDelivered(seq, 1);
+    expect([...f.open.values()]).toEqual([]);
+  });
+
+  it('fsyncs the directory when it starts a segment, and the .done files at close', () => {
+    const f = new FaultyFs();
+    const { spool } = open({ fs: f });
+    spool.append(pts(0, 3));
+    expect(f.synced).toContain(dir);
+    spool.markDelivered(spool.oldest()?.seq ?? 0, 1);
+    spool.close();
+    expect(f.synced.at(-1)).toMatch(/\.done$/);
+  });
+
+  it('does not sync or fault when closed without having written', () => {
+    const f = new FaultyFs();
+    const { spool, logs } = open({ fs: f });
+    spool.close();
+    expect(f.synced).toEqual([]);
+    expect(spool.faulty).toBe(false);
+    expect(logs.lines).toEqual([]);
+  });
+
+  it('logs an fsync that fails when a segment is closed, or a second after an append', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    try {
+      const f = new FaultyFs();
+      const { spool, logs } = open({ fs: f });
+      spool.append(pts(0, 1));
+      f.failOn('fsyncSync', 'EIO');
+      vi.advanceTimersByTime(1_000);
+      expect(spoolErrors(logs).map((l) => l['op'])).toEqual(['sync']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('has nothing to sync a second after an append whose segment was delivered and removed', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    try {
+      const f = new FaultyFs();
+      const { spool, logs } = open({ fs: f });
+      spool.append(pts(0, 2));
+      spool.markDelivered(spool.oldest()?.seq ?? 0, 2);
+      const synced = f.synced.length;
+      vi.advanceTimersByTime(1_000);
+      expect(f.synced.length).toBe(synced);
+      expect(spool.faulty).toBe(false);
+      expect(logs.lines.filter((l) => l['level'] === 50)).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('keeps the newest points safe when the segment being written is delivered whole while older ones wait', () => {
+    const { spool } = open();
+    spool.prepend(pts(0, 2)); // an older segment, waiting
+    spool.append(pts(10, 2)); // the segment being written
+    const writing = spool.pending.at(-1)?.seq ?? 0;
+    spool.markDelivered(writing, 2);
+    spool.append(pts(20, 2));
+    spool.close();
+    expect(drainAll(open().spool)).toEqual([0, 1, 20, 21]);
+  });
+
+  it('fills its cap to the byte: a segment that makes it exactly full drops nothing', () => {
+    const one = Buffer.byteLength(row(0));
+    const { spool, drops } = open({ maxBytes: one * 3 });
+    spool.prepend(pts(0, 1));
+    spool.append(pts(0, 2)); // exactly the cap
+    expect(drops).toEqual([]);
+    spool.append(pts(0, 1)); // one over: the prepended segment goes
+    expect(drops).toEqual([['spool_full', 1]]);
+  });
+
+  it('counts only the undelivered points of a partly delivered segment it drops for room, in the drop and the log', () => {
+    const one = Buffer.byteLength(row(0));
+    const { spool, drops, logs } = open({ maxBytes: one * 5 });
+    spool.prepend(pts(0, 4));
+    const seq = spool.oldest()?.seq ?? 0;
+    spool.markDelivered(seq, 1);
+    spool.append(pts(0, 2)); // over: the prepended segment, 3 of its 4 undelivered, goes
+    expect(drops).toEqual([['spool_full', 3]]);
+    expect(logs.lines.find((l) => l['code'] === 'E_SPOOL_FULL')?.['dropped']).toBe(3);
+  });
+
+  it('neither counts nor logs a drop when only the segment being written is over the cap', () => {
+    const one = Buffer.byteLength(row(0));
+    const { spool, drops, logs } = open({ maxBytes: one * 2 });
+    spool.append(pts(0, 2));
+    spool.append(pts(0, 1));
+    expect(drops).toEqual([]);
+    expect(logs.lines.filter((l) => l['code'] === 'E_SPOOL_FULL')).toEqual([]);
+  });
+
+  it('counts no drop for a wholly delivered segment it removes for room', () => {
+    const one = Buffer.byteLength(row(0));
+    const f = new FaultyFs();
+    let t = 0;
+    const { spool, drops } = open({ fs: f, maxBytes: one * 3, now: () => t });
+    spool.prepend(pts(0, 2));
+    const seq = spool.oldest()?.seq ?? 0;
+    f.failOn('unlinkSync', 'EROFS', /\.jsonl$/);
+    spool.markDelivered(seq, 2); // stays on disk, recorded as delivered
+    f.heal();
+    t = 5_000;
+    spool.append(pts(0, 2)); // over the cap: it goes now
+    expect(drops).toEqual([]);
+  });
+});

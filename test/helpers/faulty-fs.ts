@@ -16,6 +16,12 @@ export class FaultyFs {
   maxWrite = Infinity;
   /** Bytes that can still be written before ENOSPC. */
   room = Infinity;
+  /** List directories newest name first, as some filesystems do (the spool must sort). */
+  reverseListing = false;
+  /** Descriptors opened through this fs and not closed yet, with their paths. */
+  readonly open = new Map<number, string>();
+  /** The path of every fsynced descriptor, in order. */
+  readonly synced: string[] = [];
 
   failOn(op: Op, errno: string, match?: RegExp): void {
     this.#fail.set(op, { errno, match });
@@ -29,10 +35,28 @@ export class FaultyFs {
 
   readonly fs: SpoolFs = {
     mkdirSync: ((...a: Parameters<typeof fs.mkdirSync>) => this.#run('mkdirSync', a[0], () => fs.mkdirSync(...a))),
-    readdirSync: ((...a: Parameters<typeof fs.readdirSync>) => this.#run('readdirSync', a[0], () => fs.readdirSync(...a))) as typeof fs.readdirSync,
-    openSync: ((...a: Parameters<typeof fs.openSync>) => this.#run('openSync', a[0], () => fs.openSync(...a))),
-    fsyncSync: ((fd: number) => this.#run('fsyncSync', fd, () => fs.fsyncSync(fd))),
-    closeSync: ((fd: number) => this.#run('closeSync', fd, () => fs.closeSync(fd))),
+    // The spool lists names only (no options), so this stands in for that one overload.
+    readdirSync: ((path: fs.PathLike) =>
+      this.#run('readdirSync', path, () => {
+        const names = fs.readdirSync(path);
+        return this.reverseListing ? names.sort().reverse() : names;
+      })) as unknown as typeof fs.readdirSync,
+    openSync: ((...a: Parameters<typeof fs.openSync>) =>
+      this.#run('openSync', a[0], () => {
+        const fd = fs.openSync(...a);
+        this.open.set(fd, String(a[0]));
+        return fd;
+      })),
+    fsyncSync: ((fd: number) =>
+      this.#run('fsyncSync', fd, () => {
+        fs.fsyncSync(fd);
+        this.synced.push(this.open.get(fd) ?? `fd ${fd}`);
+      })),
+    closeSync: ((fd: number) =>
+      this.#run('closeSync', fd, () => {
+        fs.closeSync(fd);
+        this.open.delete(fd);
+      })),
     readFileSync: ((...a: Parameters<typeof fs.readFileSync>) => this.#run('readFileSync', a[0], () => fs.readFileSync(...a))) as typeof fs.readFileSync,
     unlinkSync: ((p: fs.PathLike) => this.#run('unlinkSync', p, () => fs.unlinkSync(p))),
     ftruncateSync: ((fd: number, len?: number) => this.#run('ftruncateSync', fd, () => fs.ftruncateSync(fd, len))),
