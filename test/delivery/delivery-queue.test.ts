@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DeliveryError } from '../../src/errors.ts';
 import { backoffDelay } from '../../src/backoff.ts';
 import { DeliveryQueue } from '../../src/delivery/delivery-queue.ts';
+import { FALLBACK_MEMORY_POINTS } from '../../src/delivery/spilling-buffer.ts';
 import type { Sender, SendResult } from '../../src/delivery/sender.ts';
 import type { MetricPoint } from '../../src/delivery/metric-point.ts';
 import { Stats } from '../../src/stats.ts';
@@ -579,3 +580,221 @@ describe('backoffDelay', () => {
     expect(backoffDelay(10, o, () => 0.999999)).toBe(1000);
   });
 });
+
+describe('DeliveryQueue, what it tells', () => {
+  /** Sends succeed once `gate` is opened; until then each send waits. */
+  class GatedSender implements Sender {
+    readonly maxBatch: number;
+    mode: 'up' | 'down' | 'refuse' = 'up';
+    calls = 0;
+    received: number[] = [];
+    closeFails = false;
+    constructor(maxBatch = 2) {
+      this.maxBatch = maxBatch;
+    }
+    async send(points: readonly MetricPoint[]): Promise<void> {
+      this.calls++;
+      if (this.mode === 'down') throw new DeliveryError('connection refused', true);
+      if (this.mode === 'refuse') throw new DeliveryError('HTTP 400', false);
+      this.received.push(...points.map((p) => p.value as number));
+    }
+    async close(): Promise<void> {
+      if (this.closeFails) throw new Error('socket already destroyed');
+    }
+  }
+  const errors = (logs: ReturnType<typeof memoryLogger>): Array<Record<string, unknown>> => logs.lines.filter((l) => (l['level'] as number) >= 50);
+
+  it('reports its status: backlog, spool, since when it is down and the last error', async () => {
+    const s = new GatedSender(100);
+    s.mode = 'down';
+    const t = 1_700_000_000_000;
+    const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, backoff: { minMs: 60_000, maxMs: 60_000 }, logger: memoryLogger().logger, stats: new Stats(), now: () => t });
+    expect(q.status).toEqual({ name: 'd', backlog: 0, spoolPending: 0, spoolBytes: 0, downSinceMs: undefined, lastError: undefined });
+    q.enqueue(pts(0, 3));
+    await waitFor(() => q.status.downSinceMs !== undefined);
+    const st = q.status;
+    expect(st).toMatchObject({ name: 'd', backlog: 3, spoolPending: 3, downSinceMs: t, lastError: { message: 'connection refused', atMs: t } });
+    expect(st.spoolBytes).toBeGreaterThan(0);
+    await q.close(10);
+    const memoryOnly = new DeliveryQueue(new GatedSender(), { name: 'm', overflow: 'drop', logger: memoryLogger().logger, stats: new Stats() });
+    expect(memoryOnly.status).toMatchObject({ spoolPending: 0, spoolBytes: 0 });
+    await memoryOnly.close(10);
+  });
+
+  it('remembers a refusal as the last error', async () => {
+    const s = new GatedSender();
+    s.mode = 'refuse';
+    const t = 5_000_000;
+    const logs = memoryLogger();
+    const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, logger: logs.logger, stats: new Stats(), now: () => t });
+    q.enqueue(pts(0, 2));
+    await drained(q);
+    expect(q.status.lastError).toEqual({ message: 'HTTP 400', atMs: t });
+    expect(q.status.downSinceMs).toBeUndefined();
+    expect(logs.lines.filter((l) => l['code'] === 'E_DELIVERY' && l['points'] === 2)).toHaveLength(1);
+    await q.close();
+  });
+
+  it('names the destination in every line it logs', async () => {
+    const s = new GatedSender();
+    s.mode = 'down';
+    const logs = memoryLogger();
+    const q = new DeliveryQueue(s, { name: 'carbon-1', spoolDir: dir, backoff: fast, logger: logs.logger, stats: new Stats() });
+    q.enqueue(pts(0, 2));
+    await waitFor(() => s.calls >= 2);
+    s.mode = 'up';
+    await drained(q);
+    await q.close();
+    expect(logs.lines.length).toBeGreaterThan(2);
+    expect(logs.lines.every((l) => l['destination'] === 'carbon-1')).toBe(true);
+  });
+
+  it('says when the destination is back, with the backlog, and again once what waited is delivered, with how many', async () => {
+    const s = new GatedSender(2);
+    s.mode = 'down';
+    let t = 1_000_000;
+    const stats = new Stats();
+    const logs = memoryLogger();
+    const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, backoff: fast, logger: logs.logger, stats, now: () => t });
+    q.enqueue(pts(0, 2));
+    await waitFor(() => s.calls >= 1);
+    q.enqueue(pts(2, 2)); // sent once before: 2 points wait, 4 in all
+    await waitFor(() => s.calls >= 2);
+    t += 7_000;
+    s.mode = 'up';
+    await drained(q);
+    const back = logs.lines.find((l) => l['backlog'] !== undefined && l['downSeconds'] !== undefined);
+    expect(back).toMatchObject({ downSeconds: 7, backlog: 4 }); // what waited, the first batch back included
+    const done = logs.lines.filter((l) => l['delivered'] !== undefined);
+    expect(done).toEqual([expect.objectContaining({ downSeconds: 7, delivered: 4 })]);
+    await q.close();
+  });
+
+  it('logs no error while the destination takes everything', async () => {
+    const logs = memoryLogger();
+    const q = new DeliveryQueue(new GatedSender(), { name: 'd', spoolDir: dir, logger: logs.logger, stats: new Stats() });
+    q.enqueue(pts(0, 5));
+    await drained(q);
+    await q.close();
+    expect(errors(logs)).toEqual([]);
+  });
+
+  it('does not end an outage on a refusal: only a delivered batch says the destination is back', async () => {
+    const s = new GatedSender();
+    s.mode = 'down';
+    const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, backoff: fast, logger: memoryLogger().logger, stats: new Stats() });
+    q.enqueue(pts(0, 2));
+    await waitFor(() => s.calls >= 1);
+    s.mode = 'refuse';
+    await drained(q);
+    expect(q.status.downSinceMs).toBeDefined();
+    await q.close(10);
+  });
+
+  it('without a spool, survives an outage and delivers everything once it is over', async () => {
+    const s = new GatedSender(3);
+    s.mode = 'down';
+    const stats = new Stats();
+    const logs = memoryLogger();
+    const q = new DeliveryQueue(s, { name: 'd', overflow: 'drop', backoff: fast, logger: logs.logger, stats });
+    q.enqueue(pts(0, 5));
+    await waitFor(() => s.calls >= 2);
+    s.mode = 'up';
+    await drained(q);
+    expect(s.received).toEqual([0, 1, 2, 3, 4]);
+    expect(stats.get('dest.d.sent')).toBe(5);
+    expect(logs.lines.filter((l) => l['code'] === 'E_INTERNAL')).toEqual([]);
+    await q.close();
+  });
+
+  it('without a spool, logs at close how many points it drops', async () => {
+    const s = new GatedSender();
+    s.mode = 'down';
+    const logs = memoryLogger();
+    const q = new DeliveryQueue(s, { name: 'd', overflow: 'drop', backoff: { minMs: 60_000, maxMs: 60_000 }, logger: logs.logger, stats: new Stats() });
+    q.enqueue(pts(0, 4));
+    await waitFor(() => s.calls >= 1);
+    await q.close(10);
+    expect(logs.lines.filter((l) => l['code'] === 'E_DELIVERY' && l['dropped'] !== undefined && l['reason'] === undefined).map((l) => l['dropped'])).toEqual([4]);
+  });
+
+  it('with a spool, logs at close how many points it wrote there, and none as dropped', async () => {
+    const s = new ManualHold();
+    const logs = memoryLogger();
+    const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, logger: logs.logger, stats: new Stats() });
+    q.enqueue(pts(0, 6));
+    await waitFor(() => s.waiting > 0);
+    await q.close(10);
+    expect(logs.lines.filter((l) => l['points'] !== undefined && l['level'] === 30).map((l) => l['points'])).toEqual([6]);
+    expect(errors(logs)).toEqual([]);
+    s.release();
+  });
+
+  it('closes quietly when closing the connection fails, and says so at warn', async () => {
+    const s = new GatedSender();
+    s.closeFails = true;
+    const logs = memoryLogger();
+    const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, logger: logs.logger, stats: new Stats() });
+    await expect(q.close(10)).resolves.toBeUndefined();
+    expect(logs.lines.filter((l) => l['code'] === 'E_DELIVERY' && l['level'] === 40)).toHaveLength(1);
+  });
+
+  it('logs a drop with its code, reason and the count so far', async () => {
+    const s = new GatedSender();
+    s.mode = 'down';
+    const logs = memoryLogger();
+    const q = new DeliveryQueue(s, { name: 'd', overflow: 'drop', maxQueue: 2, backoff: { minMs: 60_000, maxMs: 60_000 }, logger: logs.logger, stats: new Stats() });
+    q.enqueue(pts(0, 5));
+    const drop = logs.lines.find((l) => l['reason'] !== undefined);
+    expect(drop).toMatchObject({ code: 'E_DELIVERY', reason: 'queue_full', dropped: 3 });
+    await q.close(10);
+  });
+
+  it('does not count a send that fails after close began as a retry', async () => {
+    const s = new ManualHold();
+    const stats = new Stats();
+    const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, logger: memoryLogger().logger, stats });
+    q.enqueue(pts(0, 2));
+    await waitFor(() => s.waiting > 0);
+    const closing = q.close(5_000);
+    s.fail();
+    await closing;
+    expect(stats.get('dest.d.retries')).toBe(0);
+    expect(stats.get('dest.d.spool_pending')).toBe(2);
+  });
+
+  it('without a spool, keeps sending after more than its window of points was lost in a broken connection', async () => {
+    const big = FALLBACK_MEMORY_POINTS + 1;
+    let lose = true;
+    const stats = new Stats();
+    const sender: Sender = {
+      maxBatch: big,
+      send: async () => ({ delivered: lose ? ((lose = false), Promise.reject(new DeliveryError('connection broke', true))) : Promise.resolve() }),
+      close: async () => undefined,
+    };
+    const q = new DeliveryQueue(sender, { name: 'd', overflow: 'drop', maxQueue: big, backoff: fast, logger: memoryLogger().logger, stats });
+    q.enqueue(pts(0, big));
+    await drained(q);
+    expect(stats.get('dest.d.resent')).toBe(big);
+    expect(stats.get('dest.d.sent')).toBe(big);
+    await q.close();
+  });
+});
+
+/** A sender whose one write waits until the test releases or fails it. */
+class ManualHold implements Sender {
+  readonly maxBatch = 100;
+  waiting = 0;
+  #settle: Array<{ ok: () => void; err: () => void }> = [];
+  send(): Promise<void> {
+    this.waiting++;
+    return new Promise((ok, reject) => this.#settle.push({ ok, err: () => reject(new DeliveryError('connection reset', true)) }));
+  }
+  release(): void {
+    for (const s of this.#settle.splice(0)) s.ok();
+  }
+  fail(): void {
+    for (const s of this.#settle.splice(0)) s.err();
+  }
+  async close(): Promise<void> {}
+}

@@ -1,3 +1,5 @@
+import { unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DiskBuffer } from '../../src/delivery/disk-buffer.ts';
 import { MemoryBuffer } from '../../src/delivery/memory-buffer.ts';
@@ -5,6 +7,7 @@ import type { MetricPoint } from '../../src/delivery/metric-point.ts';
 import type { PointBuffer } from '../../src/delivery/point-buffer.ts';
 import { SpillingBuffer } from '../../src/delivery/spilling-buffer.ts';
 import { Spool } from '../../src/delivery/spool.ts';
+import { FaultyFs } from '../helpers/faulty-fs.ts';
 import { memoryLogger, tempDir } from '../helpers/fixtures.ts';
 
 // One contract, every implementation (as Telegraf's buffer_suite_test.go runs over its memory
@@ -244,5 +247,134 @@ describe('MemoryBuffer over many batches', () => {
     }
     expect(got).toEqual(Array.from({ length: 20_000 }, (_, i) => i));
     expect(b.length).toBe(0);
+  });
+});
+
+describe('PointBuffer implementations, edge by edge', () => {
+  it.each(kinds)('$name: refuses to end a later batch as done before an earlier one', (kind) => {
+    const b = kind.make();
+    b.add(pts(0, 4));
+    b.begin(2);
+    const second = b.begin(2);
+    if (!second) throw new Error('a batch expected');
+    expect(() => b.end(second, true)).toThrow(/order/);
+  });
+
+  it('MemoryBuffer: takes all and peeks at only the points not yet delivered', () => {
+    const b = new MemoryBuffer(100);
+    b.add(pts(0, 5));
+    const first = b.begin(2);
+    if (!first) throw new Error('a batch expected');
+    b.end(first, true);
+    expect(values(b.peekAll())).toEqual([2, 3, 4]);
+    expect(values(b.takeAll())).toEqual([2, 3, 4]);
+  });
+
+  it('MemoryBuffer: peeks and takes the right points after it has shed thousands', () => {
+    const b = new MemoryBuffer(100_000);
+    b.add(pts(0, 6000));
+    for (let i = 0; i < 5; i++) {
+      const batch = b.begin(1000);
+      if (!batch) throw new Error('a batch expected');
+      b.end(batch, true);
+    }
+    expect(values(b.peekAll())).toEqual(Array.from({ length: 1000 }, (_, i) => 5000 + i));
+    expect(values(b.takeAll())).toEqual(Array.from({ length: 1000 }, (_, i) => 5000 + i));
+  });
+
+  it('MemoryBuffer: works as new after takeAll, batches begun before it forgotten', () => {
+    const b = new MemoryBuffer(100);
+    b.add(pts(0, 3));
+    b.begin(2);
+    b.takeAll();
+    b.add(pts(10, 2));
+    const batch = b.begin(5);
+    if (!batch) throw new Error('a batch expected');
+    expect(values(batch.points)).toEqual([10, 11]);
+    expect(b.end(batch, true)).toBe(2);
+  });
+
+  it('DiskBuffer: puts nothing in front of open batches', () => {
+    const d = new DiskBuffer(spool());
+    d.add(pts(0, 2));
+    d.begin(1);
+    expect(() => d.addFront(pts(9, 1))).toThrow(/open batches/);
+  });
+
+  it('DiskBuffer: counts as waiting only the points in no open batch', () => {
+    const d = new DiskBuffer(spool());
+    d.add(pts(0, 5));
+    const a = d.begin(2);
+    const b = d.begin(2);
+    if (!a || !b) throw new Error('two batches expected');
+    expect(d.waiting).toBe(1);
+    d.end(a, true);
+    expect([d.length, d.waiting]).toEqual([3, 1]);
+    d.end(b, false);
+    expect(d.waiting).toBe(3);
+  });
+
+  it('DiskBuffer: does not offer again a segment whose points are all in open batches', () => {
+    const s = spool();
+    s.append(pts(0, 2));
+    s.prepend(pts(-2, 2)); // an older segment
+    const d = new DiskBuffer(s);
+    expect(values(d.begin(10)?.points)).toEqual([-2, -1]);
+    expect(values(d.begin(10)?.points)).toEqual([0, 1]);
+    expect(d.begin(10)).toBeUndefined();
+  });
+
+  it('DiskBuffer: goes on to the next segment when one disappeared behind its back', () => {
+    const s = spool();
+    s.append(pts(0, 2));
+    s.prepend(pts(-2, 2));
+    const oldest = s.pending[0]?.seq ?? 0;
+    unlinkSync(join(dir, `seg-${String(oldest).padStart(13, '0')}.jsonl`));
+    expect(values(new DiskBuffer(s).begin(10)?.points)).toEqual([0, 1]);
+  });
+
+  it('DiskBuffer: starts after the lines a segment has blanked as delivered', () => {
+    writeFileSync(join(dir, 'seg-0001000000001.jsonl'), `   \n   \n${JSON.stringify(['b', 't', 2, 1])}\n${JSON.stringify(['b', 't', 3, 1])}\n`);
+    const d = new DiskBuffer(spool());
+    expect(values(d.begin(10)?.points)).toEqual([2, 3]);
+  });
+
+  it('DiskBuffer: reads a segment once while batches come from it, and again only when it grew', () => {
+    const f = new FaultyFs();
+    const s = new Spool({ dir, logger: memoryLogger().logger, onDrop: () => undefined, fs: f.fs });
+    const d = new DiskBuffer(s);
+    d.add(pts(0, 6));
+    const reads = (): number => f.calls.filter((c) => c.op === 'readFileSync').length;
+    const before = reads();
+    for (let i = 0; i < 3; i++) {
+      const batch = d.begin(2);
+      if (!batch) throw new Error('a batch expected');
+      if (i < 2) d.end(batch, true);
+    }
+    expect(reads()).toBe(before + 1);
+    d.add(pts(6, 1));
+    expect(values(d.begin(10)?.points)).toEqual([6]);
+    expect(reads()).toBe(before + 2);
+  });
+
+  it('DiskBuffer: closes its spool, so no file is left open', () => {
+    const f = new FaultyFs();
+    const d = new DiskBuffer(new Spool({ dir, logger: memoryLogger().logger, onDrop: () => undefined, fs: f.fs }));
+    d.add(pts(0, 3));
+    const batch = d.begin(1);
+    if (!batch) throw new Error('a batch expected');
+    d.end(batch, true);
+    expect(d.close()).toBe(0);
+    expect([...f.open.values()]).toEqual([]);
+  });
+
+  it('SpillingBuffer: spools nothing when trouble comes with memory empty, and sends to disk in trouble', () => {
+    const spooled: number[] = [];
+    const b = new SpillingBuffer(new MemoryBuffer(100), new DiskBuffer(spool()), { onSpooled: (n) => spooled.push(n) });
+    b.trouble();
+    expect(spooled).toEqual([]);
+    b.add(pts(0, 2));
+    expect([b.memory.length, b.disk.length]).toEqual([0, 2]);
+    expect(spooled).toEqual([2]);
   });
 });
