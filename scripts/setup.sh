@@ -18,7 +18,7 @@ fi
 
 packages=(rrdtool)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(socat rrdcached graphite-carbon python3-whisper openssl chromium g++ gcc-avr avr-libc binutils-avr arduino-core-avr simavr libsimavr-dev carbon-c-relay)
+  packages+=(socat rrdcached graphite-carbon python3-whisper openssl chromium g++ gcc-avr avr-libc binutils-avr arduino-core-avr simavr libsimavr-dev carbon-c-relay faketime)
 fi
 missing=()
 for p in "${packages[@]}"; do

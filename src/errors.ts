@@ -38,6 +38,8 @@ export type ErrorCode =
   | 'E_RRD_DIED'
   | 'E_RRD_BAD_ARG'
   | 'E_RRD_CLOSED'
+  /** not an error: a reading coalesced with an earlier one of the same second */
+  | 'W_RRD_COALESCED'
   // codecs and destinations
   | 'E_CODEC'
   | 'E_FRAME_TRUNCATED'

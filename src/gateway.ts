@@ -34,6 +34,7 @@ export interface GatewayOptions {
   maxUnverifiedPerAddress?: number;
   /** Whether listening is logged here; a session worker's is the primary's to announce, once for all. Default true. */
   announce?: boolean;
+  /** Readings' stamps; default: the backend's (Backend.now). */
   now?: () => number;
   random?: (bytes: number) => Buffer;
 }
@@ -155,7 +156,7 @@ export class Gateway implements SessionHub {
   }
 
   makeContext(profile: Profile, session: { readonly logger: Logger }): HandlerContext {
-    return new BoardContext(this, this.#backend, profile, session, this.#options.now ?? Date.now);
+    return new BoardContext(this, this.#backend, profile, session, this.#options.now ?? (() => this.#backend.now()));
   }
 
   /** Whether a line about `subject` with `code` may be logged now (see HandlerContext.mayLog). */

@@ -21,6 +21,8 @@ export interface Backend {
   readonly rrd: RrdStore;
   /** A verified reading, after its rrd write (stored or not): into the board table, then to every destination. */
   record(reading: Reading): void;
+  /** The stamp for a reading accepted now (ms since the epoch): never below one given before (src/clock/). */
+  now(): number;
   /** Bumps a counter; `clientId` names the board when the counter is one of its errors. */
   count(stat: string, clientId?: string): void;
   /** A session's first verified message; the backend ends any other session of the board. */

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { GatewayClock } from '../clock/gateway-clock.ts';
 import { describeProfile, type ProfileStore } from '../profiles/profile-store.ts';
 import type { Reading, ReadingSink } from '../reading.ts';
 import { RrdService } from '../rrd/rrd-service.ts';
@@ -24,6 +25,8 @@ export interface LocalBackendOptions {
   stats?: Stats;
   /** The board table's wall clock (tests step it). */
   now?: () => number;
+  /** Where readings' stamps come from; default: a clock keeping its floor in `dataDir`. */
+  clock?: GatewayClock;
 }
 
 /** How often silent boards are looked for. */
@@ -43,6 +46,8 @@ export class LocalBackend implements Backend {
   readonly boards: BoardRegistry;
   readonly dataDir: string;
   readonly profiles: ProfileStore;
+  /** The readings' stamps. */
+  readonly clock: GatewayClock;
   readonly #sink: ReadingSink | undefined;
   readonly #active = new Map<string, ActiveSession>();
   readonly #silence: NodeJS.Timeout;
@@ -53,6 +58,7 @@ export class LocalBackend implements Backend {
     this.dataDir = o.dataDir;
     this.profiles = o.profiles;
     this.#sink = o.sink;
+    this.clock = o.clock ?? new GatewayClock({ dataDir: o.dataDir, logger: o.logger });
     this.rrd = new RrdService({ processes: o.rrdProcesses, binary: o.rrdtool, rrdcached: o.rrdcached, logger: o.logger.child({ part: 'rrdtool' }) });
     this.boards = new BoardRegistry(o.logger, o.now);
     this.stats.gauge('boards.connected', () => this.boards.connectedCount);
@@ -65,6 +71,10 @@ export class LocalBackend implements Backend {
   /** Boards with a verified session now. */
   get activeBoards(): number {
     return this.#active.size;
+  }
+
+  now(): number {
+    return this.clock.now();
   }
 
   record(reading: Reading): void {
@@ -104,5 +114,6 @@ export class LocalBackend implements Backend {
     clearInterval(this.#silence);
     await this.rrd.close();
     await this.#sink?.close();
+    this.clock.close();
   }
 }

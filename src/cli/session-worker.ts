@@ -6,6 +6,7 @@
 import cluster from 'node:cluster';
 import { WORKER_CONFIG_ENV, type PrimaryMessage, type WorkerConfig, type WorkerMessage } from '../cluster/cluster-messages.ts';
 import { PrimaryChannel } from '../cluster/primary-channel.ts';
+import { GatewayClock } from '../clock/gateway-clock.ts';
 import { ConfigError, ProfileError, errorCode, errorMessage } from '../errors.ts';
 import { Gateway } from '../gateway.ts';
 import { HandlerRegistry } from '../handlers/handler-registry.ts';
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   const logger = (await createServiceLogger(config.logLevel, config.logFormat)).child({ worker: cluster.worker?.id });
   const registry = HandlerRegistry.withBuiltins();
   for (const file of config.handlerModules) await registry.loadModule(file);
-  const channel = new PrimaryChannel(send);
+  const channel = new PrimaryChannel(send, new GatewayClock({ floorMs: config.floorMs, logger }));
   const gateway = new Gateway({
     profiles: new ProfileStore(config.profilesDir, registry, logStaleProfile(logger)),
     dataDir: config.dataDir,

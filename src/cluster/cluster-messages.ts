@@ -33,6 +33,8 @@ export interface WorkerConfig {
    * only (its boards sign their lines before the clock starts). `serve` never sets it.
    */
   benchKeyMaterial?: string;
+  /** The primary's stamp when it forked this worker: no reading of the worker is stamped below it. */
+  floorMs?: number;
 }
 
 /** The environment variable that carries a worker's {@link WorkerConfig} as JSON. */

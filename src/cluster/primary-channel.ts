@@ -1,3 +1,4 @@
+import type { GatewayClock } from '../clock/gateway-clock.ts';
 import { RrdError } from '../errors.ts';
 import type { ActiveSession, Backend } from '../backend/backend.ts';
 import type { Reading } from '../reading.ts';
@@ -31,17 +32,25 @@ export class PrimaryChannel implements Backend {
   #nextSession = 1;
   #failed: string | undefined;
 
-  constructor(send: (message: WorkerMessage) => void) {
+  readonly #clock: Pick<GatewayClock, 'now'>;
+
+  /** `clock`: this worker's stamps, started from the primary's (WorkerConfig.floorMs). */
+  constructor(send: (message: WorkerMessage) => void, clock: Pick<GatewayClock, 'now'> = { now: Date.now }) {
     this.#send = send;
+    this.#clock = clock;
     this.rrd = {
       ensure: (path, create) => ensureOnce(this.#ensured, path, () => this.#request((id) => [OP.ensure, id, this.#name(path), [...create]])),
-      update: (path, value, timeMs = Date.now()) => this.#request((id) => [OP.update, id, this.#name(path), value, timeMs]),
+      update: (path, value, timeMs = this.#clock.now()) => this.#request((id) => [OP.update, id, this.#name(path), value, timeMs]),
     };
   }
 
   /** Requests not yet answered. */
   get waiting(): number {
     return this.#waiting.size;
+  }
+
+  now(): number {
+    return this.#clock.now();
   }
 
   record(reading: Reading): void {

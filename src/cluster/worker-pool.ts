@@ -85,7 +85,7 @@ export class WorkerPool {
   }
 
   #fork(config: WorkerConfig): Promise<{ host: string; port: number }> {
-    const worker = cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify(config) });
+    const worker = cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify({ ...config, floorMs: this.#backend.now() } satisfies WorkerConfig) });
     this.#workers.set(worker, { names: new Map(), holders: new Map(), replies: undefined });
     return new Promise((resolve, reject) => {
       let started = false;

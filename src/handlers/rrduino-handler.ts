@@ -158,6 +158,11 @@ export class RRDuinoHandler extends BaseHandler {
       () => context.count('updates.stored'),
       (err: unknown) => {
         const code = errorCode(err);
+        if (code === 'W_RRD_COALESCED') {
+          // Not an error: the file holds an earlier reading of that second (docs/rrd.md).
+          context.count('updates.coalesced');
+          return;
+        }
         context.count(`errors.${code}`);
         if (context.mayLog(this.rrdPath, code)) context.logger.error({ code, path: this.rrdPath }, `rrd update failed: ${errorMessage(err)}`);
       },

@@ -114,7 +114,7 @@ const DAEMON_RETRY_MS = 5_000;
 /** Commands that take `--daemon`: what the gateway writes, and reads that must see what rrdcached holds. */
 const DAEMON_VERBS = /^(update|lastupdate) /;
 
-/** Values on an `update` line (each starts with its time: `1796650000.000010:21.5`, or `N:`). */
+/** Values on an `update` line (each starts with its time: `1796650000:21.5`, or `N:`). */
 function valuesOn(line: string): number {
   let n = 0;
   for (const token of line.split(' ')) if (/^(N|\d+(\.\d+)?)[:@]/.test(token)) n++;

@@ -29,11 +29,12 @@ export interface RrdServiceOptions {
 export type { LastUpdate };
 
 /**
- * Smallest gap between two timestamps of one file, µs. rrdtool reads `t.ffffff`
- * through a double and truncates to whole µs (at 1.8e9 s a double's step is 0.24 µs),
- * so a 1 µs step can read back as 0 and be refused as "minimum one second step".
+ * What `update` rejects with when a reading's second already holds another reading of the same
+ * file: one value per file and second is stored, the first one. Whole seconds, because rrdtool
+ * 1.7 stores a value lower than any sent for the step in which fractional-second updates stop;
+ * one instance, because a board sending faster than once a second meets it at every reading.
  */
-const MIN_GAP_US = 10;
+export const COALESCED = new RrdError('W_RRD_COALESCED', 'another reading of this rrd file holds that second; one value per file and second is stored, the first');
 
 /** rrdtool's answer for an update to a file that is not there. */
 function isMissingFileError(err: unknown): boolean {
@@ -64,6 +65,8 @@ const MAX_BATCH = 256;
  */
 class Batch {
   readonly values: string[] = new Array<string>();
+  /** The second of its first value. */
+  firstSecond = 0;
   readonly promise: Promise<void>;
   settle!: (err?: Error) => void;
 
@@ -74,13 +77,17 @@ class Batch {
 
 /** Per-file update state: one command in flight, the rest coalesced behind it. */
 interface FileQueue {
-  /** Last timestamp given to this file, in integer microseconds. */
-  lastUs: number;
+  /** The last second an update of this file was stamped with. */
+  lastSecond: number;
   busy: boolean;
   /** The path as an rrdtool argument (quoted if it has a blank), checked once. */
   pathArg: string;
   waiting: Batch[];
+  /** The newest batch's promise: a coalesced update answers after it, so answers keep the updates' order. */
+  last: Promise<void>;
 }
+
+const coalesced = (): Promise<void> => Promise.reject(COALESCED);
 
 /**
  * All the gateway's rrdtool work behind one small interface. Commands go through a store
@@ -176,9 +183,10 @@ export class RrdService implements RrdStore {
   }
 
   /**
-   * `rrdtool update path value`. A value starting `N:` is stamped with `timeMs` (the
-   * time the gateway accepted the reading) and may share a command with others for
-   * the same file; any other value goes alone. Retried once if rrdtool died under it.
+   * `rrdtool update path value`. A value starting `N:` is stamped with the whole second of
+   * `timeMs` (the time the gateway accepted the reading) and may share a command with others
+   * for the same file; a second that already holds one of the file's readings rejects with
+   * {@link COALESCED}. Any other value goes alone. Retried once if rrdtool died under it.
    */
   update(path: string, value: string, timeMs = Date.now()): Promise<void> {
     if (!value.startsWith('N:') || !isBareArgument(value)) {
@@ -194,19 +202,21 @@ export class RrdService implements RrdStore {
       } catch {
         return this.#write(path, [value]); // which rejects with formatCommand's reason
       }
-      q = { lastUs: 0, busy: false, pathArg, waiting: [] };
+      q = { lastSecond: 0, busy: false, pathArg, waiting: [], last: Promise.resolve() };
       this.#files.set(path, q);
     }
-    let us = Math.round(timeMs * 1000);
-    if (us < q.lastUs + MIN_GAP_US) us = q.lastUs + MIN_GAP_US; // a burst, or the clock stepped back
-    q.lastUs = us;
+    const second = Math.floor(timeMs / 1000);
+    if (second <= q.lastSecond) return q.last.then(coalesced, coalesced);
+    q.lastSecond = second;
     // Values that will go in one command share one promise: a promise per value is garbage at every update.
     let batch = q.waiting[q.waiting.length - 1];
     if (batch === undefined || batch.values.length >= MAX_BATCH) {
       batch = new Batch();
+      batch.firstSecond = second;
       q.waiting.push(batch);
+      q.last = batch.promise;
     }
-    batch.values.push(`${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}${value.slice(1)}`);
+    batch.values.push(`${second}${value.slice(1)}`);
     const { promise } = batch;
     if (!q.busy) this.#flush(path, q);
     return promise;
@@ -224,6 +234,8 @@ export class RrdService implements RrdStore {
         this.#recreateForBatch(path, q, batch, err);
         return;
       }
+      // A batch that failed stored nothing: its seconds are free again, unless later ones wait.
+      if (err !== undefined && q.waiting.length === 0) q.lastSecond = Math.min(q.lastSecond, batch.firstSecond - 1);
       batch.settle(err);
       this.#flush(path, q);
     });

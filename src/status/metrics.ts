@@ -7,6 +7,8 @@ export interface MetricSources {
   readonly stats: Stats;
   readonly destinations: () => readonly DeliveryStatus[];
   readonly rrdPending: () => number;
+  /** How far the wall clock is behind the readings' stamps, ms (0: they follow it). */
+  readonly clockBehindMs?: () => number;
   readonly now?: () => number;
 }
 
@@ -77,5 +79,7 @@ export function createMetrics(src: MetricSources): Registry {
   gauge('rrduino_boards_connected', 'Boards with a verified session now.', () => src.stats.get('boards.connected'));
   gauge('rrduino_boards_silent', 'Boards that have not reported for more than 3 of their rrd steps.', () => src.stats.get('boards.silent'));
   gauge('rrduino_rrd_pending_updates', 'Updates waiting for rrdtool.', src.rrdPending);
+  const clockBehind = src.clockBehindMs;
+  if (clockBehind) gauge('rrduino_clock_behind_seconds', 'How far the wall clock is behind the readings\' stamps (0: they follow it); more than 0 after it stepped back.', () => clockBehind() / 1000);
   return register;
 }

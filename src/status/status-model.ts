@@ -1,3 +1,4 @@
+import type { ClockStatus } from '../clock/gateway-clock.ts';
 import type { DeliveryStatus } from '../delivery/delivery-queue.ts';
 import { errorMessage } from '../errors.ts';
 import type { LocalBackend } from '../backend/local-backend.ts';
@@ -37,6 +38,8 @@ export interface StatusModel {
   readonly boards: readonly BoardView[];
   /** Profiles that do not load, with why. */
   readonly invalidProfiles: readonly string[];
+  /** The readings' stamps against the wall clock (src/clock/). */
+  readonly clock: ClockStatus;
   readonly destinations: readonly DestinationView[];
 }
 
@@ -52,6 +55,7 @@ export async function buildStatus(backend: LocalBackend, destinations: readonly 
     version: o.version,
     boards,
     invalidProfiles: errors.map((e) => errorMessage(e)),
+    clock: backend.clock.status,
     destinations: destinations.map((d) => ({
       ...d,
       queued: stat(`dest.${d.name}.queued`),

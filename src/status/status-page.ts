@@ -77,10 +77,13 @@ export function renderOverview(m: StatusModel): string {
     ? '<p class="muted">None configured: readings go to the rrd files only.</p>'
     : `<table><thead><tr><th>destination</th><th>status</th><th>queued</th><th>waiting</th><th>in the spool</th><th>sent</th><th>dropped</th><th>last error</th></tr></thead><tbody>${m.destinations.map((d) => destinationRow(d, m.nowMs)).join('')}</tbody></table>`;
   const connected = m.boards.filter((b) => b.connected).length;
+  const clock = m.clock.behindMs === 0
+    ? ''
+    : `<p class="bad">The wall clock is ${Math.round(m.clock.behindMs / 1000)} s behind the readings' stamps (it stepped back, or started behind the files): stamps go on at the monotonic clock's pace until it catches up. Check NTP (<code>timedatectl</code>).</p>`;
   return page(
     'rrduino-gateway',
     `<h1>rrduino-gateway</h1><p class="muted">version ${html(m.version)} · up ${ago(m.nowMs - m.startedAtMs).replace(' ago', '')} · ${connected} of ${m.boards.length} board(s) connected · <a href="/metrics">metrics</a> · <a href="/healthz">health</a></p>
-<h2>Boards</h2>${boards}${invalid}<h2>Destinations</h2>${dests}`,
+${clock}<h2>Boards</h2>${boards}${invalid}<h2>Destinations</h2>${dests}`,
   );
 }
 

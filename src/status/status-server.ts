@@ -41,7 +41,7 @@ export class StatusServer {
     this.#o = o;
     this.#graphs = o.graphs ?? new GraphRenderer();
     this.#startedAtMs = (o.now ?? Date.now)();
-    this.#metrics = createMetrics({ stats: o.backend.stats, destinations: o.destinations, rrdPending: () => o.backend.rrd.pending, now: o.now });
+    this.#metrics = createMetrics({ stats: o.backend.stats, destinations: o.destinations, rrdPending: () => o.backend.rrd.pending, clockBehindMs: () => o.backend.clock.status.behindMs, now: o.now });
     this.#server = createServer((req, res) => {
       this.#route(req, res).catch((err: unknown) => {
         o.logger.error({ code: 'E_INTERNAL', err, url: req.url }, 'status page failed');

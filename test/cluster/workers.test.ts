@@ -3,7 +3,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SimulatedBoard, tcpLink } from '../../firmware-sim/simulated-board.ts';
-import { freePort, rrduinoProfile, stopProcess, tempDir, waitFor, writeProfileFile } from '../helpers/fixtures.ts';
+import { freePort, nextSecond, rrduinoProfile, stopProcess, tempDir, waitFor, writeProfileFile } from '../helpers/fixtures.ts';
 import { runGateway } from '../helpers/gateway-process.ts';
 import { lastUpdateValues } from '../helpers/rrd-read.ts';
 import { RawClient } from '../helpers/raw-client.ts';
@@ -78,8 +78,12 @@ describe('serve --workers 2', { timeout: 60_000 }, () => {
       expect(gw.output().match(/listening for boards over TCP/g)).toHaveLength(1); // the primary says it, once
       for (const b of boards) b.start();
       await Promise.all(boards.map((b) => b.waitReady()));
-      for (let k = 1; k <= 5; k++) boards.forEach((b, i) => b.send({ temperature: i * 10 + k }));
-      await waitFor(async () => (await Promise.all(ids.map(rrdValue))).every((v, i) => v === i * 10 + 5), 15_000, 'the last update of every board in its rrd');
+      // One reading per board and second: an rrd file keeps one value a second (the first).
+      for (let k = 1; k <= 5; k++) {
+        boards.forEach((b, i) => b.send({ temperature: i * 10 + k }));
+        await waitFor(async () => (await Promise.all(ids.map(rrdValue))).every((v, i) => v === i * 10 + k), 15_000, `update ${k} of every board in its rrd`);
+        await nextSecond();
+      }
       const s = await status();
       expect(s.boards.filter((b) => b.connected).map((b) => b.clientId).sort()).toEqual([...ids].sort());
       expect(await metrics()).toContain('rrduino_events_total{event="updates.stored"} 60');
@@ -102,6 +106,7 @@ describe('serve --workers 2', { timeout: 60_000 }, () => {
       await first.waitReady();
       first.send({ temperature: 1 });
       await waitFor(async () => (await rrdValue('twin')) === 1, 10_000, 'the first session’s update');
+      await nextSecond(); // the rrd keeps one value a second
       second.start();
       await second.waitReady();
       second.send({ temperature: 2 });
@@ -141,22 +146,23 @@ describe('serve --workers 2', { timeout: 60_000 }, () => {
   });
 
   it('stops on SIGTERM with every update a board sent before it in the rrd, and leaves no worker behind', async () => {
-    const { port, gw } = await start(['s0']);
+    const ids = Array.from({ length: 20 }, (_, i) => `s${i}`);
+    const { port, gw } = await start(ids);
     const client = await RawClient.open(port);
-    const board = new SimulatedBoard({ clientId: 's0', key: key('s0'), connect: tcpLink('127.0.0.1', port), intervalMs: 0, reconnectDelayMs: 60_000 });
+    const boards = ids.map((id) => new SimulatedBoard({ clientId: id, key: key(id), connect: tcpLink('127.0.0.1', port), intervalMs: 0, reconnectDelayMs: 60_000 }));
     try {
-      board.start();
-      await board.waitReady();
+      for (const b of boards) b.start();
+      await Promise.all(boards.map((b) => b.waitReady()));
       const pids = await workerPids(gw.child.pid as number);
-      for (let k = 1; k <= 200; k++) board.send({ temperature: k });
+      boards.forEach((b, i) => b.send({ temperature: 100 + i }));
       gw.child.kill('SIGTERM');
       await new Promise((r) => gw.child.once('exit', r));
       expect(gw.child.exitCode).toBe(0);
-      expect(await rrdValue('s0')).toBe(200);
+      expect(await Promise.all(ids.map(rrdValue))).toEqual(ids.map((_, i) => 100 + i));
       for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow(); // gone
     } finally {
       client.destroy();
-      await board.stop();
+      await Promise.all(boards.map((b) => b.stop()));
       await stopProcess(gw.child);
     }
   });

@@ -57,6 +57,15 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
   }
 }
 
+/**
+ * Waits until the wall clock is in a later second than now: a reading sent after this gets a
+ * later rrd stamp than one already stored (an rrd file keeps one value per second).
+ */
+export async function nextSecond(): Promise<void> {
+  const second = Math.floor(Date.now() / 1000);
+  await waitFor(() => Math.floor(Date.now() / 1000) > second, 5_000, 'the next second');
+}
+
 /** A loopback port that was free a moment ago (for servers started as separate processes). */
 export async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');

@@ -132,7 +132,7 @@ describe('RrdService', () => {
     const rrd = new RrdService({ processes: 1, binary: stub.binary, logger: memoryLogger().logger });
     await rrd.update('f.rrd', 'N:9', 1_700_000_000_000);
     const updates = (await stub.commands()).filter((c) => c.startsWith('update'));
-    expect(updates).toEqual(['update f.rrd 1700000000.000000:9', 'update f.rrd --skip-past-updates 1700000000.000000:9']);
+    expect(updates).toEqual(['update f.rrd 1700000000:9', 'update f.rrd --skip-past-updates 1700000000:9']);
     await rrd.close();
   });
 
@@ -220,15 +220,33 @@ describe('RrdService, more details', () => {
 });
 
 describe('RrdService coalescing', () => {
-  it('stores every one of many queued updates for one file, in order', async () => {
+  it('stores the first reading of each second of a file, and answers the others of that second as coalesced', async () => {
     const rrd = new RrdService({ processes: 1, logger: memoryLogger().logger });
     const file = join(dir, 'g.rrd');
     await rrd.ensure(file, CREATE);
-    const t0 = Date.now();
-    // 300 updates in the same millisecond: more than one command's batch, all equal times.
-    await Promise.all(Array.from({ length: 300 }, (_, i) => rrd.update(file, `N:${i}`, t0)));
-    expect((await rrd.lastUpdate(file)).values).toEqual({ t: '299' });
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - 5_000;
+    // 300 updates within one second: one is stored, whole-second stamps cannot hold more.
+    const results = await Promise.allSettled(Array.from({ length: 300 }, (_, i) => rrd.update(file, `N:${i}`, t0 + i)));
+    expect(results[0]?.status).toBe('fulfilled');
+    expect(results.slice(1).every((r) => r.status === 'rejected' && (r.reason as RrdError).code === 'W_RRD_COALESCED')).toBe(true);
+    expect(await rrd.update(file, 'N:300', t0 + 1_000)).toBeUndefined(); // the next second is free
     await rrd.close();
+    expect(await lastUpdate(file)).toMatch(new RegExp(`${t0 / 1000 + 1}: 300\\n`));
+  });
+
+  it('stamps whole seconds, so the step in which a board stops holds what it sent', async () => {
+    const rrd = new RrdService({ processes: 1, logger: memoryLogger().logger });
+    const file = join(dir, 'edge.rrd');
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - 100_000;
+    await rrd.ensure(file, ['--start', String(t0 / 1000 - 1), '--step', '10', 'DS:t:GAUGE:30:U:U', 'RRA:AVERAGE:0.5:1:100']);
+    // 18.0 every second, at 0.417 s past each, a silence longer than the heartbeat, and 18.0 again:
+    // with fractional stamps rrdtool 1.7 stores less than 18 for the step in which the board stopped.
+    for (let i = 0; i < 25; i++) await rrd.update(file, 'N:18', t0 + i * 1000 + 417);
+    for (let i = 85; i < 95; i++) await rrd.update(file, 'N:18', t0 + i * 1000 + 417);
+    await rrd.close();
+    const known = await fetchValues(file, { start: t0 / 1000, end: t0 / 1000 + 100 }, 'AVERAGE');
+    expect(known.length).toBeGreaterThan(0);
+    expect(known.every((v) => v === 18)).toBe(true);
   });
 
   it('stores every value of a burst to one file, in order, one second apart', async () => {
@@ -248,8 +266,8 @@ describe('RrdService coalescing', () => {
     const rrd = new RrdService({ processes: 1, logger: memoryLogger().logger });
     const file = join(dir, 'with blank', 'porch board.rrd');
     await rrd.ensure(file, CREATE);
-    const t0 = Date.now();
-    await Promise.all([rrd.update(file, 'N:1', t0), rrd.update(file, 'N:2', t0)]);
+    const t0 = Date.now() - 5_000;
+    await Promise.all([rrd.update(file, 'N:1', t0), rrd.update(file, 'N:2', t0 + 1_000)]);
     expect((await rrd.lastUpdate(file)).values).toEqual({ t: '2' });
     await rrd.close();
   });
@@ -258,7 +276,7 @@ describe('RrdService coalescing', () => {
     const rrd = new RrdService({ processes: 1, logger: memoryLogger().logger });
     const file = join(dir, 'blank-value.rrd');
     await rrd.ensure(file, CREATE);
-    const t0 = Date.now() - 10_000;
+    const t0 = Date.now() - 5_000;
     const results = await Promise.allSettled([rrd.update(file, 'N:5', t0), rrd.update(file, 'N:6 7', t0 + 1000), rrd.update(file, 'N:8', t0 + 2000)]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((await rrd.lastUpdate(file)).values).toEqual({ t: '8' });
@@ -355,9 +373,10 @@ describe('RrdService, a file that disappears while it runs', () => {
     const rrd = new RrdService({ processes: 1, logger: logs.logger });
     const file = join(dir, 'porch.rrd');
     await rrd.ensure(file, CREATE);
-    await rrd.update(file, 'N:1');
+    const t0 = Date.now() - 5_000;
+    await rrd.update(file, 'N:1', t0);
     await rm(file);
-    await rrd.update(file, 'N:2'); // the gateway-stamped path, coalesced per file
+    await rrd.update(file, 'N:2', t0 + 1_000); // the gateway-stamped path, coalesced per file
     expect(await lastUpdate(file)).toMatch(/: 2\n/);
     await rm(file);
     const t = Math.floor(Date.now() / 1000) + 5;
@@ -372,9 +391,10 @@ describe('RrdService, a file that disappears while it runs', () => {
     const sub = join(dir, 'mounted');
     const file = join(sub, 'porch.rrd');
     await rrd.ensure(file, CREATE);
-    await rrd.update(file, 'N:1');
+    const t0 = Date.now() - 5_000;
+    await rrd.update(file, 'N:1', t0);
     await rm(sub, { recursive: true });
-    const err = await rrd.update(file, 'N:2').then(() => undefined, (e: unknown) => e as RrdError);
+    const err = await rrd.update(file, 'N:2', t0 + 1_000).then(() => undefined, (e: unknown) => e as RrdError);
     await rrd.close();
     expect(err?.code).toBe('E_RRD_COMMAND');
     expect(err?.message).toMatch(/its directory .*mounted is gone too/);
@@ -411,5 +431,44 @@ describe('whileLocked', () => {
   it('tells the lock answer from other rrdtool errors', () => {
     expect(isLockedError(new Error('ERROR: could not lock RRD'))).toBe(true);
     expect(isLockedError(new Error("ERROR: opening 'x.rrd': No such file or directory"))).toBe(false);
+  });
+});
+
+describe('RrdService, one value per file and second', () => {
+  it('answers a coalesced update after the file’s earlier updates, so answers keep the updates’ order', async () => {
+    const rrd = new RrdService({ processes: 1, logger: memoryLogger().logger });
+    const file = join(dir, 'order.rrd');
+    await rrd.ensure(file, CREATE);
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - 5_000;
+    const order: string[] = [];
+    await Promise.allSettled([
+      rrd.update(file, 'N:1', t0).then(() => order.push('first')),
+      rrd.update(file, 'N:2', t0 + 500).catch(() => order.push('coalesced')),
+    ]);
+    expect(order).toEqual(['first', 'coalesced']);
+    await rrd.close();
+  });
+
+  it('frees the second of an update that failed, so the next reading of that second is stored', async () => {
+    const rrd = new RrdService({ processes: 1, logger: memoryLogger().logger });
+    const file = join(dir, 'bad-then-good.rrd');
+    await rrd.ensure(file, CREATE);
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - 5_000;
+    await expect(rrd.update(file, 'N:1:2', t0)).rejects.toMatchObject({ code: 'E_RRD_COMMAND' }); // two values, one source
+    await expect(rrd.update(file, 'N:3', t0 + 100)).resolves.toBeUndefined();
+    await rrd.close();
+    expect(await lastUpdate(file)).toMatch(/: 3\n/);
+  });
+
+  it('keeps each file’s seconds apart: another file may use the same second', async () => {
+    const rrd = new RrdService({ processes: 1, logger: memoryLogger().logger });
+    const a = join(dir, 'a.rrd');
+    const b = join(dir, 'b.rrd');
+    await rrd.ensure(a, CREATE);
+    await rrd.ensure(b, CREATE);
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - 5_000;
+    await rrd.update(a, 'N:1', t0);
+    await expect(rrd.update(b, 'N:2', t0)).resolves.toBeUndefined();
+    await rrd.close();
   });
 });

@@ -8,7 +8,7 @@ const board = (over: Partial<BoardView> = {}): BoardView => ({
   clientId: 'shed', handler: 'RRDuinoHandler', transport: 'tcp', remote: '10.0.0.5:4000', connected: true, lastSeenMs: 1_000_000, lastValues: [['temperature', 21.5]],
   rrdFile: '/var/lib/rrduino/shed.rrd', stepSeconds: 60, errors: 0, lastError: undefined, silent: false, units: {}, ...over,
 });
-const model = (boards: BoardView[]): StatusModel => ({ nowMs: 1_030_000, startedAtMs: 0, version: '1.2.3', boards, invalidProfiles: [], destinations: [] });
+const model = (boards: BoardView[]): StatusModel => ({ nowMs: 1_030_000, startedAtMs: 0, version: '1.2.3', boards, invalidProfiles: [], clock: { behindMs: 0, largestStepBackMs: 0 }, destinations: [] });
 
 describe('status page HTML', () => {
   it('escapes whatever a client id holds (ids may hold < > & " \')', () => {
