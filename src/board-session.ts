@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { ProtocolError, errorCode, errorMessage } from './errors.ts';
 import type { BaseHandler, HandlerContext } from './handlers/base-handler.ts';
 import { KEY_MATERIAL_BYTES } from './protocol/key-schedule.ts';
-import { clip, decodeLine, helloClientId, isUsableClientId, parseLine } from './protocol/message.ts';
+import { clip, decodeLine, helloClientId, isBlankLine, isUsableClientId, parseLine } from './protocol/message.ts';
 import type { Profile } from './profiles/profile-store.ts';
 import type { Frame, LinkConsumer, SessionLink } from './link.ts';
 
@@ -206,6 +206,11 @@ export class BoardSession implements LinkConsumer {
       return;
     }
     if (frame.kind === 'overflow') throw new ProtocolError('E_LINE_TOO_LONG', 'line longer than the limit');
+    if (isBlankLine(frame.bytes)) {
+      // Skipped on every link, before and between messages: it changes no state and no timer.
+      this.#hub.count('lines.empty');
+      return;
+    }
     const helloId = helloClientId(frame.bytes);
     if (helloId !== undefined) {
       this.#startHello(helloId);

@@ -126,6 +126,32 @@ describe('BoardSession updates', () => {
     expect(JSON.parse(results[0] as string)).toEqual([[['temperature', 21.5]], [['temperature', -3.25], ['humidity', 40]]]);
   });
 
+  it('skips empty lines before the hello, between messages and after them, on TCP and serial, whole, split or byte by byte', async () => {
+    for (const policy of [TCP_POLICY, SERIAL_POLICY]) {
+      for (const split of [0, 1, 3]) {
+        hub = new MemoryHub();
+        hub.addBoard('example', 'secret123');
+        const { link } = hub.open(policy);
+        const feed = (text: string): void => {
+          if (split === 0) link.send(text);
+          else for (let i = 0; i < text.length; i += split) link.send(text.slice(i, i + split));
+        };
+        feed('\n\r\n  \t\r\n'); // as our SerialThermistor writes before its hello, and a bridge's CRs
+        const board = new BoardProtocol('example', 'secret123');
+        const before = link.received.length;
+        feed(board.helloLine());
+        await settle();
+        board.acceptKeyMaterial(link.received.subarray(before, before + 32));
+        feed(`\n${board.updateLine({ temperature: 1 })}\r\n\n${board.updateLine({ temperature: 2 })}\n`);
+        await settle();
+        expect(link.hungUp, `${policy === TCP_POLICY ? "tcp" : "serial"}, split ${split}`).toBe(false);
+        expect(hub.readings.map((r) => r.values.get('temperature'))).toEqual([1, 2]);
+        expect(hub.stats.get('lines.empty')).toBe(7);
+        expect(codes()).toEqual([]);
+      }
+    }
+  });
+
   it('tells the link once, at the first verified message', async () => {
     const { link } = hub.open();
     const board = await hello(link);

@@ -76,6 +76,14 @@ export function helloClientId(bytes: Buffer): string | undefined {
 }
 
 /**
+ * Whether a line holds nothing but blanks (spaces, tabs, CRs): boards write one before a hello
+ * (our SerialThermistor does), and it carries nothing to answer or refuse.
+ */
+export function isBlankLine(bytes: Buffer): boolean {
+  return trimLineEnd(bytes).length === 0;
+}
+
+/**
  * Decodes one line (without its `\n`; trailing whitespace is stripped) into text.
  * Throws E_NOT_ASCII for bytes outside printable ASCII, E_EMPTY_LINE for nothing.
  */
