@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ProtocolError, errorCode, errorMessage } from './errors.ts';
-import type { BaseHandler, HandlerContext } from './handlers/base-handler.ts';
+import type { BaseHandler, HandleResult, HandlerContext } from './handlers/base-handler.ts';
 import { KEY_MATERIAL_BYTES } from './protocol/key-schedule.ts';
-import { clip, decodeLine, helloClientId, isBlankLine, isUsableClientId, parseLine } from './protocol/message.ts';
+import { clip, decodeLine, helloClientId, isBlankLine, isUsableClientId, parseLine, type RawMessage } from './protocol/message.ts';
 import type { Profile } from './profiles/profile-store.ts';
 import type { Frame, LinkConsumer, SessionLink } from './link.ts';
 
@@ -43,10 +43,8 @@ export interface SessionHub {
   mayLog(remote: string, code: string): boolean;
 }
 
-type State =
-  | { kind: 'idle' }
-  | { kind: 'unknown-client'; clientId: string }
-  | { kind: 'active'; clientId: string; handler: BaseHandler; verified: boolean };
+type ActiveState = { kind: 'active'; clientId: string; handler: BaseHandler; verified: boolean };
+type State = { kind: 'idle' } | { kind: 'unknown-client'; clientId: string } | ActiveState;
 
 /**
  * One board's conversation over one link, from frames in to handler calls out.
@@ -59,6 +57,12 @@ export class BoardSession implements LinkConsumer {
   /** The client id logged with this session's lines, once its hello's lookup is done. */
   #logId: string | undefined;
   #state: State = { kind: 'idle' };
+  /**
+   * On a link that cannot hang up (serial), the verified session a hello found: serial noise can
+   * parse as a hello, so it goes on until the new session verifies a message (a board that really
+   * reset), and comes back if one of its own lines verifies first, or the new one times out.
+   */
+  #standby: ActiveState | undefined;
   #timer: NodeJS.Timeout | undefined;
   /**
    * Frames read while the session could not take them: a hello's profile lookup was running,
@@ -217,11 +221,9 @@ export class BoardSession implements LinkConsumer {
       return;
     }
     const raw = parseLine(decodeLine(frame.bytes));
-    const state = this.#state;
-    if (state.kind === 'unknown-client') throw new ProtocolError('E_UNKNOWN_CLIENT', `unknown client '${clip(state.clientId)}'`);
-    if (state.kind === 'idle') throw new ProtocolError('E_NO_SESSION', `'${raw.type.slice(0, 16)}' before hello`);
-    const result = state.handler.handle(raw);
+    const result = this.#standby === undefined ? this.#handle(this.#state, raw) : this.#handleBesideStandby(this.#standby, raw);
     if (result.verified) {
+      const state = this.#state as ActiveState; // a line that verified has an active session
       this.#hub.count('messages.verified');
       if (!state.verified) {
         state.verified = true;
@@ -240,8 +242,59 @@ export class BoardSession implements LinkConsumer {
     if (result.done) this.#track(result.done);
   }
 
+  #handle(state: State, raw: RawMessage): HandleResult {
+    if (state.kind === 'unknown-client') throw new ProtocolError('E_UNKNOWN_CLIENT', `unknown client '${clip(state.clientId)}'`);
+    if (state.kind === 'idle') throw new ProtocolError('E_NO_SESSION', `'${raw.type.slice(0, 16)}' before hello`);
+    return state.handler.handle(raw);
+  }
+
+  /** A line while a verified session waits behind a hello: whichever session it verifies in goes on. */
+  #handleBesideStandby(standby: ActiveState, raw: RawMessage): HandleResult {
+    const candidate = this.#state;
+    let tried: HandleResult | undefined;
+    let refused: unknown;
+    try {
+      tried = this.#handle(candidate, raw);
+    } catch (err) {
+      refused = err; // thrown only for a line that did not verify
+    }
+    if (tried?.verified) {
+      // The board did reset: its new session goes on, the old one is over.
+      this.#standby = undefined;
+      this.#hub.release(standby.clientId, this, 'new hello');
+      return tried;
+    }
+    let old: HandleResult | undefined;
+    try {
+      old = standby.handler.handle(raw);
+    } catch {
+      // Not a line of the old session either: the new session's answer stands.
+    }
+    if (old?.verified) {
+      this.#resumeStandby(standby);
+      return old;
+    }
+    if (tried === undefined) throw refused;
+    return tried;
+  }
+
+  /** The hello that put `standby` aside was noise: it goes on as if the hello had not come. */
+  #resumeStandby(standby: ActiveState): void {
+    const candidate = this.#state;
+    if (candidate.kind !== 'idle' && this.#debugging) this.logger.debug({ clientId: candidate.clientId }, 'the hello was noise: the verified session goes on');
+    this.#standby = undefined;
+    this.#state = standby;
+    this.#logId = standby.clientId;
+    this.#hub.count('hellos.noise');
+    this.#arm('idle', this.#limits.idleTimeoutMs, 'E_IDLE_TIMEOUT', 'no message');
+  }
+
   #startHello(clientId: string): void {
-    this.#endSession('new hello');
+    const current = this.#state;
+    if (!this.link.policy.canHangUp && current.kind === 'active' && current.verified) {
+      this.#standby = current;
+      this.#state = { kind: 'idle' };
+    } else this.#endSession('new hello', { keepStandby: true });
     this.#hub.count('hellos');
     // Spec "Hello and client ids": the 32 bytes go out before any work that depends on
     // the id (profile read, key derivation), so a known id cannot be told by its timing.
@@ -380,12 +433,21 @@ export class BoardSession implements LinkConsumer {
     this.#timer = setTimeout(() => {
       this.#deadline = undefined;
       if (this.#closed) return;
+      if (deadline === 'handshake' && this.#standby !== undefined) {
+        this.#resumeStandby(this.#standby);
+        return;
+      }
       this.#reject(new ProtocolError(code, `${what} within ${Math.round(ms / 1000)} s`), { unverifiedLine: false });
     }, ms);
     this.#timer.unref();
   }
 
-  #endSession(reason: string): void {
+  #endSession(reason: string, o: { keepStandby?: boolean } = {}): void {
+    const standby = this.#standby;
+    if (standby !== undefined && !o.keepStandby) {
+      this.#standby = undefined;
+      this.#hub.release(standby.clientId, this, reason);
+    }
     const state = this.#state;
     if (state.kind === 'active' && state.verified) this.#hub.release(state.clientId, this, reason);
     if (state.kind !== 'idle' && this.#debugging) this.logger.debug({ reason }, 'session ended');

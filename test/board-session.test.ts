@@ -97,6 +97,65 @@ describe('BoardSession hellos', () => {
   });
 });
 
+describe('BoardSession, a hello on serial while a session is verified', () => {
+  const values = (): unknown[] => hub.readings.map((r) => r.values.get('temperature'));
+
+  it.each([
+    ['an unknown id', 'h x7\n'],
+    ['the board’s own id', 'h example\n'],
+    ['an id no profile can have', 'h \x01\x02\n'],
+  ])('keeps the verified session when noise parses as a hello with %s, and its next line verifies', async (_what, noise) => {
+    const { link } = hub.open(SERIAL_POLICY);
+    const board = await hello(link);
+    link.send(board.updateLine({ temperature: 1 }));
+    link.send(noise);
+    await settle();
+    link.send(board.updateLine({ temperature: 2 }) + board.updateLine({ temperature: 3 }));
+    await settle();
+    expect(values()).toEqual([1, 2, 3]);
+    expect(hub.stats.get('hellos.noise')).toBe(1);
+    expect(hub.released).toEqual([]);
+  });
+
+  it('gives a board that really reset its new session once a line of the new session verifies', async () => {
+    const { link } = hub.open(SERIAL_POLICY);
+    const old = await hello(link);
+    link.send(old.updateLine({ temperature: 1 }));
+    await settle();
+    const renewed = await hello(link); // the board reset: a new hello, a new key
+    link.send(renewed.updateLine({ temperature: 2 }));
+    await settle();
+    expect(values()).toEqual([1, 2]);
+    expect(hub.released).toEqual([['example', 'new hello']]);
+    link.send(old.updateLine({ temperature: 9 })); // the old session is over
+    await settle();
+    expect(values()).toEqual([1, 2]);
+  });
+
+  it('goes back to the verified session when the new one does not verify within the handshake limit', async () => {
+    const { link } = hub.open(SERIAL_POLICY, { ...DEFAULT_LIMITS, handshakeTimeoutMs: 15_000 });
+    const board = await hello(link);
+    link.send(board.updateLine({ temperature: 1 }));
+    link.send('h example\n');
+    await settle();
+    await vi.advanceTimersByTimeAsync(16_000);
+    link.send(board.updateLine({ temperature: 2 }));
+    await settle();
+    expect(values()).toEqual([1, 2]);
+    expect(codes()).not.toContain('E_HANDSHAKE_TIMEOUT');
+    expect(hub.released).toEqual([]);
+  });
+
+  it('on TCP a hello still ends the session at once (the board can be told to reconnect)', async () => {
+    const { link } = hub.open(TCP_POLICY);
+    const board = await hello(link);
+    link.send(board.updateLine({ temperature: 1 }));
+    await settle();
+    await hello(link, new BoardProtocol('example', 'secret123'));
+    expect(hub.released).toEqual([['example', 'new hello']]);
+  });
+});
+
 describe('BoardSession updates', () => {
   it('yields the same readings whether the input comes whole, split at every offset, or byte by byte', async () => {
     const board = new BoardProtocol('example', 'secret123');

@@ -141,7 +141,10 @@ export class MemoryHub implements SessionHub {
   claim(clientId: string): void {
     this.claimed.push(clientId);
   }
-  release(): void {}
+  readonly released: Array<[clientId: string, reason: string]> = [];
+  release(clientId: string, _session: unknown, reason: string): void {
+    this.released.push([clientId, reason]);
+  }
   sessionClosed(): void {}
   /** Deterministic key material: 32 bytes counting up from a new start each hello. */
   random(bytes: number): Buffer {
