@@ -25,7 +25,7 @@ function dependenciesOf(file: string): string[] {
  * layers have a floor of their own, low, so that both sides of a seam may name them.
  */
 const FLOORS: ReadonlyArray<readonly [floor: string, paths: readonly string[]]> = [
-  ['foundation', ['src/errors.ts', 'src/stats.ts', 'src/backoff.ts', 'src/log-limiter.ts', 'src/logger.ts', 'src/validation.ts', 'src/version.ts', 'src/data-dir.ts', 'src/config/', 'src/clock/']],
+  ['foundation', ['src/errors.ts', 'src/stats.ts', 'src/backoff.ts', 'src/log-limiter.ts', 'src/logger.ts', 'src/validation.ts', 'src/version.ts', 'src/data-dir.ts', 'src/coalesced-task.ts', 'src/config/', 'src/clock/']],
   ['contracts', ['src/reading.ts', 'src/link.ts', 'src/backend/backend.ts', 'src/rrd/rrd-store.ts', 'src/delivery/sender.ts', 'src/delivery/metric-point.ts', 'src/delivery/point-buffer.ts', 'src/handlers/handler-description.ts']],
   ['protocol', ['src/protocol/']],
   ['rrd', ['src/rrd/']],

@@ -6,6 +6,7 @@ import { Gateway } from '../gateway.ts';
 import { logStaleProfile, ProfileStore } from '../profiles/profile-store.ts';
 import { HandlerRegistry } from '../handlers/handler-registry.ts';
 import { createServiceLogger, type LogFormat, type Logger } from '../logger.ts';
+import { coalescedTask } from '../coalesced-task.ts';
 import { errorCode, errorMessage } from '../errors.ts';
 import type { DestinationConfig } from '../destinations/destination-config.ts';
 import { Stats } from '../stats.ts';
@@ -212,23 +213,18 @@ async function startStatusPage(gateway: Gateway, backend: LocalBackend, address:
  * was, with the error logged. Other options take a restart.
  */
 function reloadOnHangup(gateway: Gateway, backend: LocalBackend, logger: Logger, reloadDestinations: () => Promise<void>): void {
-  let reloading = false;
-  const onHangup = (): void => {
-    if (reloading) return;
-    reloading = true;
+  // A SIGHUP during a reload is not dropped: it makes one more reload after it.
+  const reload = coalescedTask(async () => {
     logger.info({ signal: 'SIGHUP' }, 'reloading profiles and destinations');
-    void (async () => {
-      try {
-        const profiles = await gateway.scanProfiles();
-        await reloadDestinations();
-        logger.info({ boards: profiles.map((p) => p.clientId), connected: backend.activeBoards }, `reloaded: ${profiles.length} profile(s)`);
-      } catch (err) {
-        logger.error({ code: errorCode(err) }, `reload failed, keeping what was running: ${errorMessage(err)}`);
-      } finally {
-        reloading = false;
-      }
-    })();
-  };
+    try {
+      const profiles = await gateway.scanProfiles();
+      await reloadDestinations();
+      logger.info({ boards: profiles.map((p) => p.clientId), connected: backend.activeBoards }, `reloaded: ${profiles.length} profile(s)`);
+    } catch (err) {
+      logger.error({ code: errorCode(err) }, `reload failed, keeping what was running: ${errorMessage(err)}`);
+    }
+  });
+  const onHangup = (): void => void reload();
   process.on('SIGHUP', onHangup);
   gateway.onClose(() => Promise.resolve(void process.off('SIGHUP', onHangup)));
 }
