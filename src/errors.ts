@@ -38,6 +38,7 @@ export type ErrorCode =
   | 'E_RRD_DIED'
   | 'E_RRD_BAD_ARG'
   | 'E_RRD_CLOSED'
+  | 'E_GRAPH_BUSY'
   /** not an error: a reading coalesced with an earlier one of the same second */
   | 'W_RRD_COALESCED'
   // codecs and destinations

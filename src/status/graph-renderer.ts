@@ -7,6 +7,8 @@ import { parseRrdInfo, type RrdInfo } from '../rrd/rrd-info.ts';
 /** Output larger than this is not an rrd graph or info: the process is stopped. */
 const MAX_OUTPUT_BYTES = 8 << 20;
 const RUN_TIMEOUT_MS = 20_000;
+/** rrdtool commands waiting or running, at most: past it a new drawing is refused (E_GRAPH_BUSY), not queued. */
+export const MAX_QUEUED_COMMANDS = 16;
 
 /**
  * Draws graphs with `rrdtool graph` in processes of their own, at a lower CPU priority than
@@ -20,10 +22,17 @@ export class GraphRenderer {
   readonly #cache = new Map<string, { png: Buffer; atMs: number }>();
   readonly #drawing = new Map<string, Promise<Buffer>>();
   #queue: Promise<unknown> = Promise.resolve();
+  /** Commands in `#queue`, waiting or running. */
+  #queued = 0;
 
   constructor(options: { binary?: string; now?: () => number } = {}) {
     this.#binary = options.binary ?? 'rrdtool';
     this.#now = options.now ?? Date.now;
+  }
+
+  /** rrdtool commands waiting or running. */
+  get queued(): number {
+    return this.#queued;
   }
 
   /** `rrdtool info` of a file (through rrdcached, which flushes it first, when given). */
@@ -40,6 +49,8 @@ export class GraphRenderer {
     if (cached && this.#now() - cached.atMs < cacheMs) return Promise.resolve(cached.png);
     let drawing = this.#drawing.get(key);
     if (drawing === undefined) {
+      // A page cannot wait minutes for a graph: past the bound the browser is told to come back.
+      if (this.#queued >= MAX_QUEUED_COMMANDS) return Promise.reject(new RrdError('E_GRAPH_BUSY', `${this.#queued} graph commands are waiting; try again in a few seconds`));
       drawing = args().then((a) => this.#serial(a)).then((png) => {
         this.#cache.set(key, { png, atMs: this.#now() });
         return png;
@@ -53,7 +64,8 @@ export class GraphRenderer {
   /** Runs one rrdtool command after the ones before it (again while the gateway holds the file's lock). */
   #serial(args: readonly string[]): Promise<Buffer> {
     const attempt = (): Promise<Buffer> => whileLocked(() => this.#run(args));
-    const run = this.#queue.then(attempt, attempt);
+    this.#queued++;
+    const run = this.#queue.then(attempt, attempt).finally(() => this.#queued--);
     this.#queue = run.catch(() => undefined);
     return run;
   }

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { DeliveryStatus } from '../delivery/delivery-queue.ts';
-import { errorMessage } from '../errors.ts';
+import { errorCode, errorMessage } from '../errors.ts';
 import type { LocalBackend } from '../backend/local-backend.ts';
 import { GRAPH_PERIODS, graphArgs, type GraphPeriod } from './graph-args.ts';
 import { GraphRenderer } from './graph-renderer.ts';
@@ -92,7 +92,12 @@ export class StatusServer {
 
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'only GET\n');
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    } catch {
+      return send(res, 400, 'text/plain; charset=utf-8', 'malformed URL (a % not followed by two hex digits?)\n');
+    }
     if (path === '/') return send(res, 200, 'text/html; charset=utf-8', renderOverview(await this.#status()));
     if (path === '/status.json') return send(res, 200, 'application/json', `${JSON.stringify(await this.#status(), null, 1)}\n`);
     if (path === '/metrics') return send(res, 200, this.#metrics.contentType, await this.#metrics.metrics());
@@ -126,6 +131,7 @@ export class StatusServer {
         graphArgs({ file, clientId, period, info: await this.#graphs.info(file, this.#o.backend.rrd.rrdcached), units: b.units, rrdcached: this.#o.backend.rrd.rrdcached }),
       );
     } catch (err) {
+      if (errorCode(err) === 'E_GRAPH_BUSY') res.setHeader('Retry-After', '5');
       return send(res, 503, 'text/plain; charset=utf-8', `no graph yet: ${errorMessage(err)}\n`);
     }
     res.setHeader('Cache-Control', `max-age=${Math.round(GRAPH_PERIODS[period].cacheMs / 1000)}`);

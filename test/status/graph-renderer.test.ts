@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { GraphRenderer } from '../../src/status/graph-renderer.ts';
-import { tempDir } from '../helpers/fixtures.ts';
+import { GraphRenderer, MAX_QUEUED_COMMANDS } from '../../src/status/graph-renderer.ts';
+import { tempDir, waitFor } from '../helpers/fixtures.ts';
 
 const run = promisify(execFile);
 let dir: string;
@@ -37,5 +38,23 @@ describe('GraphRenderer', () => {
   it("answers rrdtool's own words when it cannot draw", async () => {
     const g = new GraphRenderer();
     await expect(g.render('x', 1000, async () => ['graph', '-', `DEF:t=${join(dir, 'missing.rrd')}:t:AVERAGE`, 'LINE1:t#000000'])).rejects.toThrow(/opening .*missing\.rrd/);
+  });
+
+  it('refuses a new drawing with E_GRAPH_BUSY while its bound of commands wait, and draws the waiting ones', async () => {
+    // An rrdtool that draws only once the test opens the gate.
+    const gate = join(dir, 'gate');
+    const binary = join(dir, 'slow-rrdtool.sh');
+    await writeFile(binary, `#!/bin/sh\nwhile [ ! -e '${gate}' ]; do sleep 0.02; done\nprintf 'png'\n`);
+    await chmod(binary, 0o755);
+    const g = new GraphRenderer({ binary });
+    const args = async (): Promise<string[]> => ['graph', '-'];
+    const waiting = Array.from({ length: MAX_QUEUED_COMMANDS }, (_, i) => g.render(`k${i}`, 1000, args));
+    await waitFor(() => g.queued === MAX_QUEUED_COMMANDS, 10_000, 'the bound reached');
+    await expect(g.render('one-more', 1000, args)).rejects.toMatchObject({ code: 'E_GRAPH_BUSY' });
+    const shared = g.render('k0', 1000, args); // one being drawn is shared, not refused
+    await writeFile(gate, '');
+    expect((await shared).toString()).toBe('png');
+    expect((await Promise.all(waiting)).map((b) => b.toString())).toEqual(Array(MAX_QUEUED_COMMANDS).fill('png'));
+    expect((await g.render('after', 1000, args)).toString()).toBe('png');
   });
 });

@@ -69,3 +69,16 @@ describe('/healthz', () => {
     expect(r.text).toContain('destination carbon has 5000 points in its spool (alert above 1000)');
   });
 });
+
+describe('the status server and bad requests', () => {
+  it('answers a malformed URL (a bare %) with 400, not an internal error', async () => {
+    h = await startHarness();
+    server = new StatusServer({ backend: h.backend, destinations: () => [], logger: h.logs.logger, version: 'test' });
+    const { port } = await server.listen('127.0.0.1', 0);
+    for (const path of ['/board/%', '/graph/%zz/hour.png', '/%E0%A4%A']) {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`);
+      expect(res.status, path).toBe(400);
+    }
+    expect(h.logs.lines.filter((l) => l['code'] === 'E_INTERNAL')).toEqual([]);
+  });
+});
