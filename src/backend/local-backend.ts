@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { GatewayClock } from '../clock/gateway-clock.ts';
+import { hostOf, LogLimiter } from '../log-limiter.ts';
 import { describeProfile, type ProfileStore } from '../profiles/profile-store.ts';
 import type { Reading, ReadingSink } from '../reading.ts';
 import { RrdService } from '../rrd/rrd-service.ts';
@@ -51,6 +52,8 @@ export class LocalBackend implements Backend {
   readonly #sink: ReadingSink | undefined;
   readonly #active = new Map<string, ActiveSession>();
   readonly #silence: NodeJS.Timeout;
+  /** One W_DUPLICATE_ID line per board and hour. */
+  readonly #duplicates: LogLimiter;
 
   constructor(o: LocalBackendOptions) {
     this.logger = o.logger;
@@ -66,6 +69,7 @@ export class LocalBackend implements Backend {
     this.stats.gauge('boards.silent', () => silent);
     this.#silence = setInterval(() => (silent = this.checkSilence()), SILENCE_CHECK_MS);
     this.#silence.unref();
+    this.#duplicates = new LogLimiter(o.logger, { perWindow: 1, windowMs: 3_600_000, now: () => performance.now() });
   }
 
   /** Boards with a verified session now. */
@@ -90,8 +94,24 @@ export class LocalBackend implements Backend {
   claim(clientId: string, session: ActiveSession): void {
     const previous = this.#active.get(clientId);
     this.#active.set(clientId, session);
-    if (previous && previous !== session) previous.supersede();
+    if (previous && previous !== session) {
+      if (placeOf(previous.link) !== placeOf(session.link)) this.#sharedId(clientId, previous.link.remote, session.link.remote);
+      previous.supersede();
+    }
     this.boards.connected(clientId, session.link.transport, session.link.remote);
+  }
+
+  /**
+   * A verified session of a board took over one from another place: two boards flashed with one
+   * id do that at every reading (each a new handshake), which is otherwise seen only in a counter.
+   */
+  #sharedId(clientId: string, before: string, now: string): void {
+    this.count('errors.W_DUPLICATE_ID', clientId);
+    if (!this.#duplicates.allow(clientId, 'W_DUPLICATE_ID')) return;
+    this.logger.warn(
+      { code: 'W_DUPLICATE_ID', clientId, addresses: [before, now] },
+      `board ${clientId} verified from ${now} while its session from ${before} was open: two boards with one id (and one key) take turns, each reading a new handshake. Give each board its own id (firmware), or unplug the old one`,
+    );
   }
 
   release(clientId: string, session: ActiveSession, reason: string): void {
@@ -112,8 +132,14 @@ export class LocalBackend implements Backend {
   /** After the sessions stopped: rrdtool finishes and closes, the destinations write what waits to their spools. */
   async close(): Promise<void> {
     clearInterval(this.#silence);
+    this.#duplicates.close();
     await this.rrd.close();
     await this.#sink?.close();
     this.clock.close();
   }
+}
+
+/** Where a session is: a TCP board's host (its port changes at every connect), a serial board's port. */
+function placeOf(link: ActiveSession['link']): string {
+  return `${link.transport} ${link.transport === 'tcp' ? hostOf(link.remote) : link.remote}`;
 }
