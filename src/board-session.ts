@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ProtocolError, errorCode, errorMessage } from './errors.ts';
 import type { BaseHandler, HandleResult, HandlerContext } from './handlers/base-handler.ts';
-import { KEY_MATERIAL_BYTES } from './protocol/key-schedule.ts';
-import { clip, decodeLine, helloClientId, isBlankLine, isUsableClientId, parseLine, type RawMessage } from './protocol/message.ts';
+import { KeyRatchet } from './protocol/key-ratchet.ts';
+import { deriveMasterKey, HmacKey, KEY_MATERIAL_BYTES } from './protocol/key-schedule.ts';
+import { clip, decodeLine, helloClientId, isBlankLine, isUsableClientId, parseLine, parseSigned, type RawMessage } from './protocol/message.ts';
 import type { Profile } from './profiles/profile-store.ts';
 import type { Frame, LinkConsumer, SessionLink } from './link.ts';
 
@@ -44,7 +45,9 @@ export interface SessionHub {
 }
 
 type ActiveState = { kind: 'active'; clientId: string; handler: BaseHandler; verified: boolean };
-type State = { kind: 'idle' } | { kind: 'unknown-client'; clientId: string } | ActiveState;
+/** An id without a usable profile: `decoy` does a known board's key work, so timing cannot tell the two apart. */
+type UnknownState = { kind: 'unknown-client'; clientId: string; decoy: KeyRatchet };
+type State = { kind: 'idle' } | UnknownState | ActiveState;
 
 /**
  * One board's conversation over one link, from frames in to handler calls out.
@@ -243,7 +246,16 @@ export class BoardSession implements LinkConsumer {
   }
 
   #handle(state: State, raw: RawMessage): HandleResult {
-    if (state.kind === 'unknown-client') throw new ProtocolError('E_UNKNOWN_CLIENT', `unknown client '${clip(state.clientId)}'`);
+    if (state.kind === 'unknown-client') {
+      // The work a known board's line that does not verify costs, then the refusal.
+      try {
+        const signed = parseSigned(raw);
+        state.decoy.verifyBytes(signed.signedText, Buffer.from(signed.hmac, 'hex'));
+      } catch {
+        // Refused below all the same.
+      }
+      throw new ProtocolError('E_UNKNOWN_CLIENT', `unknown client '${clip(state.clientId)}'`);
+    }
     if (state.kind === 'idle') throw new ProtocolError('E_NO_SESSION', `'${raw.type.slice(0, 16)}' before hello`);
     return state.handler.handle(raw);
   }
@@ -315,7 +327,7 @@ export class BoardSession implements LinkConsumer {
           'hello with a client id that cannot name a profile (1-64 printable characters, no space, / or \\, not starting with .); answered, rejecting what follows',
         );
       }
-      this.#state = { kind: 'unknown-client', clientId };
+      this.#state = { kind: 'unknown-client', clientId, decoy: decoyRatchet(material, this.link.policy.lookaheadWindow) };
       return;
     }
     this.#hello = this.#hub
@@ -334,7 +346,7 @@ export class BoardSession implements LinkConsumer {
           if (this.#hub.mayLog(this.link.remote, 'E_UNKNOWN_CLIENT')) {
             this.logger.warn({ code: 'E_UNKNOWN_CLIENT' }, 'hello from unknown client id; answered as for a known one, rejecting what follows');
           }
-          this.#state = { kind: 'unknown-client', clientId };
+          this.#state = { kind: 'unknown-client', clientId, decoy: decoyRatchet(material, this.link.policy.lookaheadWindow) };
         } else {
           const handler = new profile.handlerClass({
             context: this.#hub.makeContext(profile, this),
@@ -468,6 +480,14 @@ export class BoardSession implements LinkConsumer {
 
 /** Frames held while a session is busy, at most (a 64 KiB read of the shortest honest lines is ~900). */
 const MAX_HELD_FRAMES = 4096;
+
+/** A key no board has, derived at every use as a board's key is at every hello. */
+const DECOY_KEY = randomBytes(16).toString('hex');
+
+/** The key schedule a known board's hello runs (its handler's master key, then its ratchet), for an unknown id. */
+function decoyRatchet(material: Buffer, lookaheadWindow: number): KeyRatchet {
+  return new KeyRatchet(new HmacKey(deriveMasterKey(DECOY_KEY)), material, lookaheadWindow);
+}
 
 /** 32 bytes of fresh key material per hello (docs/protocol.md, "Hello"). */
 export function secureRandom(bytes: number): Buffer {

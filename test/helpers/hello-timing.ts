@@ -40,6 +40,26 @@ export function timeHello(port: number, id: string): Promise<number> {
   });
 }
 
+/** Microseconds from writing a bogus signed first line after the hello's 32 bytes to the gateway's close. */
+export function timeFirstLine(port: number, id: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ port, host: '127.0.0.1' }, () => {
+      let got = 0;
+      let t0 = 0n;
+      s.on('data', (chunk: Buffer) => {
+        got += chunk.length;
+        if (got >= 32 && t0 === 0n) {
+          t0 = process.hrtime.bigint();
+          s.write(`u temperature 21.5 ${'0'.repeat(64)}\n`);
+        }
+      });
+      s.on('end', () => resolve(Number(process.hrtime.bigint() - t0) / 1000));
+      s.write(`h ${id}\n`);
+    });
+    s.on('error', reject);
+  });
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
 
 /**
@@ -47,13 +67,13 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length
  * alternating, with a pause after each so the known id's key derivation (which runs
  * after its answer) is over before the next try starts.
  */
-export async function helloMedians(port: number, tries: number): Promise<{ knownUs: number; unknownUs: number }> {
-  for (let i = 0; i < 20; i++) await timeHello(port, i % 2 ? 'example' : 'nobody'); // warm-up
+export async function helloMedians(port: number, tries: number, time = timeHello): Promise<{ knownUs: number; unknownUs: number }> {
+  for (let i = 0; i < 20; i++) await time(port, i % 2 ? 'example' : 'nobody'); // warm-up
   const known: number[] = [];
   const unknown: number[] = [];
   for (let i = 0; i < 2 * tries; i++) {
-    if (i % 2 === 0) known.push(await timeHello(port, 'example'));
-    else unknown.push(await timeHello(port, 'nobody'));
+    if (i % 2 === 0) known.push(await time(port, 'example'));
+    else unknown.push(await time(port, 'nobody'));
     await new Promise((r) => setTimeout(r, 3));
   }
   return { knownUs: median(known), unknownUs: median(unknown) };
