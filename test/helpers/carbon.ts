@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, stopProcess, waitFor } from './fixtures.ts';
 import { connect } from 'node:net';
+import { trackProcess } from './reaper.ts';
 
 const run = promisify(execFile);
 
@@ -58,6 +59,7 @@ export class Carbon {
     );
     await writeFile(join(d, 'conf/storage-schemas.conf'), '[all]\npattern = .*\nretentions = 1s:1h,60s:1d\n');
     this.#proc = spawn('carbon-cache', [`--config=${d}/conf/carbon.conf`, '--debug', 'start'], { stdio: 'ignore' });
+    trackProcess(this.#proc);
     await waitFor(() => this.#portOpen(this.picklePort) && this.#portOpen(this.linePort), 15_000, 'carbon-cache ports');
   }
 

@@ -3,10 +3,12 @@ import { once } from 'node:events';
 import { afterAll, beforeAll } from 'vitest';
 import { buildHostTool } from '../../firmware-sim/firmware-build.ts';
 import { tempDir } from './fixtures.ts';
+import { trackProcess } from './reaper.ts';
 
 /** Runs a line-command tool (firmware-sim/host/kat-tool.cpp): every line in, one line out each. */
 export async function askTool(exe: string, commands: readonly string[]): Promise<string[]> {
   const proc = spawn(exe, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  trackProcess(proc);
   let out = '';
   proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
   proc.stdin.end(commands.map((c) => `${c}\n`).join(''));

@@ -84,7 +84,10 @@ export async function stopProcess(proc: import('node:child_process').ChildProces
   if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
   const exited = new Promise((r) => proc.once('exit', r));
   proc.kill(signal);
+  // A part that does not stop on its signal is killed: a hook must not wait for it forever.
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
   await exited;
+  clearTimeout(timer);
 }
 
 /**

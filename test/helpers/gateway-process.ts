@@ -5,10 +5,12 @@ import type { DestinationConfig } from '../../src/destinations/destination-confi
 import { freePort, rrduinoProfile, waitFor, writeProfileFile } from './fixtures.ts';
 import { RawClient } from './raw-client.ts';
 import { REPO_ROOT, SERVER_JS } from './repo.ts';
+import { trackProcess } from './reaper.ts';
 
 /** `node dist/server.js <args>` as users run it, resolved once it accepts boards on `port`. */
 export async function spawnGateway(args: string[], port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, [SERVER_JS, ...args], { stdio: 'ignore' });
+  trackProcess(child);
   await waitFor(async () => RawClient.open(port).then((c) => (c.destroy(), true), () => false), 15_000, 'gateway up');
   return child;
 }
@@ -16,6 +18,7 @@ export async function spawnGateway(args: string[], port: number): Promise<ChildP
 /** `node dist/server.js <args>` from the repository root, keeping what it writes on stdout (its log). */
 export function runGateway(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess & { stdout: NodeJS.ReadableStream }; output: () => string } {
   const child = spawn(process.execPath, [SERVER_JS, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  trackProcess(child);
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   return { child, output: () => out };

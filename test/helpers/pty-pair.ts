@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { stopProcess, waitFor } from './fixtures.ts';
+import { trackProcess } from './reaper.ts';
 
 /**
  * A real pseudo-terminal pair from socat: the gateway opens `gatewayEnd`, the
@@ -19,6 +20,7 @@ export class PtyPair {
 
   async start(): Promise<void> {
     const socat = spawn('socat', [`pty,raw,echo=0,link=${this.gatewayEnd}`, `pty,raw,echo=0,link=${this.boardEnd}`], { stdio: 'ignore' });
+    trackProcess(socat);
     this.#socat = socat;
     await waitFor(() => existsSync(this.gatewayEnd) && existsSync(this.boardEnd), 5000, 'socat pty links');
   }

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stopProcess, waitFor } from './fixtures.ts';
+import { trackProcess } from './reaper.ts';
 
 /**
  * A real rrdcached (Debian's) in a test's directory: unix socket, journal, write-back for an
@@ -34,6 +35,7 @@ export class RrdCached {
     await rm(this.socket, { force: true });
     await rm(join(this.#dir, 'rrdcached.pid'), { force: true });
     this.#proc = spawn('rrdcached', ['-g', '-l', this.address, '-p', join(this.#dir, 'rrdcached.pid'), '-j', join(this.#dir, 'journal'), '-F', '-w', '3600', '-f', String(this.#journalSeconds), '-b', join(this.#dir, 'base')], { stdio: 'ignore' });
+    trackProcess(this.#proc);
     await waitFor(async () => stat(this.socket).then(() => true, () => false), 5000, 'rrdcached socket');
   }
 
