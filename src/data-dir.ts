@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, errorMessage } from './errors.ts';
 
@@ -52,5 +52,18 @@ function isAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Below this many free bytes a data disk counts as full: no rrd file can be made, a spool cannot grow. */
+export const FULL_DISK_BYTES = 64 * 1024;
+
+/** Bytes free for the gateway's user on the disk holding `dir`; undefined when that cannot be told. */
+export async function freeBytes(dir: string): Promise<number | undefined> {
+  try {
+    const s = await statfs(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return undefined;
   }
 }

@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'E_SERIAL_OPEN'
   | 'E_RRDCACHED'
   | 'E_DATA_DIR'
+  | 'E_DISK_FULL'
   // connections (logged, with the remote address)
   | 'E_TOO_MANY_CONNECTIONS'
   | 'E_TOO_MANY_UNVERIFIED'

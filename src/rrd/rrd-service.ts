@@ -1,6 +1,7 @@
 import { access, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
+import { freeBytes, FULL_DISK_BYTES } from '../data-dir.ts';
 import { ConfigError, RrdError, errorMessage } from '../errors.ts';
 import { formatCommand, isBareArgument, parseLastUpdate, type LastUpdate } from './rrd-command.ts';
 import { isLockedError, LOCK_RETRY_MS, LOCK_WAIT_MS, retryingOnDeath, ShardedRrdtool, ViaRrdcached, waitingOnLocks, type RrdLines } from './rrd-lines.ts';
@@ -300,16 +301,25 @@ export class RrdService implements RrdStore {
     try {
       await mkdir(dirname(path), { recursive: true });
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw diskFull(path, 0);
       throw new RrdError('E_RRD_COMMAND', `cannot make the directory for ${path}: ${errorMessage(err)}; check the profile's path and the data dir's permissions`, { cause: err });
     }
     try {
       // --no-overwrite: never clobber a file that appeared since the check.
       await this.#run(path, ['create', path, '--no-overwrite', ...createArgs]);
-      this.#logger.info({ path }, 'created rrd file');
     } catch (err) {
       if (err instanceof RrdError && /exists/i.test(err.message)) return;
       throw err;
     }
+    try {
+      // rrdtool 1.7 answers OK to a create that ENOSPC stopped, and leaves no file.
+      await access(path);
+    } catch {
+      const free = await freeBytes(dirname(path));
+      if (free !== undefined && free < FULL_DISK_BYTES) throw diskFull(path, free);
+      throw new RrdError('E_RRD_COMMAND', `rrdtool said it created ${path}, but there is no such file; check the disk and the directory's permissions`);
+    }
+    this.#logger.info({ path }, 'created rrd file');
   }
 
   /**
@@ -322,4 +332,11 @@ export class RrdService implements RrdStore {
       this.#lines.send(path, line, retryArgs === args ? line : formatCommand(retryArgs), (err, lines) => (err === undefined ? resolve(lines) : reject(err)));
     });
   }
+}
+
+function diskFull(path: string, free: number): RrdError {
+  return new RrdError(
+    'E_DISK_FULL',
+    `cannot make rrd file ${path}: the data disk is full (${free} bytes free). Free space on it; until then this board's readings are not stored (counted as errors.E_DISK_FULL) and still go to the destinations`,
+  );
 }

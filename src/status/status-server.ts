@@ -10,6 +10,7 @@ import { GraphRenderer } from './graph-renderer.ts';
 import { createMetrics } from './metrics.ts';
 import { renderBoardPage, renderOverview } from './status-page.ts';
 import { boardView, buildStatus, type BoardView, type StatusModel } from './status-model.ts';
+import { freeBytes, FULL_DISK_BYTES } from '../data-dir.ts';
 
 /** Points waiting in one destination's spool past which `/healthz` says 503. */
 export const DEFAULT_SPOOL_ALERT_POINTS = 100_000;
@@ -79,6 +80,8 @@ export class StatusServer {
     } catch (err) {
       out.push(`data dir ${backend.dataDir} is not writable: ${errorMessage(err)}`);
     }
+    const free = await freeBytes(backend.dataDir);
+    if (free !== undefined && free < FULL_DISK_BYTES) out.push(`the data disk of ${backend.dataDir} is full (${free} bytes free): new rrd files cannot be made`);
     const limit = this.#o.spoolAlertPoints ?? DEFAULT_SPOOL_ALERT_POINTS;
     for (const d of this.#o.destinations()) {
       if (d.spoolPending > limit) out.push(`destination ${d.name} has ${d.spoolPending} points in its spool (alert above ${limit})`);

@@ -31,6 +31,13 @@ export class Tmpfs {
     }
   }
 
+  /** Fills it to the last byte with one file; removing that file frees the space again. */
+  async fill(): Promise<string> {
+    const file = `${this.dir}/filler`;
+    await run('sh', ['-c', `dd if=/dev/zero of='${file}' bs=4k 2>/dev/null; true`]);
+    return file;
+  }
+
   async unmount(): Promise<void> {
     // The read-only bind (if any) and the tmpfs under it.
     for (let i = 0; i < 2; i++) await run('umount', ['-l', this.dir]).catch(() => undefined);

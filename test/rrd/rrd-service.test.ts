@@ -10,6 +10,7 @@ import type { RrdError } from '../../src/errors.ts';
 import { memoryLogger, tempDir } from '../helpers/fixtures.ts';
 import { fetchValues, lastUpdate } from '../helpers/rrd-read.ts';
 import { stubRrdtool } from '../helpers/stub-rrdtool.ts';
+import { canMount, Tmpfs } from '../helpers/tmpfs.ts';
 
 const CREATE = ['--step', '1', 'DS:t:GAUGE:600:-100:1000', 'RRA:LAST:0.5:1:100'];
 const run = promisify(execFile);
@@ -470,5 +471,25 @@ describe('RrdService, one value per file and second', () => {
     await rrd.update(a, 'N:1', t0);
     await expect(rrd.update(b, 'N:2', t0)).resolves.toBeUndefined();
     await rrd.close();
+  });
+});
+
+describe('RrdService on a full disk', () => {
+  it.skipIf(!canMount)('names a full disk when rrdtool answers OK to a create that made no file, and makes it once there is room', async () => {
+    const fs = await Tmpfs.mount(join(dir, 'small'), 256);
+    const rrd = new RrdService({ processes: 1, logger: memoryLogger().logger });
+    try {
+      const filler = await fs.fill();
+      const file = join(fs.dir, 'porch.rrd');
+      await expect(rrd.ensure(file, CREATE)).rejects.toMatchObject({ code: 'E_DISK_FULL' });
+      await rm(filler);
+      await rrd.ensure(file, CREATE);
+      await rrd.update(file, 'N:7', Date.now() - 2_000);
+      await rrd.close();
+      expect(await lastUpdate(file)).toMatch(/: 7\n/);
+    } finally {
+      await rrd.close();
+      await fs.unmount();
+    }
   });
 });

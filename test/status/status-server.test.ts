@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeliveryStatus } from '../../src/delivery/delivery-queue.ts';
@@ -59,6 +59,24 @@ describe('/healthz', () => {
     const r = await health();
     expect(r.status).toBe(503);
     expect(r.text).toContain(`data dir ${fs.dir} is not writable`);
+  });
+
+  it('says 503 while the data disk is full, and ok once there is room again', async () => {
+    if (!canMount) return;
+    const { dir, cleanup } = await tempDir();
+    const fs = await Tmpfs.mount(join(dir, 'data'), 256);
+    undo.push(async () => {
+      await fs.unmount();
+      await cleanup();
+    });
+    h = await startHarness(undefined, { dataDir: fs.dir });
+    const filler = await fs.fill();
+    const r = await health();
+    expect(r.status).toBe(503);
+    expect(r.text).toContain('is full');
+    await rm(filler);
+    await server?.close();
+    expect((await health()).status).toBe(200);
   });
 
   it("says 503 when a destination's spool holds more than its alert", async () => {
