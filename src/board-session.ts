@@ -79,6 +79,8 @@ export class BoardSession implements LinkConsumer {
   #closing: Promise<void> | undefined;
   #inFlight = 0;
   #paused = false;
+  /** The gateway is stopping: nothing more is read from the link; what was read is finished. */
+  #stopping = false;
   #closed = false;
   /** Whether this link has carried a verified message (then a hello may extend its time). */
   #verifiedOnce = false;
@@ -187,6 +189,12 @@ export class BoardSession implements LinkConsumer {
   /** Resolves when every message accepted so far has been stored and handed on. */
   async drain(): Promise<void> {
     while (this.#inFlight > 0) await this.#nextSettle();
+  }
+
+  /** Stops reading from the link for good (a stop): what was already read is still taken. */
+  stopReading(): void {
+    this.#stopping = true;
+    this.#updateFlow();
   }
 
   #nextSettle(): Promise<void> {
@@ -404,7 +412,7 @@ export class BoardSession implements LinkConsumer {
   }
 
   #updateFlow(): void {
-    const shouldPause = this.#busy;
+    const shouldPause = this.#busy || this.#stopping;
     if (shouldPause && !this.#paused) {
       this.#paused = true;
       this.link.pause();

@@ -123,6 +123,8 @@ export class Gateway implements SessionHub {
   /** Graceful stop: no new boards, in-flight updates finish; the backend is the caller's to close after. */
   async close(): Promise<void> {
     const stopped = this.#tcp?.stopAccepting();
+    // Nothing more is read from any board; what was read is stored before the links close.
+    for (const s of this.#sessions) s.stopReading();
     await Promise.all([...this.#sessions].map((s) => s.drain()));
     this.#tcp?.destroyAll();
     await stopped;

@@ -326,6 +326,22 @@ describe('BoardSession flow control', () => {
     });
   }
 
+  it('at a stop reads nothing more from the link, and still takes every update it had read', async () => {
+    const { link, session } = hub.open(TCP_POLICY, limits);
+    const board = await hello(link);
+    storeGate.held = true;
+    link.send(ten(board));
+    await settle();
+    session.stopReading();
+    expect(link.paused).toBe(true);
+    storeGate.held = false;
+    storeGate.release();
+    await session.drain();
+    await settle();
+    expect(hub.readings).toHaveLength(10); // what one read brought
+    expect(link.paused).toBe(true); // and it stays paused with nothing in flight
+  });
+
   it('still takes the updates it held when the link closes behind them', async () => {
     const { link, session } = hub.open(TCP_POLICY, limits);
     const board = await hello(link);
