@@ -12,7 +12,7 @@ import type { Reading } from './reading.ts';
 import type { RrdStore } from './rrd/rrd-store.ts';
 import { DEFAULT_MAX_LINE_LENGTH } from './transport/line-parser.ts';
 import { SerialLine, type SerialSpec } from './transport/serial-line.ts';
-import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNVERIFIED_PER_ADDRESS, DEFAULT_PORT, TcpListener } from './transport/tcp-listener.ts';
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNVERIFIED_PER_ADDRESS, EVICT_UNVERIFIED_AFTER_MS, DEFAULT_PORT, TcpListener } from './transport/tcp-listener.ts';
 
 export interface GatewayOptions {
   /** The boards' profiles, read at each board's hello. */
@@ -32,6 +32,8 @@ export interface GatewayOptions {
   maxConnections?: number;
   /** TCP connections from one address that have not verified yet, at most. Default {@link DEFAULT_MAX_UNVERIFIED_PER_ADDRESS}. */
   maxUnverifiedPerAddress?: number;
+  /** An unverified connection older than this gives its place to one that waits. Default {@link EVICT_UNVERIFIED_AFTER_MS}. */
+  evictUnverifiedAfterMs?: number;
   /** Whether listening is logged here; a session worker's is the primary's to announce, once for all. Default true. */
   announce?: boolean;
   /** Readings' stamps; default: the backend's (Backend.now). */
@@ -79,6 +81,7 @@ export class Gateway implements SessionHub {
         maxConnections: this.#options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
         helloTimeoutMs: this.#options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS,
         maxUnverifiedPerAddress: this.#options.maxUnverifiedPerAddress ?? DEFAULT_MAX_UNVERIFIED_PER_ADDRESS,
+        evictUnverifiedAfterMs: this.#options.evictUnverifiedAfterMs ?? EVICT_UNVERIFIED_AFTER_MS,
         maxLineLength: this.#options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
         logger: this.logger,
         count: (stat) => this.count(stat),

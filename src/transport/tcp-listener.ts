@@ -24,6 +24,21 @@ export const DEFAULT_MAX_CONNECTIONS = 4096;
  */
 export const DEFAULT_MAX_UNVERIFIED_PER_ADDRESS = 64;
 
+/**
+ * Connections from an address past its unverified limit wait, unread, for a place (as many as
+ * the limit, at most): the original Ethernet firmware waits for its 32 bytes with no timeout, so a
+ * board that is refused is stuck until someone resets it, while one that waits gets its answer
+ * late. Past that they are refused.
+ */
+export const WAITING_PER_ADDRESS_FACTOR = 1;
+
+/**
+ * An unverified connection older than this gives its place to one that waits: an honest board
+ * verifies within a second or so of its hello (~6 s on a real board), so what holds a place
+ * longer is not a board that will verify soon.
+ */
+export const EVICT_UNVERIFIED_AFTER_MS = 10_000;
+
 export interface TcpListenerOptions {
   host: string;
   port: number;
@@ -33,6 +48,8 @@ export interface TcpListenerOptions {
   helloTimeoutMs: number;
   /** Connections from one address that have not carried a verified message yet, at most. */
   maxUnverifiedPerAddress: number;
+  /** An unverified connection older than this gives its place to one that waits, ms. */
+  evictUnverifiedAfterMs: number;
   maxLineLength: number;
   logger: Logger;
   count: (stat: string) => void;
@@ -49,8 +66,11 @@ export class TcpListener {
   readonly #options: TcpListenerOptions;
   readonly #policy: LinkPolicy;
   readonly #sockets = new Set<Socket>();
-  /** Unverified connections per remote address. */
-  readonly #unverified = new Map<string, number>();
+  /** Unverified connections per remote address, with when each was let in (monotonic ms). */
+  readonly #unverified = new Map<string, Map<TcpLink, number>>();
+  /** Connections waiting, unread, for a place among their address's unverified ones; oldest first. */
+  readonly #waiting = new Map<string, Socket[]>();
+  #startSession: ((link: SessionLink) => LinkConsumer) | undefined;
 
   constructor(options: TcpListenerOptions, startSession: (link: SessionLink) => LinkConsumer) {
     this.#options = options;
@@ -93,26 +113,70 @@ export class TcpListener {
   }
 
   #accept(socket: Socket, startSession: (link: SessionLink) => LinkConsumer): void {
+    this.#startSession = startSession;
     const address = socket.remoteAddress ?? '?';
-    const remote = `${address}:${socket.remotePort}`;
     const o = this.#options;
-    const unverified = this.#unverified.get(address) ?? 0;
-    if (unverified >= o.maxUnverifiedPerAddress) {
-      // Spec "Hello and client ids": one address cannot hold the gateway's connections without a key.
-      o.count('connections.refused.unverified');
-      if (o.mayLog(address, 'E_TOO_MANY_UNVERIFIED')) {
-        o.logger.warn(
-          { code: 'E_TOO_MANY_UNVERIFIED', remote: address },
-          `connection refused: ${address} already has ${unverified} connections that have not verified a key (--max-unverified-per-address)`,
-        );
-      }
-      socket.on('error', () => undefined);
-      socket.destroy();
+    const unverified = this.#unverified.get(address)?.size ?? 0;
+    if (unverified < o.maxUnverifiedPerAddress) {
+      this.#admit(socket, address);
       return;
     }
-    this.#unverified.set(address, unverified + 1);
+    // Spec "Hello and client ids": one address cannot hold the gateway's connections without a key.
+    const waiting = this.#waiting.get(address) ?? [];
+    if (waiting.length < o.maxUnverifiedPerAddress * WAITING_PER_ADDRESS_FACTOR) {
+      socket.pause(); // not read until it has a place: its hello waits in the kernel
+      socket.on('error', () => undefined);
+      socket.on('close', () => this.#leaveWaiting(address, socket));
+      waiting.push(socket);
+      this.#waiting.set(address, waiting);
+      this.#sockets.add(socket);
+      o.count('connections.waiting');
+      this.#evictStale(address);
+      if (this.#waiting.get(address)?.includes(socket)) {
+        // Looked at again once the oldest place may have gone stale.
+        setTimeout(() => this.#evictStale(address), this.#options.evictUnverifiedAfterMs).unref();
+      }
+      return;
+    }
+    o.count('connections.refused.unverified');
+    if (o.mayLog(address, 'E_TOO_MANY_UNVERIFIED')) {
+      o.logger.warn(
+        { code: 'E_TOO_MANY_UNVERIFIED', remote: address },
+        `connection refused: ${address} already has ${unverified} connections that have not verified a key and ${waiting.length} waiting (--max-unverified-per-address)`,
+      );
+    }
+    socket.on('error', () => undefined);
+    socket.destroy();
+  }
+
+  /** Gives a waiting connection the place of the oldest unverified one of its address that has held it too long. */
+  #evictStale(address: string): void {
+    if ((this.#waiting.get(address)?.length ?? 0) === 0) return;
+    const now = performance.now();
+    let oldest: [TcpLink, number] | undefined;
+    for (const entry of this.#unverified.get(address) ?? []) if (oldest === undefined || entry[1] < oldest[1]) oldest = entry;
+    if (oldest === undefined || now - oldest[1] < this.#options.evictUnverifiedAfterMs) return;
+    this.#options.count('connections.evicted');
+    oldest[0].hangUp(); // its close gives the place to the first that waits
+  }
+
+  #leaveWaiting(address: string, socket: Socket): void {
+    const waiting = this.#waiting.get(address);
+    const i = waiting?.indexOf(socket) ?? -1;
+    if (waiting === undefined || i < 0) return;
+    waiting.splice(i, 1);
+    if (waiting.length === 0) this.#waiting.delete(address);
+    this.#sockets.delete(socket);
+  }
+
+  #admit(socket: Socket, address: string): void {
+    const startSession = this.#startSession as (link: SessionLink) => LinkConsumer;
+    const remote = `${address}:${socket.remotePort}`;
     this.#sockets.add(socket);
-    const link = new TcpLink(socket, this.#policy, remote, () => this.#settleUnverified(address));
+    const link: TcpLink = new TcpLink(socket, this.#policy, remote, () => this.#settleUnverified(address, link));
+    const places = this.#unverified.get(address) ?? new Map<TcpLink, number>();
+    places.set(link, performance.now());
+    this.#unverified.set(address, places);
     const session = startSession(link);
     const parser = new LineParser({ maxLineLength: this.#options.maxLineLength }, (frame) => session.onFrame(frame));
     socket.on('data', (chunk: Buffer) => parser.write(chunk));
@@ -125,11 +189,24 @@ export class TcpListener {
     });
   }
 
-  /** One fewer unverified connection from `address`. */
-  #settleUnverified(address: string): void {
-    const n = (this.#unverified.get(address) ?? 1) - 1;
-    if (n > 0) this.#unverified.set(address, n);
-    else this.#unverified.delete(address);
+  /** One fewer unverified connection from `address`: the first that waits takes its place. */
+  #settleUnverified(address: string, link: TcpLink): void {
+    const places = this.#unverified.get(address);
+    places?.delete(link);
+    if (places?.size === 0) this.#unverified.delete(address);
+    const waiting = this.#waiting.get(address);
+    const next = waiting?.shift();
+    if (waiting?.length === 0) this.#waiting.delete(address);
+    if (next === undefined) return;
+    next.removeAllListeners('close');
+    next.removeAllListeners('error');
+    if (next.destroyed) {
+      this.#sockets.delete(next);
+      this.#settleUnverified(address, link); // gone while it waited: the next one
+      return;
+    }
+    this.#admit(next, address);
+    next.resume();
   }
 }
 
