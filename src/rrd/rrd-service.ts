@@ -145,6 +145,11 @@ export class RrdService implements RrdStore {
   }
 
   /** Why rrdtool is not working (it cannot start, or died and has not answered since), if it is not. */
+  /** Why updates wait for rrdcached, or go around it, if they do. */
+  get cachedProblem(): string | undefined {
+    return this.#daemon?.problem;
+  }
+
   get problem(): string | undefined {
     return this.#processes.problem;
   }

@@ -75,6 +75,8 @@ export class StatusServer {
     const out: string[] = [];
     const rrd = backend.rrd.problem;
     if (rrd) out.push(`rrdtool is down: ${rrd}`);
+    const cached = backend.rrd.cachedProblem;
+    if (cached) out.push(cached);
     try {
       await access(backend.dataDir, constants.W_OK);
     } catch (err) {

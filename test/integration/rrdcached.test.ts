@@ -6,6 +6,7 @@ import { rrduinoProfile, tempDir, waitFor } from '../helpers/fixtures.ts';
 import { helloBoard, startHarness, type Harness } from '../helpers/gateway-harness.ts';
 import { lastUpdateValues } from '../helpers/rrd-read.ts';
 import { RrdCached } from '../helpers/rrdcached.ts';
+import { SimulatedBoard, tcpLink } from '../../firmware-sim/simulated-board.ts';
 
 // Updates through a real rrdcached (Debian's), as on a Raspberry Pi with an SD card.
 
@@ -65,30 +66,51 @@ describe('rrdcached', { timeout: 60_000 }, () => {
     expect(await onDisk(file)).toBe('7');
   });
 
-  it('loses nothing rrdcached accepted when it is killed, writes directly while it is gone, and goes back to it', async () => {
-    h = await gateway();
-    const file = join(h.dataDir, 'board.rrd');
-    const { c, board } = await helloBoard(h.port);
-    for (let i = 1; i <= 3; i++) c.send(board.updateLine({ temperature: i }));
-    await waitFor(() => h?.backend.stats.get('updates.stored') === 3, 5000, 'three updates');
-    await new Promise((r) => setTimeout(r, 1500)); // its journal is rotated (written) every second here
-    await daemon.kill();
-    expect(await onDisk(file)).toBe('U');
-    await daemon.start(); // replays its journal
-    expect(await viaDaemon(file)).toBe('3');
-    await daemon.kill();
-    for (let i = 4; i <= 5; i++) c.send(board.updateLine({ temperature: i }));
-    await waitFor(() => h?.backend.stats.get('updates.stored') === 5, 5000, 'updates while rrdcached is gone');
-    expect(await onDisk(file)).toBe('5');
-    expect(h.backend.rrd.directWrites).toBe(2);
-    expect(h.logs.lines.filter((l) => l['code'] === 'E_RRDCACHED')).toHaveLength(1);
+  it('loses no reading when rrdcached is killed under load and restarted: what waited and what its journal lost are sent again', async () => {
+    await daemon.stop();
+    daemon = new RrdCached(join(dir, 'rrdcached-f60'), 60); // as the README runs it: -w 3600 -f 60 -j
     await daemon.start();
-    await waitFor(() => h?.logs.lines.some((l) => l['msg'] === 'rrdcached is back: updates go through it again') ?? false, 15_000, 'the gateway to find rrdcached again');
-    c.send(board.updateLine({ temperature: 6 }));
-    await waitFor(() => h?.backend.stats.get('updates.stored') === 6, 5000, 'an update through it again');
-    expect(await onDisk(file)).toBe('5');
-    expect(await viaDaemon(file)).toBe('6');
-    expect(h.backend.rrd.directWrites).toBe(2);
-    c.destroy();
+    let clock = Math.floor(Date.now() / 1000) * 1000 - 900_000;
+    const ids = ['b0', 'b1', 'b2', 'b3', 'b4'];
+    const profiles: Record<string, object> = {};
+    for (const id of ids) {
+      const p = rrduinoProfile(`key-of-${id}-0123456789`) as { handler_options: { create: string[]; path: string } };
+      p.handler_options.path = `${id}.rrd`;
+      p.handler_options.create.unshift('--start', String(clock / 1000 - 10));
+      profiles[id] = p;
+    }
+    // Every reading a second of its own, in the past: each one is a value of its file.
+    h = await startHarness(profiles, { rrdcached: daemon.address, now: () => (clock += 1000) });
+    const harness = h;
+    const sent = new Map<string, number>(ids.map((id) => [id, 0]));
+    const boards = ids.map((id) => new SimulatedBoard({ clientId: id, key: `key-of-${id}-0123456789`, connect: tcpLink('127.0.0.1', harness.port), intervalMs: 50, readings: () => ({ temperature: (sent.set(id, (sent.get(id) ?? 0) + 1), sent.get(id) ?? 0) }) }));
+    const verified = (): number => harness.backend.stats.get('messages.verified');
+    try {
+      for (const b of boards) b.start();
+      await waitFor(() => verified() >= 100, 20_000, 'readings through rrdcached');
+      await daemon.kill();
+      const atKill = verified();
+      await waitFor(() => verified() >= atKill + 50, 20_000, 'readings while rrdcached is gone');
+      await daemon.start(); // replays its journal
+      await waitFor(() => harness.backend.rrd.cachedProblem === undefined, 20_000, 'the gateway to find rrdcached again');
+      const atBack = verified();
+      await waitFor(() => verified() >= atBack + 50, 20_000, 'readings after it is back');
+    } finally {
+      await Promise.all(boards.map((b) => b.stop()));
+    }
+    await waitFor(() => harness.backend.stats.get('updates.stored') + harness.backend.stats.get('updates.coalesced') === verified(), 30_000, 'every reading answered');
+    expect(harness.backend.stats.get('updates.coalesced')).toBe(0);
+    await harness.gateway.close();
+    await harness.backend.close(); // flushes rrdcached
+    for (const id of ids) {
+      const { stdout } = await run('rrdtool', ['fetch', join(harness.dataDir, `${id}.rrd`), 'LAST', '--start', String(Math.floor(Date.now() / 1000) - 1_000), '--end', String(Math.floor(Date.now() / 1000) - 60)]);
+      const values = new Set(stdout.split('\n').map((l) => /^\d+: (\S+)/.exec(l)?.[1]).filter((v): v is string => v !== undefined && !v.includes('nan')).map(Number));
+      // Every reading the board sent and the gateway verified is in its file.
+      const stored = [...values].sort((a, b) => a - b);
+      expect(stored, id).toEqual(Array.from({ length: stored.length }, (_, i) => i + 1));
+      expect(stored.length, id).toBe(sent.get(id));
+    }
+    expect(harness.backend.rrd.directWrites).toBe(0);
+    expect(harness.logs.lines.filter((l) => l['code'] === 'E_RRDCACHED')).toHaveLength(1);
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RrdError } from '../../src/errors.ts';
-import { retryingOnDeath, ShardedRrdtool, ViaRrdcached, waitingOnLocks, type RrdLines } from '../../src/rrd/rrd-lines.ts';
+import { HOLD_MS, REPLAY_WINDOW_MS, retryingOnDeath, ShardedRrdtool, ViaRrdcached, waitingOnLocks, type RrdLines } from '../../src/rrd/rrd-lines.ts';
 import { RrdtoolProcess, type RrdReply } from '../../src/rrd/rrdtool-process.ts';
 import { memoryLogger, tempDir } from '../helpers/fixtures.ts';
 import { stubRrdtool } from '../helpers/stub-rrdtool.ts';
@@ -107,32 +107,116 @@ describe('ViaRrdcached', () => {
     expect(via.directWrites).toBe(0);
   });
 
-  it('writes to the file directly while rrdcached cannot be reached, says so once, and counts the values', async () => {
-    const logs = memoryLogger();
-    const store = scripted([refused()]);
-    const via = new ViaRrdcached(store, 'unix:/s', logs.logger, () => '/d/a.rrd');
-    await send(via, '/d/a.rrd', 'update /d/a.rrd 1.000000:1 2.000000:2');
-    await send(via, '/d/a.rrd', 'update /d/a.rrd 3.000000:3');
-    expect(store.sent).toEqual(['update --daemon unix:/s /d/a.rrd 1.000000:1 2.000000:2', 'update /d/a.rrd 1.000000:1 2.000000:2', 'update /d/a.rrd 3.000000:3']);
-    expect(via.down).toBe(true);
-    expect(via.directWrites).toBe(3);
-    expect(logs.lines.filter((l) => l['code'] === 'E_RRDCACHED')).toHaveLength(1);
+  /** A store that refuses while `gone`, and keeps what it was sent. */
+  function daemonStore(): RrdLines & { sent: string[]; gone: boolean } {
+    const store = {
+      sent: [] as string[],
+      gone: false,
+      send(_path: string, line: string, _retry: string, done: RrdReply) {
+        store.sent.push(line);
+        const err = store.gone && line.includes('--daemon') ? refused() : undefined;
+        setImmediate(() => done(err, err ? [] : ['OK']));
+      },
+    };
+    return store;
+  }
+
+  it('keeps an update that finds rrdcached gone waiting, answered only once rrdcached takes it, and says so once', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    try {
+      const logs = memoryLogger();
+      const store = daemonStore();
+      const via = new ViaRrdcached(store, 'unix:/s', logs.logger, () => '/d/a.rrd');
+      store.gone = true;
+      let answered = 0;
+      via.send('/d/a.rrd', 'update /d/a.rrd 1:1 2:2', 'update /d/a.rrd 1:1 2:2', () => answered++);
+      via.send('/d/a.rrd', 'update /d/a.rrd 3:3', 'update /d/a.rrd 3:3', () => answered++);
+      await vi.advanceTimersByTimeAsync(0);
+      await new Promise((r) => setImmediate(r));
+      expect(via.down).toBe(true);
+      expect(via.held).toBe(2);
+      expect(answered).toBe(0);
+      expect(store.sent.filter((l) => !l.includes('--daemon'))).toEqual([]); // nothing direct
+      expect(via.problem).toMatch(/2 update\(s\) wait/);
+      store.gone = false;
+      await vi.advanceTimersByTimeAsync(5_000);
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+      expect(answered).toBe(2);
+      expect(via.down).toBe(false);
+      expect(store.sent.slice(-2)).toEqual(['update --daemon unix:/s /d/a.rrd 1:1 2:2', 'update --daemon unix:/s /d/a.rrd 3:3']);
+      expect(logs.lines.filter((l) => l['code'] === 'E_RRDCACHED')).toHaveLength(1);
+      expect(via.directWrites).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('when rrdcached is back, sends again one by one what it accepted just before it went (its journal may have lost them), before what waited', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'performance'] });
+    try {
+      const store = daemonStore();
+      const via = new ViaRrdcached(store, 'unix:/s', memoryLogger().logger, () => '/d/a.rrd');
+      await send(via, '/d/a.rrd', 'update /d/a.rrd 1:1'); // accepted long before: past the window
+      await vi.advanceTimersByTimeAsync(REPLAY_WINDOW_MS + 1_000);
+      await send(via, '/d/a.rrd', 'update /d/a.rrd 40:4 41:5'); // accepted just before the crash
+      store.gone = true;
+      const waited = send(via, '/d/a.rrd', 'update /d/a.rrd 42:6');
+      await vi.advanceTimersByTimeAsync(0);
+      await new Promise((r) => setImmediate(r));
+      store.gone = false;
+      const before = store.sent.length;
+      await vi.advanceTimersByTimeAsync(5_000);
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+      await waited;
+      expect(store.sent.slice(before + 1)).toEqual([
+        'update --daemon unix:/s /d/a.rrd 40:4',
+        'update --daemon unix:/s /d/a.rrd 41:5',
+        'update --daemon unix:/s /d/a.rrd 42:6',
+      ]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('writes to the files directly, what waited first, once rrdcached has stayed away for the hold time, and counts the values', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'performance'] });
+    try {
+      const logs = memoryLogger();
+      const store = daemonStore();
+      const via = new ViaRrdcached(store, 'unix:/s', logs.logger, () => '/d/a.rrd');
+      store.gone = true;
+      const waited = send(via, '/d/a.rrd', 'update /d/a.rrd 1:1 2:2');
+      await vi.advanceTimersByTimeAsync(HOLD_MS);
+      await waited;
+      await send(via, '/d/a.rrd', 'update /d/a.rrd 3:3');
+      expect(store.sent.filter((l) => !l.includes('--daemon') && l.startsWith('update'))).toEqual(['update /d/a.rrd 1:1 2:2', 'update /d/a.rrd 3:3']);
+      expect(via.directWrites).toBe(3);
+      expect(via.problem).toMatch(/directly/);
+      expect(logs.lines.filter((l) => l['code'] === 'E_RRDCACHED')).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('goes back to rrdcached once a probe a few seconds later is answered', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout'] });
     try {
       const logs = memoryLogger('info');
-      const store = scripted([refused()]);
+      const store = daemonStore();
       const via = new ViaRrdcached(store, 'unix:/s', logs.logger, () => '/d/a.rrd');
-      await send(via, '/d/a.rrd', 'update /d/a.rrd 1.000000:1');
+      store.gone = true;
+      const waited = send(via, '/d/a.rrd', 'update /d/a.rrd 1:1');
+      await vi.advanceTimersByTimeAsync(0);
+      await new Promise((r) => setImmediate(r));
+      store.gone = false;
       await vi.advanceTimersByTimeAsync(5_000);
       await new Promise((r) => setImmediate(r)); // the probe's answer
-      expect(store.sent.at(-1)).toBe('flushcached --daemon unix:/s /d/a.rrd');
+      await waited;
+      expect(store.sent).toContain('flushcached --daemon unix:/s /d/a.rrd');
       expect(via.down).toBe(false);
       expect(logs.lines.some((l) => /rrdcached is back/.test(String(l['msg'])))).toBe(true);
-      await send(via, '/d/a.rrd', 'update /d/a.rrd 2.000000:2');
-      expect(store.sent.at(-1)).toBe('update --daemon unix:/s /d/a.rrd 2.000000:2');
+      await send(via, '/d/a.rrd', 'update /d/a.rrd 2:2');
+      expect(store.sent.at(-1)).toBe('update --daemon unix:/s /d/a.rrd 2:2');
     } finally {
       vi.useRealTimers();
     }
@@ -147,10 +231,18 @@ describe('ViaRrdcached', () => {
   });
 
   it('counts every value of a direct update, whatever its time form, and not the file name', async () => {
-    const store = scripted([refused()]);
-    const via = new ViaRrdcached(store, 'unix:/s', memoryLogger().logger, () => '/d/a.rrd');
-    await send(via, '/d/2024:a.rrd', "update '/d/2024:a.rrd' 1700000000:5 1700000001@6 N:7");
-    expect(via.directWrites).toBe(3);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'performance'] });
+    try {
+      const store = daemonStore();
+      store.gone = true;
+      const via = new ViaRrdcached(store, 'unix:/s', memoryLogger().logger, () => '/d/a.rrd');
+      const waited = send(via, '/d/2024:a.rrd', "update '/d/2024:a.rrd' 1700000000:5 1700000001@6 N:7");
+      await vi.advanceTimersByTimeAsync(HOLD_MS);
+      await waited;
+      expect(via.directWrites).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('does not ask a daemon it takes as gone to flush, and flushes nothing for no files', async () => {
@@ -158,7 +250,10 @@ describe('ViaRrdcached', () => {
     const via = new ViaRrdcached(store, 'unix:/s', memoryLogger().logger, () => '/d/a.rrd');
     await via.flush([]);
     expect(store.sent).toEqual([]);
-    await send(via, '/d/a.rrd', 'update /d/a.rrd 1.000000:1');
+    via.send('/d/a.rrd', 'update /d/a.rrd 1:1', 'update /d/a.rrd 1:1', () => undefined);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(via.down).toBe(true);
     await via.flush(['/d/a.rrd']);
     expect(store.sent.filter((l) => l.startsWith('flushcached'))).toEqual([]);
   });
@@ -168,9 +263,12 @@ describe('ViaRrdcached', () => {
     try {
       const store = scripted([refused()]);
       const via = new ViaRrdcached(store, 'unix:/s', memoryLogger().logger, () => undefined);
-      await send(via, '/d/a.rrd', 'update /d/a.rrd 1.000000:1');
+      const waited = send(via, '/d/a.rrd', 'update /d/a.rrd 1:1');
+      await vi.advanceTimersByTimeAsync(0);
+      await new Promise((r) => setImmediate(r));
       expect(via.down).toBe(true);
       await vi.advanceTimersByTimeAsync(5_000);
+      await waited;
       expect(via.down).toBe(false);
     } finally {
       vi.useRealTimers();
