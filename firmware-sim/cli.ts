@@ -35,7 +35,6 @@ const board = new SimulatedBoard({
   intervalMs: o.interval,
   reconnectDelayMs: o.reconnect,
   deriveDelayMs: o.deriveDelay,
-  newlineBeforeHello: o.serial !== undefined,
 });
 board.on('ready', () => console.log(`${o.id}: session key derived`));
 board.on('sent', (line: string) => console.log(`${o.id}: ${line.trimEnd().replace(/ [0-9a-f]{64}$/, ' <hmac>')}`));

@@ -27,8 +27,9 @@ export interface SimulatedBoardOptions {
    */
   deriveDelayMs?: number;
   /**
-   * Write a bare newline before each hello, as the firmware does on serial: it ends a half
-   * line the gateway may hold from before a reset. Default false.
+   * Write a bare newline before each hello, as firmware before 2026-12 did on serial (it ends a
+   * half line the gateway may hold from before a reset; the original server hangs up on it).
+   * Default false.
    */
   newlineBeforeHello?: boolean;
 }

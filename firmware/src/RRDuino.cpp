@@ -102,11 +102,12 @@ bool RRDuino::hello() {
   drop();
   if (!linkUp()) return false;
   if (client_ == nullptr) {
-    // A serial line may hold the rest of an old answer, and the gateway half a line from
-    // before a reset: drop the one, end the other.
+    // A serial line may hold the rest of an old answer: drop it. Half a line the gateway holds
+    // from before a reset joins this hello, which then goes unanswered and is said again after
+    // the timeout, alone. No bare newline to end it: behind a serial-to-TCP bridge the original
+    // rrduino server hangs up on an empty line.
     while (io_.read() >= 0) {
     }
-    io_.write('\n');
   }
   io_.print("h ");
   io_.print(clientId_);

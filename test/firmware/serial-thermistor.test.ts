@@ -7,7 +7,8 @@ import { AvrBoard } from '../../firmware-sim/avr-board.ts';
 import { buildAvrSketch, buildHarness, FIRMWARE_DIR, type AvrImage } from '../../firmware-sim/firmware-build.ts';
 import { firmwareTemperature } from '../../firmware-sim/thermistor.ts';
 import { configHeader } from '../helpers/firmware.ts';
-import { stopProcess, tempDir, waitFor } from '../helpers/fixtures.ts';
+import { freePort, stopProcess, tempDir, waitFor } from '../helpers/fixtures.ts';
+import { trackProcess } from '../helpers/reaper.ts';
 import { SERVER_JS } from '../helpers/repo.ts';
 import { lastUpdateValues } from '../helpers/rrd-read.ts';
 
@@ -21,6 +22,8 @@ const ADC_MILLIVOLTS = 1800;
 let dir: string;
 let cleanup: () => Promise<void>;
 let image: AvrImage;
+let harnessBin: string;
+let profilesDir: string;
 let board: AvrBoard | undefined;
 let gateway: ChildProcess | undefined;
 let gatewayLog = '';
@@ -36,6 +39,8 @@ beforeAll(async () => {
     buildHarness(join(dir, 'harness')),
   ]);
   image = built;
+  harnessBin = harness;
+  profilesDir = profiles;
   const pty = join(dir, 'ttyBOARD');
   board = await AvrBoard.start({ harness, elf: image.elf, ptyLink: pty, adcMillivolts: ADC_MILLIVOLTS });
   gateway = spawn(process.execPath, [SERVER_JS, 'serve', '--http', '127.0.0.1:0', '--profiles', profiles, '--data', join(dir, 'data'), '--port', '0', '--serial', pty], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -75,8 +80,8 @@ describe('SerialThermistor on a simulated ATmega328P', () => {
     expect(Number(last?.values['temperature'])).toBe(Number(arduinoPrintFloat(firmwareTemperature(adc), 2)));
     expect(gatewayLog).toContain('"msg":"hello"');
     expect(gatewayLog).not.toMatch(/E_BAD_HMAC|E_NO_SESSION|"level":50/);
-    // The board's lines: the bare newline that ends any half line, the hello, then updates.
-    const [, hello = NaN, firstUpdate = NaN] = board?.lineTimes ?? [];
+    // The board's lines: the hello, then updates.
+    const [hello = NaN, firstUpdate = NaN] = board?.lineTimes ?? [];
     expect(firstUpdate).toBeGreaterThan(hello);
     const simulated = (await board?.stop()) ?? NaN;
     board = undefined;
@@ -84,3 +89,30 @@ describe('SerialThermistor on a simulated ATmega328P', () => {
     console.log(`hello → first update sent: ${(firstUpdate - hello).toFixed(2)} s simulated; go → first update in the rrd ${((firstAt - started) / 1000).toFixed(2)} s wall; simulation ran ${(simulated / wall).toFixed(2)}× real time (${simulated.toFixed(1)} s in ${wall.toFixed(1)} s)`);
   }, 120_000);
 });
+
+describe('SerialThermistor behind a serial-to-TCP bridge (socat pty ↔ tcp, as ser2net does)', () => {
+  it('says hello through the bridge to the TCP port, and its updates land in the rrd', async () => {
+    const pty = join(dir, 'ttyBRIDGED');
+    const data = join(dir, 'data-bridged');
+    const bridged = await AvrBoard.start({ harness: harnessBin, elf: image.elf, ptyLink: pty, adcMillivolts: ADC_MILLIVOLTS });
+    const port = await freePort();
+    let log = '';
+    const gw = spawn(process.execPath, [SERVER_JS, 'serve', '--http', 'off', '--profiles', profilesDir, '--data', data, '--host', '127.0.0.1', '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    trackProcess(gw);
+    gw.stdout?.on('data', (c: Buffer) => (log += c.toString()));
+    let bridge: ChildProcess | undefined;
+    try {
+      await waitFor(() => log.includes('listening for boards'), 15_000, 'the gateway');
+      bridge = spawn('socat', [`FILE:${pty},raw,echo=0`, `TCP:127.0.0.1:${port}`], { stdio: 'ignore' });
+      trackProcess(bridge);
+      bridged.go();
+      await waitFor(async () => (await lastUpdateValues(join(data, 'simboard.rrd'))) !== undefined, 90_000, 'an update through the bridge');
+      expect(log).not.toMatch(/E_EMPTY_LINE|E_BAD_HMAC|"level":50/);
+    } finally {
+      await bridged.stop();
+      await stopProcess(bridge);
+      await stopProcess(gw);
+    }
+  }, 150_000);
+});
+
