@@ -41,12 +41,6 @@ async function onDisk(file: string): Promise<string | undefined> {
   return (await lastUpdateValues(file))?.values['temperature'];
 }
 
-/** What the daemon knows: it flushes the file, then reads it. */
-async function viaDaemon(file: string): Promise<string | undefined> {
-  const { stdout } = await run('rrdtool', ['lastupdate', '--daemon', daemon.address, file]);
-  return stdout.trim().split('\n').at(-1)?.split(/\s+/)[1];
-}
-
 describe('rrdcached', { timeout: 60_000 }, () => {
   it('takes the updates: the file lags until read or stopped, then holds every one', async () => {
     h = await gateway();
