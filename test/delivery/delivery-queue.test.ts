@@ -17,6 +17,7 @@ class FakeSender implements Sender {
   received: number[] = [];
   mode: 'up' | 'down' | 'refuse' = 'up';
   calls = 0;
+  closeFails = false;
   constructor(maxBatch = 3) {
     this.maxBatch = maxBatch;
   }
@@ -26,7 +27,9 @@ class FakeSender implements Sender {
     if (this.mode === 'refuse') throw new DeliveryError('HTTP 404', false);
     this.received.push(...points.map((p) => p.value as number));
   }
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    if (this.closeFails) throw new Error('socket already destroyed');
+  }
 }
 
 const pts = (from: number, n: number): MetricPoint[] => Array.from({ length: n }, (_, i) => ({ clientId: 'b', source: 't', value: from + i, timeMs: 1 }));
@@ -582,30 +585,10 @@ describe('backoffDelay', () => {
 });
 
 describe('DeliveryQueue, what it tells', () => {
-  /** Sends succeed once `gate` is opened; until then each send waits. */
-  class GatedSender implements Sender {
-    readonly maxBatch: number;
-    mode: 'up' | 'down' | 'refuse' = 'up';
-    calls = 0;
-    received: number[] = [];
-    closeFails = false;
-    constructor(maxBatch = 2) {
-      this.maxBatch = maxBatch;
-    }
-    async send(points: readonly MetricPoint[]): Promise<void> {
-      this.calls++;
-      if (this.mode === 'down') throw new DeliveryError('connection refused', true);
-      if (this.mode === 'refuse') throw new DeliveryError('HTTP 400', false);
-      this.received.push(...points.map((p) => p.value as number));
-    }
-    async close(): Promise<void> {
-      if (this.closeFails) throw new Error('socket already destroyed');
-    }
-  }
   const errors = (logs: ReturnType<typeof memoryLogger>): Array<Record<string, unknown>> => logs.lines.filter((l) => (l['level'] as number) >= 50);
 
   it('reports its status: backlog, spool, since when it is down and the last error', async () => {
-    const s = new GatedSender(100);
+    const s = new FakeSender(100);
     s.mode = 'down';
     const t = 1_700_000_000_000;
     const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, backoff: { minMs: 60_000, maxMs: 60_000 }, logger: memoryLogger().logger, stats: new Stats(), now: () => t });
@@ -616,27 +599,27 @@ describe('DeliveryQueue, what it tells', () => {
     expect(st).toMatchObject({ name: 'd', backlog: 3, spoolPending: 3, downSinceMs: t, lastError: { message: 'connection refused', atMs: t } });
     expect(st.spoolBytes).toBeGreaterThan(0);
     await q.close(10);
-    const memoryOnly = new DeliveryQueue(new GatedSender(), { name: 'm', overflow: 'drop', logger: memoryLogger().logger, stats: new Stats() });
+    const memoryOnly = new DeliveryQueue(new FakeSender(), { name: 'm', overflow: 'drop', logger: memoryLogger().logger, stats: new Stats() });
     expect(memoryOnly.status).toMatchObject({ spoolPending: 0, spoolBytes: 0 });
     await memoryOnly.close(10);
   });
 
   it('remembers a refusal as the last error', async () => {
-    const s = new GatedSender();
+    const s = new FakeSender();
     s.mode = 'refuse';
     const t = 5_000_000;
     const logs = memoryLogger();
     const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, logger: logs.logger, stats: new Stats(), now: () => t });
     q.enqueue(pts(0, 2));
     await drained(q);
-    expect(q.status.lastError).toEqual({ message: 'HTTP 400', atMs: t });
+    expect(q.status.lastError).toEqual({ message: 'HTTP 404', atMs: t });
     expect(q.status.downSinceMs).toBeUndefined();
     expect(logs.lines.filter((l) => l['code'] === 'E_DELIVERY' && l['points'] === 2)).toHaveLength(1);
     await q.close();
   });
 
   it('names the destination in every line it logs', async () => {
-    const s = new GatedSender();
+    const s = new FakeSender();
     s.mode = 'down';
     const logs = memoryLogger();
     const q = new DeliveryQueue(s, { name: 'carbon-1', spoolDir: dir, backoff: fast, logger: logs.logger, stats: new Stats() });
@@ -650,7 +633,7 @@ describe('DeliveryQueue, what it tells', () => {
   });
 
   it('says when the destination is back, with the backlog, and again once what waited is delivered, with how many', async () => {
-    const s = new GatedSender(2);
+    const s = new FakeSender(2);
     s.mode = 'down';
     let t = 1_000_000;
     const stats = new Stats();
@@ -672,7 +655,7 @@ describe('DeliveryQueue, what it tells', () => {
 
   it('logs no error while the destination takes everything', async () => {
     const logs = memoryLogger();
-    const q = new DeliveryQueue(new GatedSender(), { name: 'd', spoolDir: dir, logger: logs.logger, stats: new Stats() });
+    const q = new DeliveryQueue(new FakeSender(), { name: 'd', spoolDir: dir, logger: logs.logger, stats: new Stats() });
     q.enqueue(pts(0, 5));
     await drained(q);
     await q.close();
@@ -680,7 +663,7 @@ describe('DeliveryQueue, what it tells', () => {
   });
 
   it('does not end an outage on a refusal: only a delivered batch says the destination is back', async () => {
-    const s = new GatedSender();
+    const s = new FakeSender();
     s.mode = 'down';
     const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, backoff: fast, logger: memoryLogger().logger, stats: new Stats() });
     q.enqueue(pts(0, 2));
@@ -692,7 +675,7 @@ describe('DeliveryQueue, what it tells', () => {
   });
 
   it('without a spool, survives an outage and delivers everything once it is over', async () => {
-    const s = new GatedSender(3);
+    const s = new FakeSender(3);
     s.mode = 'down';
     const stats = new Stats();
     const logs = memoryLogger();
@@ -708,7 +691,7 @@ describe('DeliveryQueue, what it tells', () => {
   });
 
   it('without a spool, logs at close how many points it drops', async () => {
-    const s = new GatedSender();
+    const s = new FakeSender();
     s.mode = 'down';
     const logs = memoryLogger();
     const q = new DeliveryQueue(s, { name: 'd', overflow: 'drop', backoff: { minMs: 60_000, maxMs: 60_000 }, logger: logs.logger, stats: new Stats() });
@@ -731,7 +714,7 @@ describe('DeliveryQueue, what it tells', () => {
   });
 
   it('closes quietly when closing the connection fails, and says so at warn', async () => {
-    const s = new GatedSender();
+    const s = new FakeSender();
     s.closeFails = true;
     const logs = memoryLogger();
     const q = new DeliveryQueue(s, { name: 'd', spoolDir: dir, logger: logs.logger, stats: new Stats() });
@@ -740,7 +723,7 @@ describe('DeliveryQueue, what it tells', () => {
   });
 
   it('logs a drop with its code, reason and the count so far', async () => {
-    const s = new GatedSender();
+    const s = new FakeSender();
     s.mode = 'down';
     const logs = memoryLogger();
     const q = new DeliveryQueue(s, { name: 'd', overflow: 'drop', maxQueue: 2, backoff: { minMs: 60_000, maxMs: 60_000 }, logger: logs.logger, stats: new Stats() });

@@ -46,8 +46,8 @@ describe('/healthz', () => {
     c.destroy();
   });
 
-  it('says 503 when the data dir is not writable', async () => {
-    if (!canMount) return;
+  /** A harness whose data dir is a small tmpfs, unmounted after the test. */
+  async function onTmpfs(): Promise<Tmpfs> {
     const { dir, cleanup } = await tempDir();
     const fs = await Tmpfs.mount(join(dir, 'data'), 256);
     undo.push(async () => {
@@ -55,6 +55,12 @@ describe('/healthz', () => {
       await cleanup();
     });
     h = await startHarness(undefined, { dataDir: fs.dir });
+    return fs;
+  }
+
+  it('says 503 when the data dir is not writable', async () => {
+    if (!canMount) return;
+    const fs = await onTmpfs();
     await fs.readOnly();
     const r = await health();
     expect(r.status).toBe(503);
@@ -63,13 +69,7 @@ describe('/healthz', () => {
 
   it('says 503 while the data disk is full, and ok once there is room again', async () => {
     if (!canMount) return;
-    const { dir, cleanup } = await tempDir();
-    const fs = await Tmpfs.mount(join(dir, 'data'), 256);
-    undo.push(async () => {
-      await fs.unmount();
-      await cleanup();
-    });
-    h = await startHarness(undefined, { dataDir: fs.dir });
+    const fs = await onTmpfs();
     const filler = await fs.fill();
     const r = await health();
     expect(r.status).toBe(503);
