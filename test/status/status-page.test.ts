@@ -68,3 +68,11 @@ describe('graphs', () => {
     expect(graphArgs({ file: '/d/a.rrd', clientId: 'shed', period: 'hour', info, rrdcached: 'unix:/run/r.sock' }).slice(0, 4)).toEqual(['graph', '-', '--daemon', 'unix:/run/r.sock']);
   });
 });
+
+describe('status page and the clock', () => {
+  it('says when the wall clock is behind the readings’ stamps, and how far, and nothing when it is not', () => {
+    const behind = renderOverview({ ...model([board()]), clock: { behindMs: 3_600_000, largestStepBackMs: 3_600_000 } });
+    expect(behind).toMatch(/wall clock is 3600 s behind/);
+    expect(renderOverview(model([board()]))).not.toMatch(/wall clock/);
+  });
+});
