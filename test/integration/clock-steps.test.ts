@@ -98,6 +98,7 @@ describe.skipIf(!existsSync(LIBFAKETIME))('the clock steps (libfaketime, real rr
     const beforeDay = await rrdValues(now - 10, now + 600);
     const held = [...beforeDay, ...(await rrdValues(now + DAY - 600, now + DAY + 600))];
     const values = distinct(held);
+    console.log(`clock −1 h then +1 day: ${stats['messages.verified']} verified, ${stats['updates.stored']} stored, ${stats['updates.coalesced'] ?? 0} coalesced (one value a second), ${values.length} values in the rrd (the first after the day's gap is unknown by rrdtool's heartbeat)`);
     // Never backwards: later readings at later seconds.
     expect(values).toEqual([...values].sort((a, b) => a - b));
     // The reading after the day's gap closes an interval longer than the heartbeat: rrdtool makes it
@@ -128,6 +129,7 @@ describe.skipIf(!existsSync(LIBFAKETIME))('the clock steps (libfaketime, real rr
     await second.sendMore(10);
     const after = await second.stop();
     const values = distinct(await rrdValues(now + HOUR - 60, now + HOUR + 600));
+    console.log(`start 1 h behind the files: first run ${before['updates.stored']} stored, second run ${after['messages.verified']} verified, ${after['updates.stored']} stored, ${after['errors.E_RRD_COMMAND'] ?? 0} refused; ${values.length} values in the rrd`);
     expect(values.filter((v) => v >= 1_000).length).toBe(after['updates.stored']);
     expect(after['updates.stored']).toBeGreaterThan(0);
     expect(after['errors.E_RRD_COMMAND'] ?? 0).toBe(0);

@@ -96,6 +96,7 @@ describe('rrdcached', { timeout: 60_000 }, () => {
     expect(harness.backend.stats.get('updates.coalesced')).toBe(0);
     await harness.gateway.close();
     await harness.backend.close(); // flushes rrdcached
+    let inFiles = 0;
     for (const id of ids) {
       const { stdout } = await run('rrdtool', ['fetch', join(harness.dataDir, `${id}.rrd`), 'LAST', '--start', String(Math.floor(Date.now() / 1000) - 1_000), '--end', String(Math.floor(Date.now() / 1000) - 60)]);
       const values = new Set(stdout.split('\n').map((l) => /^\d+: (\S+)/.exec(l)?.[1]).filter((v): v is string => v !== undefined && !v.includes('nan')).map(Number));
@@ -103,7 +104,9 @@ describe('rrdcached', { timeout: 60_000 }, () => {
       const stored = [...values].sort((a, b) => a - b);
       expect(stored, id).toEqual(Array.from({ length: stored.length }, (_, i) => i + 1));
       expect(stored.length, id).toBe(sent.get(id));
+      inFiles += stored.length;
     }
+    console.log(`rrdcached kill -9 under load: ${[...sent.values()].reduce((a, b) => a + b, 0)} sent, ${harness.backend.stats.get('updates.stored')} counted stored, ${inFiles} in the files`);
     expect(harness.backend.rrd.directWrites).toBe(0);
     expect(harness.logs.lines.filter((l) => l['code'] === 'E_RRDCACHED')).toHaveLength(1);
   });
