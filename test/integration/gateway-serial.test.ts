@@ -88,6 +88,18 @@ describe('boards on serial ptys', () => {
     expect(h.readings.map((r) => r.values.get('temperature'))).toEqual([1, 2]);
   });
 
+  it('keeps the session when line noise parses as a hello, and stores every update around it', { timeout: 15_000 }, async () => {
+    board.send({ temperature: 1 });
+    await waitFor(() => stored() === 1, 5000, 'the first update');
+    board.writeRaw('h zq\r\n'); // noise that reads as a hello of an id nobody has
+    board.send({ temperature: 2 });
+    board.send({ temperature: 3 });
+    await waitFor(() => stored() === 3, 5000, 'the updates after the noise');
+    expect(h.readings.map((r) => r.values.get('temperature'))).toEqual([1, 2, 3]);
+    expect(h.backend.stats.get('hellos.noise')).toBe(1);
+    expect(h.backend.stats.get('hellos')).toBe(2); // the board's own, and the noise
+  });
+
   it('stores a verified but unreadable value as U, and the session goes on', async () => {
     board.writeRaw(board.protocol.signedLine('u temperature abc'));
     board.send({ temperature: 1 });
