@@ -47,19 +47,21 @@ describe('RrdtoolProcess (real rrdtool -)', () => {
     await p.close();
   });
 
-  it('logs what rrdtool writes to stderr, output nobody asked for, and an exit nobody asked for', async () => {
+  it('logs what rrdtool writes to stderr, output nobody asked for, and an exit nobody asked for', { timeout: 30_000 }, async () => {
     const stub = await stubRrdtool(dir, 'update', 'always', { trailer: 'more than asked', stderr: 'a warning' });
     const logs = memoryLogger();
     const p = new RrdtoolProcess({ binary: stub.binary, logger: logs.logger });
     await p.run(['info', 'x.rrd']);
+    // The trailer may come in a read of its own after the OK; a command sent before it arrives
+    // would take it as its own output (a pipe cannot tell), so the next command waits for it.
+    await waitFor(() => logs.lines.some((l) => l['line'] === 'more than asked'), 20_000, 'the unasked output logged');
     await expect(p.run(['update', 'x.rrd', 'N:1'])).rejects.toMatchObject({ code: 'E_RRD_DIED' });
-    // The pipes and the exit are separate events: on a busy machine stderr may be read after the
-    // command was answered.
-    await waitFor(() => logs.lines.some((l) => l['stderr'] === 'a warning'), 10_000, 'the stderr line logged');
-    await waitFor(() => logs.lines.some((l) => l['line'] === 'more than asked'), 10_000, 'the unasked output logged');
-    await waitFor(() => logs.lines.some((l) => l['level'] === 50 && l['code'] === 1), 10_000, 'the exit logged'); // exited with code 1
+    // The pipes and the exit are separate events: stderr may be read after the command was answered.
+    await waitFor(() => logs.lines.some((l) => l['stderr'] === 'a warning'), 20_000, 'the stderr line logged');
+    await waitFor(() => logs.lines.some((l) => l['level'] === 50 && l['code'] === 1), 20_000, 'the exit logged'); // exited with code 1
     await p.close();
   });
+
 
   it('does not log the exit it asked for at close', async () => {
     const logs = memoryLogger();
