@@ -78,3 +78,33 @@ export async function helloMedians(port: number, tries: number, time = timeHello
   }
   return { knownUs: median(known), unknownUs: median(unknown) };
 }
+
+/**
+ * How often a known id's answer came first, over `pairs` back-to-back pairs (which goes first
+ * alternates): about half when timing cannot tell the two apart, near 0 or 1 when it can (the
+ * old oracle, 706 against 323 µs, gave 1). Paired, so a busy machine slows both of a pair alike;
+ * medians of separate samples drifted 17 % apart beside a CPU burner with no difference in work.
+ */
+export async function knownFirstShare(port: number, pairs: number, time = timeHello): Promise<{ share: number; knownUs: number; unknownUs: number }> {
+  for (let i = 0; i < 20; i++) await time(port, i % 2 ? 'example' : 'nobody'); // warm-up
+  let knownFirst = 0;
+  const known: number[] = [];
+  const unknown: number[] = [];
+  for (let i = 0; i < pairs; i++) {
+    let k: number;
+    let u: number;
+    if (i % 2 === 0) {
+      k = await time(port, 'example');
+      u = await time(port, 'nobody');
+    } else {
+      u = await time(port, 'nobody');
+      k = await time(port, 'example');
+    }
+    known.push(k);
+    unknown.push(u);
+    if (k < u) knownFirst++;
+    await new Promise((r) => setTimeout(r, 3));
+  }
+  return { share: knownFirst / pairs, knownUs: median(known), unknownUs: median(unknown) };
+}
+
