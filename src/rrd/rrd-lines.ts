@@ -114,12 +114,6 @@ const DAEMON_RETRY_MS = 5_000;
 /** Commands that take `--daemon`: what the gateway writes, and reads that must see what rrdcached holds. */
 const DAEMON_VERBS = /^(update|lastupdate) /;
 
-/** Values on an `update` line (each starts with its time: `1796650000:21.5`, or `N:`). */
-function valuesOn(line: string): number {
-  let n = 0;
-  for (const token of line.split(' ')) if (/^(N|\d+(\.\d+)?)[:@]/.test(token)) n++;
-  return n;
-}
 
 /**
  * How far back the updates rrdcached accepted are kept, to be sent again when it comes back after
@@ -269,7 +263,7 @@ export class ViaRrdcached implements RrdLines {
 
   #direct(path: string, line: string, retryLine: string, done: RrdReply): void {
     this.#inner.send(path, line, retryLine, (err, lines) => {
-      if (err === undefined && line.startsWith('update ')) this.#directWrites += valuesOn(line);
+      if (err === undefined && line.startsWith('update ')) this.#directWrites += valueTokens(line).length;
       done(err, lines);
     });
   }
